@@ -1,0 +1,338 @@
+"""Composition root: `create_app(settings)` and the `wizyta` command line.
+
+Nothing here runs at import time: the pool and Redis open in the app's lifespan, and the
+embedded servers start only inside `wizyta run` (or the tests) when no URL is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from core import db
+from core.health import HealthController
+from core.problems import exception_handlers
+from core.redis import create_redis
+from core.settings import Settings
+
+logger = logging.getLogger("wizyta")
+
+
+class StoreUnreachable(Exception):
+    """PostgreSQL or Redis did not answer at start; the message names which and where."""
+
+
+def _where(url: str) -> str:
+    """A URL without its credentials, for messages a person reads."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host and "host=" in (parts.query or ""):
+        host = parts.query.split("host=", 1)[1].split("&", 1)[0]
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+async def check_stores(settings: Settings, within: float = 5.0) -> None:
+    """Fail fast, with one clear line, when a store is unreachable."""
+    assert settings.database_url and settings.redis_url
+    try:
+        conn = await asyncio.wait_for(db.connect(settings.database_url), within)
+        await conn.close()
+    except Exception as e:
+        reason = str(e) or type(e).__name__
+        raise StoreUnreachable(
+            f"cannot reach PostgreSQL at {_where(settings.database_url)}: {reason}"
+        ) from e
+    try:
+        redis = await create_redis(settings.redis_url)
+        try:
+            await asyncio.wait_for(redis.ping(), within)
+        finally:
+            await redis.aclose()
+    except Exception as e:
+        reason = str(e) or type(e).__name__
+        raise StoreUnreachable(
+            f"cannot reach Redis at {_where(settings.redis_url)}: {reason}"
+        ) from e
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the web application; stores are opened by the lifespan, not here."""
+    from scheduling.api import scheduling_handlers
+
+    @contextlib.asynccontextmanager
+    async def stores(app: Litestar) -> AsyncIterator[None]:
+        assert settings.database_url and settings.redis_url, "URLs are resolved before the app"
+        pool = await db.create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        try:
+            redis = await create_redis(settings.redis_url)
+            try:
+                app.state.pool = pool
+                app.state.redis = redis
+                yield
+            finally:
+                await redis.aclose()
+        finally:
+            await pool.close()
+
+    async def provide_conn(state: State) -> AsyncIterator[object]:
+        async for conn in db.provide_connection(state.pool):
+            yield conn
+
+    return Litestar(
+        route_handlers=[HealthController, *scheduling_handlers()],
+        lifespan=[stores],
+        state=State({"settings": settings}),
+        dependencies={"conn": Provide(provide_conn)},
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="wizyta",
+            version="1",
+            description="Visits and opening hours of the information points for foreigners.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def _serve_config(settings: Settings):
+    import uvicorn
+
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=True,
+        lifespan="on",
+    )
+
+
+def _web_server(settings: Settings):
+    """uvicorn without its own signal capture, so one handler stops web and worker together."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]
+            yield
+
+    return Server(_serve_config(settings))
+
+
+async def _prepare(settings: Settings, *, seed: bool, overwrite: bool = False) -> None:
+    from core.migrate import apply_migrations
+    from scheduling.seed import seed_database
+
+    conn = await db.connect(settings.database_url)  # type: ignore[arg-type]
+    try:
+        applied = await apply_migrations(conn)
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+        if seed:
+            counts = await seed_database(conn, overwrite=overwrite)
+            logger.info("seed data loaded: %s", counts)
+    finally:
+        await conn.close()
+
+
+async def _serve_until_signalled(
+    settings: Settings, *, with_worker: bool, web: bool = True
+) -> None:
+    from notifications.worker import create_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    tasks: list[asyncio.Task[object]] = []
+    server = None
+    worker = None
+    if web:
+        server = _web_server(settings)
+        tasks.append(asyncio.create_task(server.serve(), name="web"))
+    if with_worker:
+        worker = create_worker(settings)
+        tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
+
+    async def announce() -> None:
+        while server is not None and not server.started:  # noqa: ASYNC110 (uvicorn has no event)
+            await asyncio.sleep(0.05)
+        if server is not None:
+            print(f"wizyta is ready at {settings.public_url}  (Ctrl-C stops it)", flush=True)
+
+    announcer = asyncio.create_task(announce())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    announcer.cancel()
+    stopper.cancel()
+    if server is not None:
+        server.should_exit = True  # uvicorn finishes in-flight requests, then its lifespan
+    if worker is not None:
+        # As arq does on a signal: stop polling, let running jobs end, then close its pools.
+        if worker.main_task is not None:
+            worker.main_task.cancel()
+        await worker.close()
+    _, pending = await asyncio.wait(tasks, timeout=30)
+    for task in pending:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
+
+
+@contextlib.contextmanager
+def _stores_for(settings: Settings, *, redis: bool = True):
+    """Resolve DATABASE_URL and REDIS_URL, starting embedded servers for the missing ones."""
+    from core.embedded import EmbeddedRedis, embedded_postgres
+
+    with contextlib.ExitStack() as stack:
+        database_url = settings.database_url
+        redis_url = settings.redis_url
+        if not database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            database_url = stack.enter_context(embedded_postgres(settings.data_dir))
+            print(f"embedded PostgreSQL: data in {settings.data_dir / 'postgres'}", flush=True)
+        if not redis_url and redis:
+            redis_url = stack.enter_context(EmbeddedRedis(settings.data_dir))
+            print(f"embedded Redis: {redis_url}", flush=True)
+        yield settings.with_urls(database_url=database_url, redis_url=redis_url or "")
+
+
+def _need_urls(settings: Settings) -> Settings:
+    missing = [
+        n
+        for n, v in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url))
+        if not v
+    ]
+    if missing:
+        raise StoreUnreachable(f"{' and '.join(missing)} must be set (or use `wizyta run`)")
+    return settings
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    with _stores_for(settings) as resolved:
+
+        async def main() -> None:
+            await check_stores(resolved)
+            await _prepare(resolved, seed=not args.no_seed)
+            await _serve_until_signalled(resolved, with_worker=True)
+
+        asyncio.run(main())
+    print("wizyta stopped; data kept for the next start.", flush=True)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    settings = _need_urls(settings)
+
+    async def main() -> None:
+        await check_stores(settings)
+        await _serve_until_signalled(settings, with_worker=args.with_worker)
+
+    asyncio.run(main())
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    settings = _need_urls(settings)
+
+    async def main() -> None:
+        await check_stores(settings)
+        await _serve_until_signalled(settings, with_worker=True, web=False)
+
+    asyncio.run(main())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from core.migrate import apply_migrations
+
+    with _stores_for(settings, redis=False) as resolved:
+
+        async def main() -> None:
+            conn = await db.connect(resolved.database_url)  # type: ignore[arg-type]
+            try:
+                applied = await apply_migrations(conn)
+            finally:
+                await conn.close()
+            print("applied: " + (", ".join(applied) if applied else "nothing, up to date"))
+
+        asyncio.run(main())
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    with _stores_for(settings, redis=False) as resolved:
+        asyncio.run(_prepare(resolved, seed=True, overwrite=args.overwrite))
+        print("seed data loaded")
+
+
+COMMANDS = {
+    "run": (cmd_run, "set everything up and run web + worker (embedded stores if no URLs)"),
+    "serve": (cmd_serve, "serve the web app (needs DATABASE_URL and REDIS_URL)"),
+    "worker": (cmd_worker, "run the notification worker (needs DATABASE_URL and REDIS_URL)"),
+    "migrate": (cmd_migrate, "apply pending database migrations"),
+    "seed": (cmd_seed, "load the points, services, desks and hours from the seed data"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wizyta", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == "run":
+            p.add_argument("--no-seed", action="store_true", help="do not load the seed data")
+        if name == "seed":
+            p.add_argument(
+                "--overwrite", action="store_true", help="put seeded rows back as the file says"
+            )
+        if name == "serve":
+            p.add_argument("--with-worker", action="store_true", help="also run the worker")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    handler, _ = COMMANDS[args.command]
+    try:
+        handler(settings, args)
+    except StoreUnreachable as e:
+        print(f"wizyta: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
+    except Exception as e:
+        from core.embedded import EmbeddedUnavailable
+        from core.migrate import MigrationError
+
+        if isinstance(e, MigrationError | EmbeddedUnavailable):
+            print(f"wizyta: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

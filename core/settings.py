@@ -1,0 +1,58 @@
+"""Settings come from the environment only, so every process (web, worker, CLI) agrees."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "wizyta <no-reply@wizyta.localhost>"
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    hold_minutes: int = 30
+    retention_days: int = 30
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        default = cls()
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return int(raw)
+            except ValueError as e:
+                raise SystemExit(f"wizyta: {name} must be an integer, got {raw!r}") from e
+
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            public_url=(env.get("PUBLIC_URL") or default.public_url).rstrip("/"),
+            mail_from=env.get("MAIL_FROM") or default.mail_from,
+            data_dir=Path(env.get("WIZYTA_DATA_DIR") or "var"),
+            host=env.get("HOST") or default.host,
+            port=integer("PORT", default.port),
+            hold_minutes=integer("HOLD_MINUTES", default.hold_minutes),
+            retention_days=integer("RETENTION_DAYS", default.retention_days),
+            db_pool_min=integer("DB_POOL_MIN", default.db_pool_min),
+            db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
+            max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
+        )
+
+    def with_urls(self, *, database_url: str, redis_url: str) -> Settings:
+        return msgspec.structs.replace(self, database_url=database_url, redis_url=redis_url)

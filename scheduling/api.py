@@ -1,0 +1,9 @@
+"""HTTP handlers of scheduling: points, services, hours, availability, the hours feed."""
+
+from __future__ import annotations
+
+
+def scheduling_handlers() -> list[object]:
+    from scheduling.points_api import PointController
+
+    return [PointController]

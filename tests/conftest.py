@@ -1,0 +1,153 @@
+"""Real PostgreSQL and Redis for every test that needs them.
+
+DATABASE_URL / REDIS_URL when set (a server we may create databases on), otherwise embedded
+servers in a temporary directory. The schema is built once per session by the real migration
+runner in a database of its own; tests that touch data start from empty tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from core import db
+from core.settings import Settings
+
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+class Stores:
+    def __init__(self, server_url: str, redis_url: str) -> None:
+        self.server_url = server_url
+        self.redis_url = redis_url
+
+    async def create_database(self, prefix: str = "wizyta_test") -> str:
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(self.server_url)
+        try:
+            await conn.execute(f'create database "{name}"')
+        finally:
+            await conn.close()
+        return database_url_for(self.server_url, name)
+
+    async def drop_database(self, url: str) -> None:
+        name = urlsplit(url).path.lstrip("/")
+        conn = await asyncpg.connect(self.server_url)
+        try:
+            await conn.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
+    from core.embedded import EmbeddedRedis, embedded_postgres
+
+    env = Settings.from_env()
+    with contextlib.ExitStack() as stack:
+        data_dir: Path = tmp_path_factory.mktemp("stores")
+        server_url = env.database_url or stack.enter_context(
+            embedded_postgres(data_dir, keep=False)
+        )
+        redis_url = env.redis_url or stack.enter_context(EmbeddedRedis(data_dir, persist=False))
+        yield Stores(server_url, redis_url)
+
+
+@pytest.fixture(scope="session")
+async def database_url(stores: Stores) -> AsyncIterator[str]:
+    """A database of this test session, migrated once by the real runner."""
+    from core.migrate import apply_migrations
+
+    url = await stores.create_database()
+    conn = await db.connect(url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    yield url
+    await stores.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def _tables(database_url: str) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """
+            select tablename from pg_tables
+            where schemaname = 'public' and tablename <> 'schema_migrations'
+            """
+        )
+    finally:
+        await conn.close()
+    return [r["tablename"] for r in rows]
+
+
+@pytest.fixture
+async def pool(database_url: str, _tables: list[str]) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on empty tables: every test starts from nothing."""
+    pool = await db.create_pool(database_url, min_size=1, max_size=10)
+    if _tables:
+        await pool.execute(
+            "truncate " + ", ".join(f'"{t}"' for t in _tables) + " restart identity cascade"
+        )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def redis(stores: Stores) -> AsyncIterator[object]:
+    from core.redis import create_redis
+
+    r = await create_redis(stores.redis_url)
+    await r.flushdb()
+    try:
+        yield r
+    finally:
+        await r.aclose()
+
+
+@pytest.fixture
+def settings(database_url: str, stores: Stores, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=stores.redis_url,
+        data_dir=tmp_path,
+        public_url="http://wizyta.test",
+    )
+
+
+@pytest.fixture
+async def seeded(pool: asyncpg.Pool) -> asyncpg.Pool:
+    from scheduling.seed import seed_database
+
+    async with pool.acquire() as conn:
+        await seed_database(conn)
+    return pool
+
+
+@pytest.fixture
+async def client(settings: Settings, pool: asyncpg.Pool, redis: object) -> AsyncIterator[object]:
+    from litestar.testing import AsyncTestClient
+
+    from app import create_app
+
+    async with AsyncTestClient(app=create_app(settings)) as c:
+        yield c
