@@ -1,0 +1,355 @@
+"""iCalendar invitations for a visit (RFC 5545 objects sent as RFC 5546 iTIP messages).
+
+Pure: a `VisitSnapshot` and a timestamp in, the bytes of a text/calendar part out. The worker
+decides when to send which method; this module only makes each object right:
+
+- `build_invitation(..., method="REQUEST")` for a new, confirmed or moved visit, and
+  `method="CANCEL"` for a cancelled one (RFC 5546 §3.2.2 and §3.2.5);
+- `build_visit_ics` for the manage page's calendar.ics download (METHOD:PUBLISH, §3.2.1).
+
+All three carry the same UID, so a calendar app that already has the visit updates it in
+place; SEQUENCE (raised by booking on every change) tells it which version is newer.
+"""
+
+from __future__ import annotations
+
+import calendar as gregorian
+import functools
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
+from icalendar.prop import vCalAddress
+
+PRODID = "-//wizyta//wizyta//EN"
+
+LANGUAGES = ("pl", "en", "uk", "ru")
+"""The languages messages and invitations are written in."""
+
+_WRITTEN_LANGUAGE = {"pjm": "pl", "ukl": "uk", "rsl": "ru"} | {code: code for code in LANGUAGES}
+
+_UNCONFIRMED = frozenset({"held"})
+_ENDED = frozenset({"cancelled", "expired"})
+
+
+def written_language(code: str) -> str:
+    """The written language for a visit's language code.
+
+    A sign-language visit (PJM, Ukrainian or Russian sign language) is written to in the
+    matching spoken language's script.
+    """
+    try:
+        return _WRITTEN_LANGUAGE[code.strip().lower()]
+    except KeyError:
+        raise ValueError(f"no written language for visit language {code!r}") from None
+
+
+def pick_text(texts: dict[str, str] | None, language: str) -> str:
+    """One language's text from a pl/en/uk/ru mapping.
+
+    A label missing in the visitor's language falls back to Polish (what the sign on the door
+    says), then English, then whatever there is.
+    """
+    if not texts:
+        return ""
+    for code in (language, "pl", "en"):
+        if texts.get(code):
+            return texts[code]
+    return next((text for text in texts.values() if text), "")
+
+
+class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a message or an invitation says about one visit, read once from booking."""
+
+    reference: str
+    uid: str
+    sequence: int
+    status: str
+    start: datetime
+    end: datetime
+    timezone: str
+    language: str
+    visitor_name: str
+    visitor_email: str
+    point_name: dict[str, str]
+    point_address: str
+    point_email: str
+    service_name: dict[str, str]
+    what_to_bring: dict[str, str] | None = None
+    manage_url: str | None = None
+    desk_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("a visit's start and end must be aware datetimes")
+        if self.end <= self.start:
+            raise ValueError("a visit must end after it starts")
+        if self.sequence < 0:
+            raise ValueError("SEQUENCE is a non-negative integer (RFC 5545 §3.8.7.4)")
+        written_language(self.language)
+        ZoneInfo(self.timezone)
+
+    @property
+    def written_language(self) -> str:
+        return written_language(self.language)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class _CalendarText(msgspec.Struct, frozen=True):
+    reference: str
+    desk: str
+    bring: str
+    manage: str
+
+
+_TEXT = {
+    "pl": _CalendarText(
+        reference="Numer rezerwacji",
+        desk="Stanowisko",
+        bring="Co zabrać ze sobą",
+        manage="Odwołanie lub zmiana terminu",
+    ),
+    "en": _CalendarText(
+        reference="Booking reference",
+        desk="Desk",
+        bring="What to bring",
+        manage="Cancel or change the visit",
+    ),
+    "uk": _CalendarText(
+        reference="Номер запису",
+        desk="Місце прийому",
+        bring="Що взяти з собою",
+        manage="Скасувати або перенести візит",
+    ),
+    "ru": _CalendarText(
+        reference="Номер записи",
+        desk="Место приёма",
+        bring="Что взять с собой",
+        manage="Отменить или перенести визит",
+    ),
+}
+
+
+def build_invitation(
+    visit: VisitSnapshot,
+    *,
+    method: Literal["REQUEST", "CANCEL"],
+    dtstamp: datetime,
+    alarm_before: timedelta = timedelta(hours=2),
+) -> bytes:
+    """The text/calendar body of an iTIP REQUEST (new or moved visit) or CANCEL.
+
+    RFC 5546 §3.2.2 and §3.2.5: both carry ORGANIZER, ATTENDEE, UID, SEQUENCE and DTSTAMP;
+    a CANCEL has STATUS:CANCELLED and no VALARM.
+    """
+    if method == "REQUEST":
+        if visit.status in _ENDED:
+            raise ValueError(f"a {visit.status} visit is sent with METHOD:CANCEL, not REQUEST")
+        tentative = visit.status in _UNCONFIRMED
+        event = _event(visit, dtstamp, status="TENTATIVE" if tentative else "CONFIRMED")
+        event.add(
+            "ATTENDEE",
+            _attendee(visit, partstat="NEEDS-ACTION" if tentative else "ACCEPTED"),
+        )
+        event.add_component(_alarm(visit, alarm_before))
+    elif method == "CANCEL":
+        event = _event(visit, dtstamp, status="CANCELLED")
+        event.add("ATTENDEE", _attendee(visit, partstat=None))
+    else:
+        raise ValueError(f"unsupported iTIP method {method!r}")
+    return _calendar(visit, method, event).to_ical()
+
+
+def build_visit_ics(
+    visit: VisitSnapshot, dtstamp: datetime, *, alarm_before: timedelta = timedelta(hours=2)
+) -> bytes:
+    """The manage page's calendar.ics: the visit as published, not as an invitation.
+
+    RFC 5546 §3.2.1: a PUBLISH event has an ORGANIZER and no ATTENDEE. It keeps the
+    invitation's UID and SEQUENCE, so importing it next to an invitation updates one event.
+    """
+    if visit.status in _ENDED:
+        event = _event(visit, dtstamp, status="CANCELLED")
+    else:
+        tentative = visit.status in _UNCONFIRMED
+        event = _event(visit, dtstamp, status="TENTATIVE" if tentative else "CONFIRMED")
+        event.add_component(_alarm(visit, alarm_before))
+    return _calendar(visit, "PUBLISH", event).to_ical()
+
+
+def _calendar(visit: VisitSnapshot, method: str, event: Event) -> Calendar:
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add("METHOD", method)
+    cal.add_component(vtimezone(visit.timezone, visit.start))
+    cal.add_component(event)
+    return cal
+
+
+def _event(visit: VisitSnapshot, dtstamp: datetime, *, status: str) -> Event:
+    if dtstamp.tzinfo is None:
+        raise ValueError("DTSTAMP must be an aware datetime")
+    language = visit.written_language
+    point = pick_text(visit.point_name, language)
+    text = {"LANGUAGE": language}
+    event = Event()
+    event.add("UID", visit.uid)
+    event.add("SEQUENCE", visit.sequence)
+    event.add("DTSTAMP", dtstamp.astimezone(UTC))
+    event.add("DTSTART", _local(visit.start, visit.zone))
+    event.add("DTEND", _local(visit.end, visit.zone))
+    event.add("SUMMARY", _summary(visit, language), parameters=text)
+    event.add("LOCATION", f"{point}, {visit.point_address}", parameters=text)
+    event.add("DESCRIPTION", _description(visit, language), parameters=text)
+    event.add("STATUS", status)
+    event.add("TRANSP", "OPAQUE")
+    event.add("ORGANIZER", vCalAddress.new(visit.point_email, cn=_cn(point)))
+    if visit.manage_url:
+        event.add("URL", visit.manage_url)
+    return event
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The instant as wall-clock time with a TZID, or in UTC where wall time cannot say it.
+
+    RFC 5545 §3.3.5: a local time that occurs twice on a DST change means its first
+    occurrence, so the second one (fold=1) is written in UTC instead.
+    """
+    local = instant.astimezone(zone)
+    return instant.astimezone(UTC) if local.fold else local
+
+
+def _summary(visit: VisitSnapshot, language: str) -> str:
+    return f"{pick_text(visit.service_name, language)} – {pick_text(visit.point_name, language)}"
+
+
+def _description(visit: VisitSnapshot, language: str) -> str:
+    words = _TEXT[language]
+    lines = [f"{words.reference}: {visit.reference}"]
+    if visit.desk_name:
+        lines.append(f"{words.desk}: {visit.desk_name}")
+    if bring := pick_text(visit.what_to_bring, language):
+        lines += ["", f"{words.bring}:", bring]
+    if visit.manage_url:
+        lines += ["", f"{words.manage}:", visit.manage_url]
+    return "\n".join(lines)
+
+
+def _attendee(visit: VisitSnapshot, *, partstat: str | None) -> vCalAddress:
+    return vCalAddress.new(
+        visit.visitor_email,
+        cn=_cn(visit.visitor_name),
+        role="REQ-PARTICIPANT",
+        partstat=partstat,
+        rsvp=False,
+    )
+
+
+def _cn(name: str) -> str:
+    """A CN parameter value that every client reads back as written.
+
+    icalendar encodes a double quote as RFC 6868 ^', which Outlook shows literally.
+    """
+    return " ".join(name.replace('"', "'").split())
+
+
+def _alarm(visit: VisitSnapshot, before: timedelta) -> Alarm:
+    if before < timedelta(0):
+        raise ValueError("the alarm goes off before the visit, not after it")
+    alarm = Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("TRIGGER", -before)
+    alarm.add("DESCRIPTION", _summary(visit, visit.written_language))
+    return alarm
+
+
+def vtimezone(tzid: str, around: datetime) -> Timezone:
+    """A VTIMEZONE for `tzid` that is exact for the year before, of and after `around`.
+
+    Where the zone changes clocks by one yearly rule over those years (Europe/Warsaw: last
+    Sunday of March and of October), the observances are written as RRULEs, the way Google
+    and Microsoft write them: Outlook misreads the RDATE lists that icalendar's own
+    `Timezone.from_tzid` writes. Any other zone falls back to `Timezone.from_tzid`.
+    """
+    year = around.astimezone(ZoneInfo(tzid)).year
+    onsets = _yearly_onsets(tzid, year)
+    if not onsets:
+        first, last = date(year - 1, 1, 1), date(year + 2, 1, 1)
+        return Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    component = Timezone()
+    component.add("TZID", tzid)
+    for onset in onsets:
+        observance = TimezoneDaylight() if onset.daylight else TimezoneStandard()
+        observance.add("TZNAME", onset.name)
+        observance.add("TZOFFSETFROM", onset.offset_from)
+        observance.add("TZOFFSETTO", onset.offset_to)
+        observance.add("DTSTART", onset.local)
+        observance.add(
+            "RRULE", {"FREQ": "YEARLY", "BYMONTH": onset.local.month, "BYDAY": onset.byday}
+        )
+        component.add_component(observance)
+    return component
+
+
+class _Onset(msgspec.Struct, frozen=True):
+    """A change of a zone's UTC offset, dated as RFC 5545 §3.6.5 dates it: by the wall-clock
+    time just before it (in `offset_from`), without a zone."""
+
+    local: datetime
+    offset_from: timedelta
+    offset_to: timedelta
+    name: str
+    daylight: bool
+
+    @property
+    def byday(self) -> str:
+        """The onset's weekday within its month: "-1SU" for the last Sunday, "2SU"..."""
+        days_in_month = gregorian.monthrange(self.local.year, self.local.month)[1]
+        nth = -1 if self.local.day + 7 > days_in_month else (self.local.day - 1) // 7 + 1
+        return f"{nth}{('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU')[self.local.weekday()]}"
+
+    def yearly_rule(self) -> tuple[object, ...]:
+        """What must be the same every year for one RRULE to say when this onset happens."""
+        local = self.local
+        offsets = (self.offset_from, self.offset_to)
+        return (local.month, self.byday, local.time(), *offsets, self.name, self.daylight)
+
+
+@functools.cache
+def _yearly_onsets(tzid: str, year: int) -> tuple[_Onset, ...]:
+    """The onsets of the year before `year`, if it, `year` and the next follow one set of
+    yearly rules; else ()."""
+    years = [_onsets(ZoneInfo(tzid), y) for y in (year - 1, year, year + 1)]
+    rules = [[onset.yearly_rule() for onset in onsets] for onsets in years]
+    return tuple(years[0]) if rules[0] and rules.count(rules[0]) == len(rules) else ()
+
+
+def _onsets(zone: tzinfo, year: int) -> list[_Onset]:
+    """Every change of the zone's UTC offset or name during one UTC year, to the second."""
+    origin = datetime(year, 1, 1, tzinfo=UTC)
+    seconds = int((datetime(year + 1, 1, 1, tzinfo=UTC) - origin).total_seconds())
+    step = 6 * 3600  # far shorter than any zone keeps an offset
+
+    def observance(second: int) -> tuple[timedelta, str, bool]:
+        local = (origin + timedelta(seconds=second)).astimezone(zone)
+        return local.utcoffset() or timedelta(0), local.tzname() or "", bool(local.dst())
+
+    found = []
+    for start in range(0, seconds, step):
+        before, after = observance(start), observance(start + step)
+        if before == after:
+            continue
+        low, high = start, start + step
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if observance(middle) == before else (low, middle)
+        wall_clock = origin + timedelta(seconds=high) + before[0]
+        found.append(_Onset(wall_clock.replace(tzinfo=None), before[0], *after))
+    return found

@@ -1,0 +1,10 @@
+"""E-mail messages about a visit, in Polish, English, Ukrainian and Russian, text and HTML.
+
+Pure: a `VisitSnapshot` in, a `RenderedMessage` out. The words live in one module per
+language (`pl`, `en`, `uk`, `ru`), the layout in `render`.
+"""
+
+from notifications.messages.catalog import MessageKind
+from notifications.messages.render import CATALOGS, RenderedMessage, render_message
+
+__all__ = ["CATALOGS", "MessageKind", "RenderedMessage", "render_message"]

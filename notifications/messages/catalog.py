@@ -1,0 +1,79 @@
+"""The shape of one language's messages: every word a message uses, and nothing else.
+
+A `Catalog` is a frozen Struct with a required field per label and per `MessageKind`, so a
+language that lacks a translation fails when its module is imported, not in a visitor's
+inbox. Templates name their values in braces:
+
+- `{reference}`, `{when}` (weekday, date, time), `{when_short}` (date and time), `{place}`
+  (point name and address): always given;
+- `{previous}` (the old time of a moved visit), `{reason}` (why the office closed): given only
+  by some callers. A paragraph that names a value the caller did not give is left out.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class MessageKind(enum.StrEnum):
+    CONFIRMATION_REQUEST = "confirmation_request"  # has the confirmation link + token
+    CONFIRMED = "confirmed"
+    MOVED = "moved"
+    CANCELLED = "cancelled"  # cancelled by the visitor
+    CANCELLED_BY_OFFICE = "cancelled_by_office"  # staff closed the day
+    REMINDER = "reminder"
+    HOLD_EXPIRED = "hold_expired"
+    WAITLIST_OFFER = "waitlist_offer"  # a freed slot offered to someone on the waitlist
+
+
+class KindText(msgspec.Struct, frozen=True, kw_only=True):
+    """One kind of message: its subject and what it says before and after its link."""
+
+    subject: str
+    lead: tuple[str, ...]
+    action: str | None = None
+    """The sentence above the confirmation (or offer) link, for kinds that carry one."""
+    after: tuple[str, ...] = ()
+
+
+class Catalog(msgspec.Struct, frozen=True, kw_only=True):
+    language: str
+
+    weekdays: tuple[str, str, str, str, str, str, str]
+    """Monday first, as they stand before a date."""
+    months: tuple[str, str, str, str, str, str, str, str, str, str, str, str]
+    """In the case they take after a day number (Polish, Ukrainian, Russian: genitive)."""
+    long_date: str
+    """`{weekday}`, `{day}`, `{month}`, `{year}`: "sobota, 6 lutego 2027"."""
+    short_date: str
+    """`{day}`, `{month}`, `{year}`: "6 lutego 2027"."""
+
+    greeting: str
+    when: str
+    where: str
+    service: str
+    desk: str
+    visitor: str
+    reference: str
+    bring: str
+    manage: str
+    """The sentence above the manage link."""
+    rebook: str
+    """The sentence above the link to book again."""
+    signoff: str
+    automatic: str
+    """The closing note; `{email}` is the point's address."""
+
+    confirmation_request: KindText
+    confirmed: KindText
+    moved: KindText
+    cancelled: KindText
+    cancelled_by_office: KindText
+    reminder: KindText
+    hold_expired: KindText
+    waitlist_offer: KindText
+
+    def kind(self, kind: MessageKind) -> KindText:
+        return getattr(self, kind.value)

@@ -1,0 +1,101 @@
+"""English: plain British English, day-month-year dates and 24-hour times as in Poland."""
+
+from notifications.messages.catalog import Catalog, KindText
+
+CATALOG = Catalog(
+    language="en",
+    weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    months=(
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    long_date="{weekday}, {day} {month} {year}",
+    short_date="{day} {month} {year}",
+    greeting="Hello,",
+    when="When",
+    where="Where",
+    service="Service",
+    desk="Desk",
+    visitor="Name",
+    reference="Booking reference",
+    bring="What to bring",
+    manage="If you cannot come, please cancel or move your visit here:",
+    rebook="You can book a new visit here:",
+    signoff="Kind regards,",
+    automatic=(
+        "This message was sent automatically. If you have any questions, write to us at {email}"
+    ),
+    confirmation_request=KindText(
+        subject="Please confirm your visit {reference}",
+        lead=(
+            "Thank you for booking. For now, this time is only held for you: "
+            "the visit will take place only after you confirm it.",
+        ),
+        action="To confirm your visit, open this link:",
+        after=(
+            "If you do not confirm it, the time will be released for other people.",
+            "If you received this message by mistake, please ignore it.",
+        ),
+    ),
+    confirmed=KindText(
+        subject="Visit confirmed: {when_short}",
+        lead=("Thank you, your visit is confirmed. We look forward to seeing you.",),
+    ),
+    moved=KindText(
+        subject="New time for your visit: {when_short}",
+        lead=(
+            "Your visit has been moved. The new time is below.",
+            "The previous time ({previous}) is no longer valid.",
+        ),
+    ),
+    cancelled=KindText(
+        subject="Visit {reference} cancelled",
+        lead=(
+            "Your visit has been cancelled, as you asked.",
+            "If you still need help, you are welcome to book a new visit at any time.",
+        ),
+    ),
+    cancelled_by_office=KindText(
+        subject="Visit {reference} cancelled: the office is closed that day",
+        lead=(
+            "We are sorry, but we have to cancel your visit: the office will be closed "
+            "on that day.",
+            "Reason: {reason}",
+            "Please book a visit on another day.",
+        ),
+    ),
+    reminder=KindText(
+        subject="Reminder: your visit on {when_short}",
+        lead=("This is a reminder of your visit: {when}, {place}.",),
+    ),
+    hold_expired=KindText(
+        subject="Booking {reference} has expired",
+        lead=(
+            "The visit was not confirmed in time, so the booking has expired and the time "
+            "has been released.",
+            "If you still need help, please book a new visit.",
+        ),
+    ),
+    waitlist_offer=KindText(
+        subject="A time has become free: {when_short}",
+        lead=(
+            "A visit time has become free. You are on the waiting list, "
+            "so we are offering it to you first.",
+        ),
+        action="If this time suits you, open this link to book it:",
+        after=(
+            "The time is held for you only for a short while. After that, we will offer it "
+            "to the next person on the waiting list.",
+        ),
+    ),
+)

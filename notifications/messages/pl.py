@@ -1,0 +1,100 @@
+"""Polish. Plain, polite "Ty" form as on gov.pl; no sentence depends on the visitor's gender."""
+
+from notifications.messages.catalog import Catalog, KindText
+
+CATALOG = Catalog(
+    language="pl",
+    weekdays=("poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela"),
+    months=(
+        "stycznia",
+        "lutego",
+        "marca",
+        "kwietnia",
+        "maja",
+        "czerwca",
+        "lipca",
+        "sierpnia",
+        "września",
+        "października",
+        "listopada",
+        "grudnia",
+    ),
+    long_date="{weekday}, {day} {month} {year}",
+    short_date="{day} {month} {year}",
+    greeting="Dzień dobry,",
+    when="Kiedy",
+    where="Gdzie",
+    service="Sprawa",
+    desk="Stanowisko",
+    visitor="Imię i nazwisko",
+    reference="Numer rezerwacji",
+    bring="Co zabrać ze sobą",
+    manage="Jeśli nie możesz przyjść, odwołaj wizytę lub zmień jej termin tutaj:",
+    rebook="Nowy termin zarezerwujesz tutaj:",
+    signoff="Pozdrawiamy",
+    automatic=(
+        "Ta wiadomość została wysłana automatycznie. Jeśli masz pytania, napisz do nas: {email}"
+    ),
+    confirmation_request=KindText(
+        subject="Potwierdź wizytę {reference}",
+        lead=(
+            "Dziękujemy za rezerwację. Termin jest na razie tylko wstępnie zarezerwowany: "
+            "wizyta odbędzie się dopiero wtedy, gdy ją potwierdzisz.",
+        ),
+        action="Aby potwierdzić wizytę, otwórz ten link:",
+        after=(
+            "Jeśli nie potwierdzisz wizyty, termin zostanie zwolniony dla innych osób.",
+            "Jeśli ta wiadomość trafiła do Ciebie przez pomyłkę, po prostu ją zignoruj.",
+        ),
+    ),
+    confirmed=KindText(
+        subject="Wizyta potwierdzona: {when_short}",
+        lead=("Dziękujemy, Twoja wizyta jest potwierdzona. Czekamy na Ciebie.",),
+    ),
+    moved=KindText(
+        subject="Nowy termin wizyty: {when_short}",
+        lead=(
+            "Termin Twojej wizyty został zmieniony. Nowy termin podajemy poniżej.",
+            "Poprzedni termin ({previous}) jest już nieaktualny.",
+        ),
+    ),
+    cancelled=KindText(
+        subject="Wizyta {reference} odwołana",
+        lead=(
+            "Twoja wizyta została odwołana zgodnie z Twoją prośbą.",
+            "Jeśli nadal potrzebujesz pomocy, możesz w każdej chwili zarezerwować nowy termin.",
+        ),
+    ),
+    cancelled_by_office=KindText(
+        subject="Wizyta {reference} odwołana – punkt nieczynny",
+        lead=(
+            "Przepraszamy, ale musimy odwołać Twoją wizytę: w tym dniu punkt będzie nieczynny.",
+            "Powód: {reason}",
+            "Zapraszamy do zarezerwowania wizyty w innym dniu.",
+        ),
+    ),
+    reminder=KindText(
+        subject="Przypomnienie o wizycie: {when_short}",
+        lead=("Przypominamy o Twojej wizycie: {when}, {place}.",),
+    ),
+    hold_expired=KindText(
+        subject="Rezerwacja {reference} wygasła",
+        lead=(
+            "Wizyta nie została potwierdzona na czas, więc rezerwacja wygasła, "
+            "a termin został zwolniony.",
+            "Jeśli nadal potrzebujesz pomocy, zarezerwuj nowy termin.",
+        ),
+    ),
+    waitlist_offer=KindText(
+        subject="Zwolnił się termin: {when_short}",
+        lead=(
+            "Zwolnił się termin wizyty. Jesteś na liście oczekujących, "
+            "więc proponujemy go najpierw Tobie.",
+        ),
+        action="Jeśli ten termin Ci odpowiada, otwórz ten link, aby go zarezerwować:",
+        after=(
+            "Termin czeka na Ciebie tylko przez krótki czas. Potem zaproponujemy go "
+            "kolejnej osobie z listy oczekujących.",
+        ),
+    ),
+)

@@ -1,0 +1,196 @@
+"""The layout of a message: the same blocks written once as plain text and once as HTML.
+
+Every value that comes from a person (the visitor's name, the point's texts, a closure label)
+is HTML-escaped on its way into the HTML part; the catalogs' own words are escaped too, so a
+translation may safely contain "<" or "&". Links are only ever http(s) or mailto.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import datetime
+from html import escape
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import msgspec
+
+from notifications.invitation import VisitSnapshot, pick_text
+from notifications.messages import dates, en, pl, ru, uk
+from notifications.messages.catalog import Catalog, MessageKind
+
+CATALOGS: dict[str, Catalog] = {
+    words.language: words for words in (pl.CATALOG, en.CATALOG, uk.CATALOG, ru.CATALOG)
+}
+
+
+class RenderedMessage(msgspec.Struct, frozen=True):
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+class _Layout(NamedTuple):
+    confirm: bool  # asks the visitor to open `confirm_url` (the catalog's `action` above it)
+    bring: bool  # what to bring: only while the visit is still ahead
+    manage: bool  # the manage link: only for a visit the visitor can still change
+    rebook: bool  # the link to book again: after a visit is gone
+
+
+_LAYOUT = {
+    MessageKind.CONFIRMATION_REQUEST: _Layout(confirm=True, bring=True, manage=True, rebook=False),
+    MessageKind.CONFIRMED: _Layout(confirm=False, bring=True, manage=True, rebook=False),
+    MessageKind.MOVED: _Layout(confirm=False, bring=True, manage=True, rebook=False),
+    MessageKind.CANCELLED: _Layout(confirm=False, bring=False, manage=False, rebook=True),
+    MessageKind.CANCELLED_BY_OFFICE: _Layout(confirm=False, bring=False, manage=False, rebook=True),
+    MessageKind.REMINDER: _Layout(confirm=False, bring=True, manage=True, rebook=False),
+    MessageKind.HOLD_EXPIRED: _Layout(confirm=False, bring=False, manage=False, rebook=True),
+    MessageKind.WAITLIST_OFFER: _Layout(confirm=True, bring=True, manage=False, rebook=False),
+}
+
+
+def render_message(
+    kind: MessageKind,
+    visit: VisitSnapshot,
+    *,
+    confirm_url: str | None = None,
+    previous_start: datetime | None = None,
+    reason: dict[str, str] | None = None,
+    rebook_url: str | None = None,
+) -> RenderedMessage:
+    """One message about `visit` in the visit's written language.
+
+    `confirm_url` is required by the kinds that ask the visitor to act on a link
+    (confirmation_request: the confirmation link with its token; waitlist_offer: the link that
+    takes the offered time). `previous_start` (moved) and `reason` (cancelled_by_office: the
+    closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone.
+    """
+    language = visit.written_language
+    words = CATALOGS[language]
+    text = words.kind(kind)
+    layout = _LAYOUT[kind]
+    if layout.confirm and not confirm_url:
+        raise ValueError(f"a {kind} message needs confirm_url")
+
+    zone = visit.zone
+    point = _line(pick_text(visit.point_name, language))
+    address = _line(visit.point_address)
+    values = {
+        "reference": _line(visit.reference),
+        "when": dates.span(visit.start, visit.end, zone, words),
+        "when_short": dates.moment(visit.start, zone, words, weekday=False),
+        "place": f"{point}, {address}",
+        "previous": dates.moment(previous_start, zone, words) if previous_start else None,
+        "reason": _line(pick_text(reason, language)) or None,
+    }
+    subject = _fill(text.subject, values)
+    if subject is None:
+        raise ValueError(f"the {language} subject of {kind} names a value that is never given")
+
+    blocks = _Blocks()
+    blocks.paragraph(words.greeting, values)
+    for paragraph in text.lead:
+        blocks.paragraph(paragraph, values)
+    if layout.confirm and confirm_url:
+        blocks.link(text.action or "", _url(confirm_url))
+    for paragraph in text.after:
+        blocks.paragraph(paragraph, values)
+    rows = [
+        (words.when, values["when"]),
+        (words.where, values["place"]),
+        (words.service, _line(pick_text(visit.service_name, language))),
+    ]
+    if visit.desk_name:
+        rows.append((words.desk, _line(visit.desk_name)))
+    rows += [(words.visitor, _line(visit.visitor_name)), (words.reference, values["reference"])]
+    blocks.details(rows)
+    if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
+        blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
+    if layout.manage and visit.manage_url:
+        blocks.link(words.manage, _url(visit.manage_url))
+    if layout.rebook and rebook_url:
+        blocks.link(words.rebook, _url(rebook_url))
+    blocks.lines(words.signoff, [point])
+    blocks.paragraph(words.automatic, {"email": visit.point_email}, mailto="email")
+
+    return RenderedMessage(
+        subject=subject,
+        text="\n\n".join(blocks.text) + "\n",
+        html=_document(language, subject, "\n".join(blocks.html)),
+        language=language,
+    )
+
+
+class _Blocks:
+    """A message's blocks, kept side by side as text and as HTML."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.html: list[str] = []
+
+    def paragraph(
+        self, template: str, values: Mapping[str, str | None], *, mailto: str | None = None
+    ) -> None:
+        """A paragraph, or nothing if the template names a value that was not given."""
+        text = _fill(template, values)
+        if text is None:
+            return
+        markup = {key: escape(value) for key, value in values.items() if value is not None}
+        if mailto:
+            address = escape(_line(values[mailto] or ""))
+            markup[mailto] = f'<a href="mailto:{address}">{address}</a>'
+        self.text.append(text)
+        self.html.append(f"<p>{_fill(escape(template, quote=False), markup)}</p>")
+
+    def link(self, prompt: str, url: str) -> None:
+        self.text.append(f"{prompt}\n{url}")
+        self.html.append(f'<p>{escape(prompt)}<br>\n<a href="{escape(url)}">{escape(url)}</a></p>')
+
+    def lines(self, heading: str, lines: list[str], *, strong: bool = False) -> None:
+        lines = [line.strip() for line in lines if line.strip()]
+        self.text.append("\n".join([heading, *lines]))
+        top = f"<strong>{escape(heading)}</strong>" if strong else escape(heading)
+        self.html.append("<p>" + "<br>\n".join([top, *map(escape, lines)]) + "</p>")
+
+    def details(self, rows: list[tuple[str, str]]) -> None:
+        self.text.append("\n".join(f"{label}: {value}" for label, value in rows))
+        items = "\n".join(
+            f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows
+        )
+        self.html.append(f"<dl>\n{items}\n</dl>")
+
+
+def _fill(template: str, values: Mapping[str, str | None]) -> str | None:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    if any(values.get(name) is None for name in names):
+        return None
+    return template.format_map(values)
+
+
+def _line(value: str) -> str:
+    """A person-given value on one line: no line breaks to break a header or a layout."""
+    return " ".join(value.split())
+
+
+def _url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or _line(url) != url:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    return url
+
+
+def _document(language: str, subject: str, body: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="{language}" dir="ltr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(subject)}</title>
+</head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.5;">
+{body}
+</body>
+</html>
+"""
