@@ -1,14 +1,122 @@
-"""Public read API of points: the list, one point, the services it offers."""
+"""Public read API of points: the list, one point, its services, hours and availability."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from typing import Annotated
+
 import asyncpg
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
+from core.problems import Invalid
 from scheduling import store
+from scheduling.availability import point_days, slots_for
 from scheduling.model import Point, PointService
+
+MAX_RANGE_DAYS = 93
+DEFAULT_RANGE_DAYS = 14
+LANGUAGES = ("pl", "en", "uk", "ru", "pjm", "ukl", "rsl")
+
+Conn = NamedDependency[asyncpg.Connection]
+FromDate = Annotated[dt.date | None, QueryParameter(name="from", description="first local date")]
+ToDate = Annotated[
+    dt.date | None, QueryParameter(name="to", description="last local date, inclusive")
+]
+
+
+class Interval(msgspec.Struct, frozen=True):
+    opens: str
+    closes: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+class DayReason(msgspec.Struct, frozen=True):
+    kind: str
+    label: dict[str, str]
+
+
+class Day(msgspec.Struct, frozen=True):
+    date: dt.date
+    status: str
+    intervals: list[Interval]
+    reasons: list[DayReason]
+
+
+class Hours(msgspec.Struct, frozen=True):
+    point_id: str
+    timezone: str
+    days: list[Day]
+
+
+class SlotOut(msgspec.Struct, frozen=True):
+    start: dt.datetime
+    end: dt.datetime
+    free: int
+
+
+class AvailabilityDay(msgspec.Struct, frozen=True):
+    date: dt.date
+    slots: list[SlotOut]
+
+
+class Availability(msgspec.Struct, frozen=True):
+    point_id: str
+    service_id: str
+    language: str
+    timezone: str
+    days: list[AvailabilityDay]
+
+
+def date_range(
+    point: Point, first: dt.date | None, last: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """Resolve ?from&to in the point's zone: today and two weeks by default, 93 days at most."""
+    today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+    first = first or today
+    last = last or first + dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if last < first:
+        raise Invalid(f"'to' ({last}) is before 'from' ({first}).", field="to")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise Invalid(
+            f"The range from {first} to {last} is {(last - first).days + 1} days; "
+            f"at most {MAX_RANGE_DAYS} days can be asked for at once.",
+            field="to",
+        )
+    return first, last
+
+
+def _wall(t: dt.time) -> str:
+    return t.strftime("%H:%M")
+
+
+def hours_of(point: Point, days) -> Hours:
+    zone = zoneinfo.ZoneInfo(point.timezone)
+    return Hours(
+        point_id=point.id,
+        timezone=point.timezone,
+        days=[
+            Day(
+                date=day.date,
+                status=day.status,
+                intervals=[
+                    Interval(
+                        opens=_wall(i.opens),
+                        closes=_wall(i.closes),
+                        start=dt.datetime.combine(day.date, i.opens, zone),
+                        end=dt.datetime.combine(day.date, i.closes, zone),
+                    )
+                    for i in day.intervals
+                ],
+                reasons=[DayReason(r.kind, dict(r.label)) for r in day.reasons],
+            )
+            for day in days
+        ],
+    )
 
 
 class PointController(Controller):
@@ -16,18 +124,72 @@ class PointController(Controller):
     tags = ["points"]
 
     @get("/")
-    async def list_points(self, conn: NamedDependency[asyncpg.Connection]) -> list[Point]:
+    async def list_points(self, conn: Conn) -> list[Point]:
         return await store.list_points(conn)
 
     @get("/{point_id:str}")
-    async def get_point(
-        self, conn: NamedDependency[asyncpg.Connection], point_id: FromPath[str]
-    ) -> Point:
+    async def get_point(self, conn: Conn, point_id: FromPath[str]) -> Point:
         return await store.get_point(conn, point_id)
 
     @get("/{point_id:str}/services")
-    async def list_services(
-        self, conn: NamedDependency[asyncpg.Connection], point_id: FromPath[str]
-    ) -> list[PointService]:
+    async def list_services(self, conn: Conn, point_id: FromPath[str]) -> list[PointService]:
         await store.get_point(conn, point_id)
         return await store.list_point_services(conn, point_id)
+
+    @get("/{point_id:str}/hours")
+    async def hours(
+        self, conn: Conn, point_id: FromPath[str], from_: FromDate = None, to: ToDate = None
+    ) -> Hours:
+        point = await store.get_point(conn, point_id)
+        first, last = date_range(point, from_, to)
+        rules = await store.list_rules(conn, point_id)
+        return hours_of(point, point_days(point, rules, first, last))
+
+    @get("/{point_id:str}/availability")
+    async def availability(
+        self,
+        conn: Conn,
+        point_id: FromPath[str],
+        service: Annotated[str, QueryParameter(name="service", description="service id")],
+        language: Annotated[
+            str, QueryParameter(name="language", description="pl en uk ru pjm ukl rsl")
+        ],
+        from_: FromDate = None,
+        to: ToDate = None,
+    ) -> Availability:
+        point = await store.get_point(conn, point_id)
+        offer = await store.get_point_service(conn, point_id, service)
+        check_language(offer, language)
+        first, last = date_range(point, from_, to)
+        now = dt.datetime.now(dt.UTC)
+        zone = zoneinfo.ZoneInfo(point.timezone)
+        days = await slots_for(conn, point, offer, language, first, last, now)
+        return Availability(
+            point_id=point.id,
+            service_id=offer.id,
+            language=language,
+            timezone=point.timezone,
+            days=[
+                AvailabilityDay(
+                    date=day.date,
+                    slots=[
+                        SlotOut(s.start.astimezone(zone), s.end.astimezone(zone), s.free)
+                        for s in day.slots
+                    ],
+                )
+                for day in days
+            ],
+        )
+
+
+def check_language(offer: PointService, language: str) -> None:
+    if language not in LANGUAGES:
+        raise Invalid(
+            f"Unknown language {language!r}; use one of {', '.join(LANGUAGES)}.", field="language"
+        )
+    if language not in offer.languages:
+        raise Invalid(
+            f"The service {offer.id!r} is not offered in {language!r} here; "
+            f"it is offered in {', '.join(offer.languages)}.",
+            field="language",
+        )

@@ -1,0 +1,112 @@
+"""Loading what the pure engines need from PostgreSQL, and running them.
+
+Scheduling reads the bookings table only as busy time per desk; booking owns its writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+from scheduling import store
+from scheduling.model import Point, PointService
+from scheduling.rules import CalendarRule, DayHours, resolve_days, resolve_desk_days
+from scheduling.slots import BusyPeriod, DaySlots, DeskSchedule, SlotQuery, compute_slots
+
+ACTIVE = ("held", "confirmed", "checked_in")
+
+
+def point_days(
+    point: Point, rules: Sequence[CalendarRule], first: dt.date, last: dt.date
+) -> list[DayHours]:
+    return resolve_days(rules, first, last, observes_holidays=point.observes_holidays)
+
+
+async def busy_periods(
+    conn: asyncpg.Connection,
+    point_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    excluding: UUID | None = None,
+) -> list[BusyPeriod]:
+    """Active visits overlapping [start, end); a hold past its expiry is not active."""
+    rows = await conn.fetch(
+        """
+        select desk_id, starts_at, ends_at from bookings
+        where point_id = $1 and starts_at < $3 and ends_at > $2
+          and status = any($4::text[])
+          and (status <> 'held' or hold_expires_at > now())
+          and ($5::uuid is null or id <> $5)
+        """,
+        point_id,
+        start,
+        end,
+        list(ACTIVE),
+        excluding,
+    )
+    return [BusyPeriod(r["desk_id"], r["starts_at"], r["ends_at"]) for r in rows]
+
+
+async def desk_schedules(
+    conn: asyncpg.Connection,
+    point: Point,
+    rules: Sequence[CalendarRule],
+    first: dt.date,
+    last: dt.date,
+) -> list[DeskSchedule]:
+    days = point_days(point, rules, first, last)
+    desks = await store.list_desks(conn, [point.id])
+    schedules = []
+    for desk in desks:
+        own = [r for r in rules if r.desk_id == desk["id"]]
+        schedules.append(
+            DeskSchedule.from_days(desk["id"], desk["languages"], resolve_desk_days(days, own))
+        )
+    return schedules
+
+
+def local_day_bounds(
+    timezone: str, first: dt.date, last: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
+    zone = zoneinfo.ZoneInfo(timezone)
+    start = dt.datetime.combine(first, dt.time(0), zone) - dt.timedelta(hours=3)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), zone) + dt.timedelta(hours=3)
+    return start, end
+
+
+async def slots_for(
+    conn: asyncpg.Connection,
+    point: Point,
+    service: PointService,
+    language: str,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    *,
+    excluding: UUID | None = None,
+    ignore_busy: bool = False,
+) -> list[DaySlots]:
+    """Bookable slots of one point-service in one language for local dates [first, last]."""
+    rules = await store.list_rules(conn, point.id)
+    desks = await desk_schedules(conn, point, rules, first, last)
+    busy: list[BusyPeriod] = []
+    if not ignore_busy:
+        start, end = local_day_bounds(point.timezone, first, last)
+        busy = await busy_periods(conn, point.id, start, end, excluding=excluding)
+    query = SlotQuery(
+        timezone=point.timezone,
+        duration=dt.timedelta(minutes=service.duration_minutes),
+        step=dt.timedelta(minutes=service.step_minutes),
+        language=language,
+        now=now,
+        min_notice=dt.timedelta(minutes=service.min_notice_minutes),
+        horizon=dt.timedelta(days=service.horizon_days),
+        first_day=first,
+        last_day=last,
+    )
+    return compute_slots(desks, busy, query)
