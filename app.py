@@ -70,6 +70,7 @@ async def check_stores(settings: Settings, within: float = 5.0) -> None:
 
 def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
+    from booking.api import booking_handlers
     from scheduling.api import scheduling_handlers
 
     @contextlib.asynccontextmanager
@@ -94,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
             yield conn
 
     return Litestar(
-        route_handlers=[HealthController, *scheduling_handlers()],
+        route_handlers=[HealthController, *scheduling_handlers(), *booking_handlers()],
         lifespan=[stores],
         state=State({"settings": settings}),
         dependencies={"conn": Provide(provide_conn)},

@@ -51,9 +51,12 @@ class Gone(DomainError):
     status, title, type_slug = 410, "Gone", "gone"
 
 
-def problem(status: int, title: str, detail: str, type_slug: str, **extra: Any) -> Response:
-    body = {"type": f"/problems/{type_slug}", "title": title, "status": status, "detail": detail}
-    body.update(extra)
+def problem(
+    status: int, title: str, detail: str, type_slug: str, extra: dict[str, Any] | None = None
+) -> Response:
+    """An RFC 9457 problem; `extra` adds members but never replaces the standard ones."""
+    body = dict(extra or {})
+    body |= {"type": f"/problems/{type_slug}", "title": title, "status": status, "detail": detail}
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -61,7 +64,7 @@ def problem(status: int, title: str, detail: str, type_slug: str, **extra: Any) 
 
 
 def domain_error_handler(_: Request, exc: DomainError) -> Response:
-    return problem(exc.status, exc.title, exc.detail, exc.type_slug, **exc.extra)
+    return problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.extra)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:
@@ -69,7 +72,7 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     detail = "; ".join(
         f"{e.get('key', 'body')}: {e.get('message')}" for e in errors if isinstance(e, dict)
     )
-    return problem(400, "Malformed request", detail or exc.detail, "malformed", errors=errors)
+    return problem(400, "Malformed request", detail or exc.detail, "malformed", {"errors": errors})
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response:

@@ -23,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 2
     db_pool_max: int = 20
     max_body_bytes: int = 64 * 1024
+    reminder_offsets: str = "24h,2h"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_min=integer("DB_POOL_MIN", default.db_pool_min),
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
+            reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
         )
 
     def with_urls(self, *, database_url: str, redis_url: str) -> Settings:

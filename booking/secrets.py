@@ -1,0 +1,54 @@
+"""References, tokens and the person key: what a visitor holds and how we recognise it.
+
+Tokens carry 256 random bits, are shown once, and are stored only as SHA-256 hashes (a fast
+hash is right here: the input is random, not a password). References are short and human:
+three letters of the city, then six characters from an alphabet without look-alikes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+# Crockford's base32 without I, L, O, U: no 0/O or 1/I/L confusion when read aloud or typed.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CITY_CODES = {"Kraków": "KRK", "Tarnów": "TAR", "Nowy Sącz": "NSA"}
+
+# Providers known to ignore dots in the local part (Gmail) get them dropped from the key.
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def token_matches(token: str | None, stored_hash: bytes | None) -> bool:
+    if not token or stored_hash is None:
+        return False
+    return hmac.compare_digest(token_hash(token), bytes(stored_hash))
+
+
+def new_reference(city: str) -> str:
+    prefix = CITY_CODES.get(city, "PID")
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{prefix}-{body[:4]}-{body[4:]}"
+
+
+def email_key(email: str) -> str:
+    """One key per mailbox for the per-person limit.
+
+    Lower case throughout (providers treat addresses case-insensitively in practice), a
+    `+tag` dropped (plus addressing delivers to the same mailbox at the big providers), and dots
+    dropped where the provider ignores them (Gmail). Used only for counting, never for sending.
+    """
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS:
+        domain = _DOTLESS[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}"

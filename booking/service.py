@@ -1,0 +1,415 @@
+"""The visit lifecycle: hold, confirm, cancel, reschedule — each one short transaction.
+
+Every change re-checks the requested time against the slot engine inside its transaction (rules
+may have just changed), lets PostgreSQL's constraints settle races (overlap per desk,
+per-person limit, idempotency key), writes its outbox row in the same transaction, and enqueues
+the outbox job only after the commit. Serialization failures and deadlocks are retried whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from arq.connections import ArqRedis
+from email_validator import EmailNotValidError, validate_email
+
+from booking import idempotency, store
+from booking.checks import bookable_slot, parse_start
+from booking.holds import expire_stale_holds
+from booking.lifecycle import Event, IllegalTransition, Status, transition
+from booking.reminders import parse_offsets, reminder_times
+from booking.schemas import BookingCreate, Visit, VisitCreated, VisitorOut
+from booking.secrets import email_key, new_reference, new_token, token_hash, token_matches
+from core.db import in_transaction
+from core.jobs import enqueue_outbox
+from core.problems import Conflict, Gone, Invalid, NotFound, Unauthorized
+from core.settings import Settings
+from scheduling import store as scheduling_store
+from scheduling.model import Point, PointService
+from scheduling.points_api import check_language
+
+PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger
+
+
+class PerPersonLimitReached(Conflict):
+    type_slug = "per-person-limit"
+
+
+@dataclass
+class Result:
+    status: int
+    body: bytes
+    outbox: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Bookings:
+    """The booking service of one process: its pool, its queue and its settings."""
+
+    pool: asyncpg.Pool
+    redis: ArqRedis
+    settings: Settings
+
+    async def _run(self, work) -> Result:
+        result: Result = await in_transaction(self.pool, work)
+        await enqueue_outbox(self.redis, result.outbox)
+        return result
+
+    # ------------------------------------------------------------------------ create (hold)
+
+    async def create(self, data: BookingCreate, key: str) -> Result:
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+            raise Invalid(
+                "An Idempotency-Key header (1 to 200 characters, e.g. a UUID) is required, "
+                "so a retried request cannot book twice.",
+                field="Idempotency-Key",
+            )
+        email = _valid_email(data.visitor.email)
+        key_hash, request_hash = idempotency.key_hash(key), idempotency.request_hash(data)
+
+        async def work(conn: asyncpg.Connection) -> Result:
+            first = await conn.fetchval(
+                """
+                insert into idempotency_keys (key_hash, request_hash) values ($1, $2)
+                on conflict do nothing returning true
+                """,
+                key_hash,
+                request_hash,
+            )
+            if not first:  # the key was used: the other transaction has committed by now
+                row = await conn.fetchrow(
+                    "select request_hash, status_code, response from idempotency_keys "
+                    "where key_hash = $1",
+                    key_hash,
+                )
+                if bytes(row["request_hash"]) != request_hash:
+                    raise Invalid(
+                        "This Idempotency-Key was already used for a different request; "
+                        "use a new key for a new booking.",
+                        field="Idempotency-Key",
+                    )
+                return Result(row["status_code"], idempotency.unseal(key, row["response"]))
+            created, outbox = await self._hold(conn, data, email)
+            body = msgspec.json.encode(created)
+            await conn.execute(
+                "update idempotency_keys set status_code = 201, response = $2, "
+                "booking_id = (select id from bookings where reference = $3) where key_hash = $1",
+                key_hash,
+                idempotency.seal(key, body),
+                created.reference,
+            )
+            return Result(201, body, outbox)
+
+        return await self._run(work)
+
+    async def _hold(
+        self, conn: asyncpg.Connection, data: BookingCreate, email: str
+    ) -> tuple[VisitCreated, list[int]]:
+        point, offer = await _point_and_offer(conn, data.point_id, data.service_id)
+        check_language(offer, data.language)
+        start = parse_start(data.start, point.timezone)
+        now = await _now(conn)
+        outbox = await expire_stale_holds(conn, point.id)
+        slot = await bookable_slot(conn, point, offer, data.language, start, now)
+        manage, confirm = new_token(), new_token()
+        expires = now + dt.timedelta(minutes=self.settings.hold_minutes)
+        booking_id, reference, desk = await _take_a_desk(
+            conn,
+            slot.desk_ids,
+            point,
+            point_id=point.id,
+            service_id=offer.id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            language=data.language,
+            visitor_name=data.visitor.name.strip(),
+            visitor_email=email,
+            visitor_email_key=email_key(email),
+            visitor_phone=data.visitor.phone,
+            notes=data.notes,
+            needs=list(data.needs),
+            status=Status.HELD.value,
+            hold_expires_at=expires,
+            manage_token_hash=token_hash(manage),
+            confirm_token_hash=token_hash(confirm),
+        )
+        outbox.append(
+            await store.add_outbox(
+                conn, booking_id, "confirmation_request", 0, payload={"token": confirm}
+            )
+        )
+        created = VisitCreated(
+            reference=reference,
+            status=Status.HELD.value,
+            point_id=point.id,
+            service_id=offer.id,
+            desk_id=desk,
+            start=slot.start,
+            end=slot.end,
+            timezone=point.timezone,
+            language=data.language,
+            visitor=VisitorOut(data.visitor.name.strip(), email, data.visitor.phone),
+            notes=data.notes,
+            needs=list(data.needs),
+            sequence=0,
+            expires_at=expires,
+            manage_token=manage,
+        )
+        return created, outbox
+
+    # ------------------------------------------------------------------------ the visitor's own
+
+    async def get(self, reference: str, token: str | None) -> Visit:
+        async with self.pool.acquire() as conn:
+            row = await _authorized(conn, reference, token, lock=False)
+        return visit_of(row)
+
+    async def confirm(self, reference: str, token: str) -> Result:
+        async def work(conn: asyncpg.Connection) -> Result:
+            row = await store.visit_by_reference(conn, reference, lock=True)
+            if row is None:
+                raise NotFound("No visit with this reference and confirmation link.")
+            if row["status"] == Status.CONFIRMED and _was_confirmed_by(row, token):
+                return Result(200, msgspec.json.encode(visit_of(row)))  # a second click
+            if not token_matches(token, row["confirm_token_hash"]):
+                raise NotFound("No visit with this reference and confirmation link.")
+            if row["status"] == Status.EXPIRED:
+                raise Gone(
+                    "This visit was held for you, but it was not confirmed in time and the "
+                    "time was released. Please book again.",
+                )
+            _transition(row["status"], Event.CONFIRM)
+            now = await _now(conn)
+            await conn.execute(
+                """
+                update bookings set status = 'confirmed', confirmed_at = now(),
+                       hold_expires_at = null, updated_at = now(),
+                       confirm_token_hash = $2
+                where id = $1
+                """,
+                row["id"],
+                _confirmed_marker(token),
+            )
+            outbox = [await store.add_outbox(conn, row["id"], "confirmed", row["sequence"])]
+            outbox += await self._reminders(conn, row["id"], row["starts_at"], row["sequence"], now)
+            fresh = await store.visit_by_reference(conn, reference)
+            return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
+
+        return await self._run(work)
+
+    async def cancel(self, reference: str, token: str | None) -> Result:
+        async def work(conn: asyncpg.Connection) -> Result:
+            row = await _authorized(conn, reference, token, lock=True)
+            now = await _now(conn)
+            _not_started(row, now, "cancelled")
+            _transition(row["status"], Event.CANCEL)
+            sequence = row["sequence"] + 1
+            await conn.execute(
+                """
+                update bookings set status = 'cancelled', cancelled_by = 'visitor',
+                       cancelled_at = now(), sequence = $2, updated_at = now()
+                where id = $1
+                """,
+                row["id"],
+                sequence,
+            )
+            outbox = [await store.add_outbox(conn, row["id"], "cancelled", sequence)]
+            fresh = await store.visit_by_reference(conn, reference)
+            return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
+
+        return await self._run(work)
+
+    async def reschedule(self, reference: str, token: str | None, new_start: str) -> Result:
+        async def work(conn: asyncpg.Connection) -> Result:
+            row = await _authorized(conn, reference, token, lock=True)
+            now = await _now(conn)
+            _not_started(row, now, "moved")
+            _transition(row["status"], Event.RESCHEDULE)
+            point, offer = await _point_and_offer(conn, row["point_id"], row["service_id"])
+            start = parse_start(new_start, point.timezone)
+            if start == row["starts_at"]:
+                return Result(200, msgspec.json.encode(visit_of(row)))
+            outbox = await expire_stale_holds(conn, point.id)
+            slot = await bookable_slot(
+                conn, point, offer, row["language"], start, now, excluding=row["id"]
+            )
+            sequence = row["sequence"] + 1
+            # One UPDATE: the new time is taken in the same instant the old one is freed.
+            desk = await _move_to_a_desk(
+                conn, row["id"], slot.desk_ids, slot.start, slot.end, sequence
+            )
+            if desk is None:
+                raise Conflict("This time has just been taken. Please choose another.")
+            outbox.append(
+                await store.add_outbox(
+                    conn,
+                    row["id"],
+                    "moved",
+                    sequence,
+                    payload={"previous_start": row["starts_at"].isoformat()},
+                )
+            )
+            if row["status"] == Status.CONFIRMED:
+                outbox += await self._reminders(conn, row["id"], slot.start, sequence, now)
+            fresh = await store.visit_by_reference(conn, reference)
+            return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
+
+        return await self._run(work)
+
+    async def _reminders(
+        self,
+        conn: asyncpg.Connection,
+        booking_id: UUID,
+        start: dt.datetime,
+        sequence: int,
+        now: dt.datetime,
+    ) -> list[int]:
+        offsets = parse_offsets(self.settings.reminder_offsets)
+        return [
+            await store.add_outbox(
+                conn, booking_id, "reminder", sequence, due_at=due, payload={"offset": label}
+            )
+            for due, label in reminder_times(start, now, offsets)
+        ]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def visit_of(row: asyncpg.Record) -> Visit:
+    return Visit(
+        reference=row["reference"],
+        status=row["status"],
+        point_id=row["point_id"],
+        service_id=row["service_id"],
+        desk_id=row["desk_id"],
+        start=row["starts_at"],
+        end=row["ends_at"],
+        timezone=row["timezone"],
+        language=row["language"],
+        visitor=VisitorOut(row["visitor_name"], row["visitor_email"], row["visitor_phone"]),
+        notes=row["notes"],
+        needs=list(row["needs"]),
+        sequence=row["sequence"],
+        expires_at=row["hold_expires_at"] if row["status"] == "held" else None,
+    )
+
+
+def _valid_email(address: str) -> str:
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as e:
+        raise Invalid(f"The e-mail address is not valid: {e}", field="visitor.email") from e
+
+
+async def _now(conn: asyncpg.Connection) -> dt.datetime:
+    """The database's clock: every replica agrees with the constraints' now()."""
+    return await conn.fetchval("select now()")
+
+
+async def _point_and_offer(
+    conn: asyncpg.Connection, point_id: str, service_id: str
+) -> tuple[Point, PointService]:
+    try:
+        point = await scheduling_store.get_point(conn, point_id)
+        offer = await scheduling_store.get_point_service(conn, point_id, service_id)
+    except NotFound as e:
+        raise Invalid(e.detail, **e.extra) from e
+    return point, offer
+
+
+async def _authorized(
+    conn: asyncpg.Connection, reference: str, token: str | None, *, lock: bool
+) -> asyncpg.Record:
+    """The visit, if the manage token is its own; otherwise reveal nothing about it."""
+    if not token:
+        raise Unauthorized("This needs the visit's manage token: Authorization: Bearer <token>.")
+    row = await store.visit_by_reference(conn, reference, lock=lock)
+    if row is None or not token_matches(token, row["manage_token_hash"]):
+        raise NotFound("No visit with this reference and token.")
+    return row
+
+
+def _transition(status: str, event: Event) -> Status:
+    try:
+        return transition(status, event)
+    except IllegalTransition as e:
+        raise Conflict(str(e), visit_status=status) from e
+
+
+def _not_started(row: asyncpg.Record, now: dt.datetime, verb: str) -> None:
+    if row["starts_at"] <= now:
+        raise Conflict(f"The visit has already started, so it cannot be {verb} online.")
+
+
+def _confirmed_marker(token: str) -> bytes:
+    """After confirming, the confirmation hash is replaced by one that still recognises a
+    repeated click on the same link (idempotent confirm) but no longer confirms anything else."""
+    return token_hash("confirmed:" + token)
+
+
+def _was_confirmed_by(row: asyncpg.Record, token: str) -> bool:
+    return token_matches("confirmed:" + token, row["confirm_token_hash"])
+
+
+async def _take_a_desk(
+    conn: asyncpg.Connection, desk_ids: tuple[str, ...], point: Point, **values: object
+) -> tuple[UUID, str, str]:
+    """Insert the visit on the first free desk; the exclusion constraint settles races."""
+    desks = list(desk_ids)
+    random.shuffle(desks)  # spread concurrent bookers over the desks instead of queueing
+    for desk in desks:
+        for _ in range(5):  # a reference collision is rare; draw again
+            reference = new_reference(point.city)
+            try:
+                async with conn.transaction():  # a savepoint: one failed desk is not fatal
+                    booking_id = await store.insert_visit(
+                        conn, reference=reference, desk_id=desk, **values
+                    )
+                return booking_id, reference, desk
+            except asyncpg.UniqueViolationError:
+                continue
+            except asyncpg.ExclusionViolationError:
+                break
+            except asyncpg.PostgresError as e:
+                if e.sqlstate == PER_PERSON_LIMIT:
+                    raise PerPersonLimitReached(
+                        "You already have an active visit at this point. Cancel or move it, "
+                        "or wait until it has taken place."
+                    ) from e
+                raise
+    raise Conflict("This time has just been taken. Please choose another.", field="start")
+
+
+async def _move_to_a_desk(
+    conn: asyncpg.Connection,
+    booking_id: UUID,
+    desk_ids: tuple[str, ...],
+    start: dt.datetime,
+    end: dt.datetime,
+    sequence: int,
+) -> str | None:
+    for desk in desk_ids:
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    """
+                    update bookings set desk_id = $2, starts_at = $3, ends_at = $4,
+                           sequence = $5, updated_at = now()
+                    where id = $1
+                    """,
+                    booking_id,
+                    desk,
+                    start,
+                    end,
+                    sequence,
+                )
+            return desk
+        except asyncpg.ExclusionViolationError:
+            continue
+    return None
