@@ -285,12 +285,33 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         print("seed data loaded")
 
 
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> None:
+    from booking.retention import purge_personal_data
+    from core.migrate import apply_migrations
+
+    with _stores_for(settings, redis=False) as resolved:
+
+        async def main() -> int:
+            conn = await db.connect(resolved.database_url)  # type: ignore[arg-type]
+            try:
+                await apply_migrations(conn)
+                return await purge_personal_data(conn, settings.retention_days)
+            finally:
+                await conn.close()
+
+        count = asyncio.run(main())
+        print(
+            f"personal data removed from {count} visit(s) older than {settings.retention_days} days"
+        )
+
+
 COMMANDS = {
     "run": (cmd_run, "set everything up and run web + worker (embedded stores if no URLs)"),
     "serve": (cmd_serve, "serve the web app (needs DATABASE_URL and REDIS_URL)"),
     "worker": (cmd_worker, "run the notification worker (needs DATABASE_URL and REDIS_URL)"),
     "migrate": (cmd_migrate, "apply pending database migrations"),
     "seed": (cmd_seed, "load the points, services, desks and hours from the seed data"),
+    "purge": (cmd_purge, "remove personal data of visits older than RETENTION_DAYS"),
 }
 
 
