@@ -30,7 +30,11 @@ from core.settings import Settings
 logger = logging.getLogger("wizyta")
 
 
-class StoreUnreachable(Exception):
+class CommandFailed(Exception):
+    """A command could not do what was asked; main() prints the message as one line."""
+
+
+class StoreUnreachable(CommandFailed):
     """PostgreSQL or Redis did not answer at start; the message names which and where."""
 
 
@@ -72,6 +76,8 @@ def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
     from booking.api import booking_handlers
     from scheduling.api import scheduling_handlers
+    from staff.api import StaffSessionController
+    from staff.rules_api import StaffRuleController
 
     @contextlib.asynccontextmanager
     async def stores(app: Litestar) -> AsyncIterator[None]:
@@ -95,7 +101,13 @@ def create_app(settings: Settings) -> Litestar:
             yield conn
 
     return Litestar(
-        route_handlers=[HealthController, *scheduling_handlers(), *booking_handlers()],
+        route_handlers=[
+            HealthController,
+            *scheduling_handlers(),
+            *booking_handlers(),
+            StaffSessionController,
+            StaffRuleController,
+        ],
         lifespan=[stores],
         state=State({"settings": settings}),
         dependencies={"conn": Provide(provide_conn)},
@@ -305,6 +317,38 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> None:
+    from core.migrate import apply_migrations
+    from staff.accounts import add_staff, disable_staff, new_password
+
+    with _stores_for(settings, redis=False) as resolved:
+
+        async def main() -> str:
+            conn = await db.connect(resolved.database_url)  # type: ignore[arg-type]
+            try:
+                await apply_migrations(conn)
+                if args.action == "disable":
+                    staff_id = await conn.fetchval(
+                        "select id from staff_accounts where lower(email) = lower($1)", args.email
+                    )
+                    if staff_id is None:
+                        raise CommandFailed(f"no staff account {args.email}")
+                    await disable_staff(conn, staff_id)
+                    return f"{args.email} disabled; their sessions have ended"
+                if args.role == "staff" and not args.point:
+                    raise CommandFailed("a staff account needs at least one --point")
+                password = new_password()
+                try:
+                    await add_staff(conn, args.email, args.role, args.point or [], password)
+                except ValueError as e:
+                    raise CommandFailed(str(e)) from e
+                return f"{args.email} ({args.role}) one-time password: {password}"
+            finally:
+                await conn.close()
+
+        print(asyncio.run(main()))
+
+
 COMMANDS = {
     "run": (cmd_run, "set everything up and run web + worker (embedded stores if no URLs)"),
     "serve": (cmd_serve, "serve the web app (needs DATABASE_URL and REDIS_URL)"),
@@ -312,6 +356,7 @@ COMMANDS = {
     "migrate": (cmd_migrate, "apply pending database migrations"),
     "seed": (cmd_seed, "load the points, services, desks and hours from the seed data"),
     "purge": (cmd_purge, "remove personal data of visits older than RETENTION_DAYS"),
+    "staff": (cmd_staff, "add a staff account (prints its password once) or disable one"),
 }
 
 
@@ -326,6 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--overwrite", action="store_true", help="put seeded rows back as the file says"
             )
+        if name == "staff":
+            p.add_argument("action", choices=["add", "disable"])
+            p.add_argument("email")
+            p.add_argument("--role", choices=["admin", "staff"], default="staff")
+            p.add_argument("--point", action="append", help="a point the account manages")
         if name == "serve":
             p.add_argument("--with-worker", action="store_true", help="also run the worker")
     return parser
@@ -341,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     handler, _ = COMMANDS[args.command]
     try:
         handler(settings, args)
-    except StoreUnreachable as e:
+    except CommandFailed as e:
         print(f"wizyta: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:

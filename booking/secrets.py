@@ -1,15 +1,14 @@
 """References, tokens and the person key: what a visitor holds and how we recognise it.
 
-Tokens carry 256 random bits, are shown once, and are stored only as SHA-256 hashes (a fast
-hash is right here: the input is random, not a password). References are short and human:
-three letters of the city, then six characters from an alphabet without look-alikes.
+Tokens come from core.tokens (256 random bits, stored as hashes). References are short and
+human: three letters of the city, then six characters from an alphabet without look-alikes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
+
+from core.tokens import new_token, token_hash, token_matches
 
 # Crockford's base32 without I, L, O, U: no 0/O or 1/I/L confusion when read aloud or typed.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -19,18 +18,7 @@ CITY_CODES = {"Kraków": "KRK", "Tarnów": "TAR", "Nowy Sącz": "NSA"}
 _DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def token_matches(token: str | None, stored_hash: bytes | None) -> bool:
-    if not token or stored_hash is None:
-        return False
-    return hmac.compare_digest(token_hash(token), bytes(stored_hash))
+__all__ = ["email_key", "new_reference", "new_token", "token_hash", "token_matches"]
 
 
 def new_reference(city: str) -> str:

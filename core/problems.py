@@ -64,7 +64,10 @@ def problem(
 
 
 def domain_error_handler(_: Request, exc: DomainError) -> Response:
-    return problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.extra)
+    response = problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.extra)
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:

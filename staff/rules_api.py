@@ -1,0 +1,309 @@
+"""Staff API for a point's calendar rules and special days (open Saturdays, closures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import asyncpg
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import Meta
+
+from core.problems import Invalid, NotFound
+from scheduling import store
+from scheduling.rules import CalendarRule, RuleError, RuleKind, validate_rule
+from staff.accounts import StaffMember
+from staff.auth import Staff, current_staff, require_point
+from staff.changes import ChangeOutcome, apply_change, audit
+
+WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
+Labels = Annotated[dict[str, Annotated[str, Meta(max_length=200)]], Meta(max_length=4)]
+NO_LABEL = {"pl": "", "en": "", "uk": "", "ru": ""}
+
+
+class RuleIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    kind: Literal["hours", "special", "closed"]
+    rrule: Annotated[str, Meta(max_length=500)] | None = None
+    dates: Annotated[list[dt.date], Meta(max_length=400)] = []
+    opens: WallClock | None = None
+    closes: WallClock | None = None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    labels: Labels = {}
+    desk_id: str | None = None
+
+
+class RulePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    kind: Literal["hours", "special", "closed"] | msgspec.UnsetType = msgspec.UNSET
+    rrule: Annotated[str, Meta(max_length=500)] | msgspec.UnsetType | None = msgspec.UNSET
+    dates: Annotated[list[dt.date], Meta(max_length=400)] | msgspec.UnsetType = msgspec.UNSET
+    opens: WallClock | msgspec.UnsetType | None = msgspec.UNSET
+    closes: WallClock | msgspec.UnsetType | None = msgspec.UNSET
+    valid_from: dt.date | msgspec.UnsetType | None = msgspec.UNSET
+    valid_until: dt.date | msgspec.UnsetType | None = msgspec.UNSET
+    labels: Labels | msgspec.UnsetType = msgspec.UNSET
+
+
+class SpecialDayIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    date: dt.date
+    kind: Literal["open", "closed"]
+    opens: WallClock | None = None
+    closes: WallClock | None = None
+    label: Labels = {}
+
+
+class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: str
+    rrule: str | None
+    dates: list[dt.date]
+    opens: str | None
+    closes: str | None
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    labels: dict[str, str]
+    desk_id: str | None
+    source: str | None
+
+
+def _time(value: str | None) -> dt.time | None:
+    return None if value is None else dt.time.fromisoformat(value)
+
+
+def _wall(value: dt.time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+def rule_out(rule: CalendarRule) -> RuleOut:
+    return RuleOut(
+        id=rule.id,
+        kind=rule.kind.value,
+        rrule=rule.rrule,
+        dates=list(rule.dates),
+        opens=_wall(rule.opens),
+        closes=_wall(rule.closes),
+        valid_from=rule.valid_from,
+        valid_until=rule.valid_until,
+        labels=dict(rule.labels),
+        desk_id=rule.desk_id,
+        source=rule.source,
+    )
+
+
+def to_rule(rule_id: str, data: RuleIn) -> CalendarRule:
+    """A validated CalendarRule, or 422 with the reason (malformed RRULE, no occurrence...)."""
+    try:
+        rule = CalendarRule(
+            id=rule_id,
+            kind=RuleKind(data.kind),
+            rrule=data.rrule,
+            dates=tuple(sorted(set(data.dates))),
+            opens=_time(data.opens),
+            closes=_time(data.closes),
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            labels=dict(data.labels),
+            desk_id=data.desk_id,
+        )
+        validate_rule(rule)
+    except (RuleError, ValueError) as e:
+        raise Invalid(str(e), field="rule") from e
+    return rule
+
+
+async def _save(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> None:
+    if rule.desk_id is not None:
+        known = await conn.fetchval(
+            "select true from desks where id = $1 and point_id = $2", rule.desk_id, point_id
+        )
+        if not known:
+            raise Invalid(f"The point has no desk {rule.desk_id!r}.", field="desk_id")
+    await conn.execute(
+        """
+        insert into calendar_rules (id, point_id, desk_id, kind, rrule, dates, opens, closes,
+                                    valid_from, valid_until, labels, source)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'staff')
+        on conflict (id) do update set
+            desk_id = excluded.desk_id, kind = excluded.kind, rrule = excluded.rrule,
+            dates = excluded.dates, opens = excluded.opens, closes = excluded.closes,
+            valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+            labels = excluded.labels, updated_at = now()
+        """,
+        rule.id,
+        point_id,
+        rule.desk_id,
+        rule.kind.value,
+        rule.rrule,
+        list(rule.dates),
+        rule.opens,
+        rule.closes,
+        rule.valid_from,
+        rule.valid_until,
+        rule.labels,
+    )
+
+
+async def _existing(conn: asyncpg.Connection, point_id: str, rule_id: str) -> CalendarRule:
+    for rule in await store.list_rules(conn, point_id):
+        if rule.id == rule_id:
+            return rule
+    raise NotFound(f"The point {point_id!r} has no rule {rule_id!r}.")
+
+
+def _reason(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in (labels or NO_LABEL).items() if v} or {
+        "pl": "Zmiana godzin otwarcia",
+        "en": "Change of opening hours",
+        "uk": "Зміна годин роботи",
+        "ru": "Изменение часов работы",
+    }
+
+
+DryRun = FromQuery[bool]
+
+
+class StaffRuleController(Controller):
+    path = "/api/v1/staff/points/{point_id:str}"
+    tags = ["staff"]
+    dependencies = {"staff": Provide(current_staff)}
+
+    @get("/rules")
+    async def list_rules(
+        self, state: State, staff: Staff, point_id: FromPath[str]
+    ) -> list[RuleOut]:
+        require_point(staff, point_id)
+        async with state.pool.acquire() as conn:
+            await store.get_point(conn, point_id)
+            return [rule_out(r) for r in await store.list_rules(conn, point_id)]
+
+    @post("/rules", status_code=201)
+    async def create_rule(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        data: JSONBody[RuleIn],
+        dry_run: DryRun = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        return await _create(state, staff, point_id, data, dry_run, cancel_affected)
+
+    @patch("/rules/{rule_id:str}")
+    async def update_rule(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        rule_id: FromPath[str],
+        data: JSONBody[RulePatch],
+        dry_run: DryRun = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        require_point(staff, point_id)
+
+        async def change(conn: asyncpg.Connection) -> RuleOut:
+            before = rule_out(await _existing(conn, point_id, rule_id))
+            merged = msgspec.to_builtins(before) | {
+                k: v for k, v in msgspec.to_builtins(data).items()
+            }
+            merged.pop("id"), merged.pop("source")
+            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn))
+            await _save(conn, point_id, rule)
+            await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
+            return rule_out(rule)
+
+        labels = data.labels if isinstance(data.labels, dict) else {}
+        return await apply_change(
+            state.pool,
+            state.redis,
+            point_id,
+            change,
+            reason=_reason(labels),
+            cancel_affected=cancel_affected,
+            dry_run=dry_run,
+        )
+
+    @delete("/rules/{rule_id:str}", status_code=200)
+    async def delete_rule(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        rule_id: FromPath[str],
+        dry_run: DryRun = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        require_point(staff, point_id)
+
+        async def change(conn: asyncpg.Connection) -> None:
+            before = rule_out(await _existing(conn, point_id, rule_id))
+            await conn.execute("delete from calendar_rules where id = $1", rule_id)
+            await audit(conn, staff, "delete", "rule", rule_id, point_id, before, None)
+
+        return await apply_change(
+            state.pool,
+            state.redis,
+            point_id,
+            change,
+            reason=_reason({}),
+            cancel_affected=cancel_affected,
+            dry_run=dry_run,
+        )
+
+    @post("/special-days", status_code=201)
+    async def special_day(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        data: JSONBody[SpecialDayIn],
+        dry_run: DryRun = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        """Open a day with hours (an open Saturday, a shortened day) or close it."""
+        require_point(staff, point_id)
+        if data.kind == "open" and (data.opens is None or data.closes is None):
+            raise Invalid("An open day needs 'opens' and 'closes' (HH:MM).", field="opens")
+        rule_in = RuleIn(
+            kind="special" if data.kind == "open" else "closed",
+            dates=[data.date],
+            opens=data.opens,
+            closes=data.closes,
+            valid_from=data.date,
+            valid_until=data.date,
+            labels=data.label,
+        )
+        return await _create(state, staff, point_id, rule_in, dry_run, cancel_affected)
+
+
+async def _create(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    data: RuleIn,
+    dry_run: bool,
+    cancel_affected: bool,
+) -> ChangeOutcome:
+    require_point(staff, point_id)
+    rule = to_rule(f"{point_id}-{uuid.uuid4().hex[:12]}", data)
+
+    async def change(conn: asyncpg.Connection) -> RuleOut:
+        await store.get_point(conn, point_id)
+        await _save(conn, point_id, rule)
+        await audit(conn, staff, "create", "rule", rule.id, point_id, None, rule_out(rule))
+        return rule_out(rule)
+
+    return await apply_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=_reason(rule.labels),
+        cancel_affected=cancel_affected,
+        dry_run=dry_run,
+    )
