@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def scheduling_handlers() -> list[object]:
+    from scheduling.feed_api import HoursFeedController
     from scheduling.points_api import PointController
 
-    return [PointController]
+    return [PointController, HoursFeedController]

@@ -1,0 +1,74 @@
+"""GET /calendars/points/{id}.ics: a point's opening hours for calendar apps to subscribe to.
+
+Calendar apps poll; the ETag (a hash of the body) lets them get a 304 instead of the feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zoneinfo
+
+import asyncpg
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+
+from core.problems import Invalid, NotFound
+from scheduling import store
+from scheduling.feed import build_hours_feed
+
+FEED_PAST = dt.timedelta(days=31)
+FEED_FUTURE = dt.timedelta(days=366)
+FEED_LANGUAGES = ("pl", "en", "uk", "ru")
+
+
+def _address(address: dict) -> str:
+    city = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    return ", ".join(part for part in (address.get("street"), city) if part)
+
+
+class HoursFeedController(Controller):
+    path = "/calendars/points"
+    tags = ["feeds"]
+
+    @get("/{feed_name:str}", media_type="text/calendar")
+    async def hours_feed(
+        self,
+        state: State,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        feed_name: FromPath[str],
+        lang: FromQuery[str] = "pl",
+    ) -> Response[bytes]:
+        point_id, dot, extension = feed_name.rpartition(".")
+        if not dot or extension != "ics":
+            raise NotFound("Feeds are at /calendars/points/{point_id}.ics.")
+        if lang not in FEED_LANGUAGES:
+            raise Invalid(f"lang must be one of {', '.join(FEED_LANGUAGES)}.", field="lang")
+        point = await store.get_point(conn, point_id)
+        rules = await store.list_rules(conn, point_id)
+        today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+        body = build_hours_feed(
+            point_id=point.id,
+            point_name=point.names,
+            address=_address(point.address),
+            timezone=point.timezone,
+            rules=rules,
+            observes_holidays=point.observes_holidays,
+            window_start=today - FEED_PAST,
+            window_end=today + FEED_FUTURE,
+            language=lang,
+            public_url=state.settings.public_url,
+        )
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            return Response(b"", status_code=304, headers=headers)
+        headers["Content-Disposition"] = f'inline; filename="{point.id}.ics"'
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
