@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event, Timezone, vDuration, vRecur
+from icalendar import Calendar, Event, vDuration, vRecur
 
+from core.ical import vtimezone
 from scheduling.rules import (
     LANGUAGES,
     CalendarRule,
@@ -83,9 +84,8 @@ def build_hours_feed(
     calendar.add("SOURCE", f"{public_url.rstrip('/')}/calendars/points/{point_id}.ics")
     calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})  # §5.7
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
-    calendar.add_component(
-        Timezone.from_tzid(timezone, first_date=window_start - _DAY, last_date=window_end + _DAY)
-    )
+    middle = window_start + (window_end - window_start) / 2
+    calendar.add_component(vtimezone(timezone, dt.datetime.combine(middle, dt.time(12), dt.UTC)))
     for event in _events(feed, point_rules, days, window_start, window_end):
         calendar.add_component(event)
     return calendar.to_ical()

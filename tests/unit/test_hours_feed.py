@@ -181,11 +181,6 @@ def test_the_vtimezone_agrees_with_the_zone_whenever_a_point_could_be_open():
     assert all(moment.astimezone(WARSAW).hour < 5 for moment in wrong)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="icalendar 7 Timezone.from_tzid writes the DAYLIGHT DTSTART (2027-03-28) as 03:00 "
-    "with TZOFFSETFROM +0100; RFC 5545 §3.6.5 wants 02:00, so the onset is an hour late",
-)
 def test_the_vtimezone_agrees_with_the_zone_at_every_half_hour():
     assert offsets_that_differ_from_the_zone(feed([hours()]), START, END) == []
 
