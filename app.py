@@ -24,6 +24,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from core import db
 from core.health import HealthController
 from core.problems import exception_handlers
+from core.ratelimit import RateLimits
 from core.redis import create_redis
 from core.settings import Settings
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
             try:
                 app.state.pool = pool
                 app.state.redis = redis
+                app.state.rate_limits = RateLimits(settings.redis_url, enabled=settings.rate_limit)
                 yield
             finally:
                 await redis.aclose()

@@ -24,6 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     max_body_bytes: int = 64 * 1024
     reminder_offsets: str = "24h,2h"
+    rate_limit: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
+            rate_limit=(env.get("RATE_LIMIT") or "on").lower() not in ("off", "0", "false", "no"),
         )
 
     def with_urls(self, *, database_url: str, redis_url: str) -> Settings:

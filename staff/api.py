@@ -42,6 +42,7 @@ class StaffSessionController(Controller):
     @post("/sessions", status_code=201)
     async def create(self, state: State, request: Request, data: JSONBody[LoginIn]) -> SessionOut:
         address = request.client.host if request.client else "unknown"
+        await state.rate_limits.check("login", address=address, person=data.email.lower())
         session = await log_in(state.pool, data.email, data.password, address)
         staff = session.staff
         return SessionOut(

@@ -131,6 +131,7 @@ def settings(database_url: str, stores: Stores, tmp_path: Path) -> Settings:
         redis_url=stores.redis_url,
         data_dir=tmp_path,
         public_url="http://wizyta.test",
+        rate_limit=False,  # races send hundreds of requests from one address; see test_rate_limits
     )
 
 
@@ -151,3 +152,58 @@ async def client(settings: Settings, pool: asyncpg.Pool, redis: object) -> Async
 
     async with AsyncTestClient(app=create_app(settings)) as c:
         yield c
+
+
+class LiveServer:
+    """The real app under uvicorn on a free port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from app import create_app
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(msgspec_replace(settings, public_url=self.url, port=port)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def msgspec_replace(settings: Settings, **changes: object) -> Settings:
+    import msgspec
+
+    return msgspec.structs.replace(settings, **changes)
+
+
+@pytest.fixture
+def live_server(settings: Settings, pool: asyncpg.Pool, redis: object) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server
