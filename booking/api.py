@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
+from booking import pow
 from booking.schemas import BookingCreate, ConfirmIn, RescheduleIn, Visit
 from booking.secrets import email_key
 from booking.service import Bookings, Result
+from core.problems import NotFound
 
 
 def bookings_of(state: State) -> Bookings:
@@ -29,6 +31,23 @@ async def limit(state: State, request: Request, action: str, person: str | None)
     await state.rate_limits.check(action, address=client_address(request), person=person)
 
 
+async def _pow_key(state: State) -> bytes:
+    if getattr(state, "pow_key", None) is None:
+        async with state.pool.acquire() as conn:
+            state.pow_key = await pow.hmac_key(conn)
+    return state.pow_key
+
+
+async def require_proof_of_work(state: State, point_id: str, payload: str | None) -> None:
+    if not state.settings.proof_of_work:
+        return
+    async with state.pool.acquire() as conn:
+        max_number = await pow.difficulty(conn, point_id)
+    if not max_number:  # unknown point (the booking answers 422 for it) or turned off here
+        return
+    await pow.check_solution(state.redis, await _pow_key(state), point_id, payload)
+
+
 def _json(result: Result) -> Response[bytes]:
     return Response(result.body, status_code=result.status, media_type="application/json")
 
@@ -43,6 +62,7 @@ class BookingController(Controller):
     ) -> Response[bytes]:
         key = request.headers.get("idempotency-key", "")
         await limit(state, request, "booking", email_key(data.visitor.email))
+        await require_proof_of_work(state, data.point_id, request.headers.get("altcha"))
         return _json(await bookings_of(state).create(data, key))
 
     @get("/{reference:str}", summary="A visit, with its manage token")
@@ -72,5 +92,21 @@ class BookingController(Controller):
         return _json(await bookings_of(state).reschedule(reference, bearer(request), data.start))
 
 
+class ChallengeController(Controller):
+    path = "/api/v1/challenge"
+    tags = ["bookings"]
+
+    @get("/", summary="A proof-of-work challenge (ALTCHA v1) required to book at a point")
+    async def challenge(
+        self, state: State, request: Request, point_id: FromQuery[str]
+    ) -> pow.Challenge:
+        await limit(state, request, "challenge", None)
+        async with state.pool.acquire() as conn:
+            max_number = await pow.difficulty(conn, point_id)
+        if max_number is None:
+            raise NotFound(f"There is no point with id {point_id!r}.")
+        return pow.new_challenge(await _pow_key(state), point_id, max(max_number, 1))
+
+
 def booking_handlers() -> list[object]:
-    return [BookingController]
+    return [BookingController, ChallengeController]

@@ -25,6 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     reminder_offsets: str = "24h,2h"
     rate_limit: bool = True
+    proof_of_work: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,8 +56,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
-            rate_limit=(env.get("RATE_LIMIT") or "on").lower() not in ("off", "0", "false", "no"),
+            rate_limit=_switch(env.get("RATE_LIMIT")),
+            proof_of_work=_switch(env.get("PROOF_OF_WORK")),
         )
 
     def with_urls(self, *, database_url: str, redis_url: str) -> Settings:
         return msgspec.structs.replace(self, database_url=database_url, redis_url=redis_url)
+
+
+def _switch(value: str | None) -> bool:
+    """On unless explicitly turned off."""
+    return (value or "on").strip().lower() not in ("off", "0", "false", "no")

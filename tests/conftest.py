@@ -131,7 +131,10 @@ def settings(database_url: str, stores: Stores, tmp_path: Path) -> Settings:
         redis_url=stores.redis_url,
         data_dir=tmp_path,
         public_url="http://wizyta.test",
-        rate_limit=False,  # races send hundreds of requests from one address; see test_rate_limits
+        # Races send hundreds of requests from one address without solving proofs of work;
+        # test_rate_limits and test_proof_of_work turn these on to test them.
+        rate_limit=False,
+        proof_of_work=False,
     )
 
 

@@ -1,0 +1,102 @@
+"""Proof of work before a booking (ALTCHA, protocol v1), so taking every slot costs CPU.
+
+A client asks GET /api/v1/challenge?point_id=…, finds the number whose SHA-256 with the salt
+gives the challenge (at most the point's `pow_max_number` tries; a phone needs well under a
+second for the default 50,000), and sends the base64 JSON payload
+`{"algorithm","challenge","number","salt","signature"}` in the `Altcha` header of
+POST /api/v1/bookings. A challenge is signed (HMAC), bound to its point, valid 10 minutes, and
+accepted once: its signature is remembered in Redis until it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+
+import altcha
+import asyncpg
+import msgspec
+from arq.connections import ArqRedis
+
+from core.problems import Invalid
+
+VALID_FOR = dt.timedelta(minutes=10)
+_SECRET_NAME = "altcha-hmac-key"
+
+
+class Challenge(msgspec.Struct, frozen=True):
+    algorithm: str
+    challenge: str
+    maxnumber: int
+    salt: str
+    signature: str
+
+
+async def hmac_key(conn: asyncpg.Connection) -> bytes:
+    """The replicas' shared key, created once in PostgreSQL (first writer wins)."""
+    await conn.execute(
+        "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
+        _SECRET_NAME,
+        secrets.token_bytes(32),
+    )
+    return bytes(await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME))
+
+
+async def difficulty(conn: asyncpg.Connection, point_id: str) -> int | None:
+    return await conn.fetchval("select pow_max_number from points where id = $1", point_id)
+
+
+def new_challenge(key: bytes, point_id: str, max_number: int) -> Challenge:
+    challenge = altcha.create_challenge_v1(
+        hmac_key=key,
+        max_number=max_number,
+        expires=dt.datetime.now(dt.UTC) + VALID_FOR,
+        params={"point": point_id},
+    )
+    return Challenge(
+        challenge.algorithm,
+        challenge.challenge,
+        challenge.max_number,
+        challenge.salt,
+        challenge.signature,
+    )
+
+
+async def check_solution(redis: ArqRedis, key: bytes, point_id: str, payload: str | None) -> None:
+    """Accept a fresh, correct solution for this point once; otherwise 422 saying why."""
+    if not payload:
+        raise Invalid(
+            "A proof of work is required: get a challenge from /api/v1/challenge and send the "
+            "solution in the Altcha header.",
+            field="Altcha",
+        )
+    try:
+        decoded = json.loads(base64.b64decode(payload, validate=True))
+        ok, error = altcha.verify_solution_v1(decoded, key, check_expires=True)
+        bound = altcha.extract_params_v1(decoded).get("point") == [point_id]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        ok, error, bound = False, "malformed", False
+    if not ok or not bound:
+        reason = "expired" if error and "expire" in error.lower() else "not valid for this point"
+        raise Invalid(f"The proof of work is {reason}; solve a new challenge.", field="Altcha")
+    seconds = int(VALID_FOR.total_seconds())
+    if not await redis.set(f"wizyta:pow:{decoded['signature']}", b"1", nx=True, ex=seconds):
+        raise Invalid("This proof of work was already used; solve a new challenge.", field="Altcha")
+
+
+def solve(challenge: Challenge) -> str:
+    """What a client does (used by tests and documented for API clients)."""
+    solution = altcha.solve_challenge_v1(
+        challenge.challenge, challenge.salt, challenge.algorithm, challenge.maxnumber
+    )
+    assert solution is not None, "no number up to maxnumber solves this challenge"
+    payload = {
+        "algorithm": challenge.algorithm,
+        "challenge": challenge.challenge,
+        "number": solution.number,
+        "salt": challenge.salt,
+        "signature": challenge.signature,
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
