@@ -109,4 +109,6 @@ class ChallengeController(Controller):
 
 
 def booking_handlers() -> list[object]:
-    return [BookingController, ChallengeController]
+    from booking.waitlist_api import WaitlistController
+
+    return [BookingController, ChallengeController, WaitlistController]

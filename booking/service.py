@@ -25,6 +25,7 @@ from booking.lifecycle import Event, IllegalTransition, Status, transition
 from booking.reminders import parse_offsets, reminder_times
 from booking.schemas import BookingCreate, Visit, VisitCreated, VisitorOut
 from booking.secrets import email_key, new_reference, new_token, token_hash, token_matches
+from booking.waitlist import offer_freed_slot, settle_offer
 from core.db import in_transaction
 from core.jobs import enqueue_outbox
 from core.problems import Conflict, Gone, Invalid, NotFound, Unauthorized
@@ -69,7 +70,7 @@ class Bookings:
                 "so a retried request cannot book twice.",
                 field="Idempotency-Key",
             )
-        email = _valid_email(data.visitor.email)
+        email = valid_email(data.visitor.email)
         key_hash, request_hash = idempotency.key_hash(key), idempotency.request_hash(data)
 
         async def work(conn: asyncpg.Connection) -> Result:
@@ -185,20 +186,28 @@ class Bookings:
                 )
             _transition(row["status"], Event.CONFIRM)
             now = await _now(conn)
+            # An offer from the waitlist was held without a manage token: issue one now.
+            manage = new_token() if row["waitlist_id"] is not None else None
             await conn.execute(
                 """
                 update bookings set status = 'confirmed', confirmed_at = now(),
                        hold_expires_at = null, updated_at = now(),
-                       confirm_token_hash = $2
+                       confirm_token_hash = $2,
+                       manage_token_hash = coalesce($3, manage_token_hash)
                 where id = $1
                 """,
                 row["id"],
                 _confirmed_marker(token),
+                token_hash(manage) if manage else None,
             )
+            if row["waitlist_id"] is not None:
+                await settle_offer(conn, row["id"], "booked")
             outbox = [await store.add_outbox(conn, row["id"], "confirmed", row["sequence"])]
             outbox += await self._reminders(conn, row["id"], row["starts_at"], row["sequence"], now)
-            fresh = await store.visit_by_reference(conn, reference)
-            return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
+            fresh = visit_of(await store.visit_by_reference(conn, reference))
+            if manage is not None:
+                fresh = VisitCreated(**msgspec.structs.asdict(fresh), manage_token=manage)
+            return Result(200, msgspec.json.encode(fresh), outbox)
 
         return await self._run(work)
 
@@ -219,6 +228,9 @@ class Bookings:
                 sequence,
             )
             outbox = [await store.add_outbox(conn, row["id"], "cancelled", sequence)]
+            outbox += await offer_freed_slot(
+                conn, row["point_id"], row["service_id"], row["starts_at"]
+            )
             fresh = await store.visit_by_reference(conn, reference)
             return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
 
@@ -256,6 +268,9 @@ class Bookings:
             )
             if row["status"] == Status.CONFIRMED:
                 outbox += await self._reminders(conn, row["id"], slot.start, sequence, now)
+            outbox += await offer_freed_slot(
+                conn, row["point_id"], row["service_id"], row["starts_at"]
+            )
             fresh = await store.visit_by_reference(conn, reference)
             return Result(200, msgspec.json.encode(visit_of(fresh)), outbox)
 
@@ -300,7 +315,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
     )
 
 
-def _valid_email(address: str) -> str:
+def valid_email(address: str) -> str:
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as e:
