@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from uuid import UUID
+
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from booking import pow
+from booking import draw, pow
 from booking.schemas import BookingCreate, ConfirmIn, RescheduleIn, Visit
 from booking.secrets import email_key
 from booking.service import Bookings, Result
+from core.jobs import enqueue_outbox
 from core.problems import NotFound
 
 
@@ -92,6 +96,22 @@ class BookingController(Controller):
         return _json(await bookings_of(state).reschedule(reference, bearer(request), data.start))
 
 
+class DrawController(Controller):
+    path = "/api/v1/draws"
+    tags = ["bookings"]
+
+    @get("/{entry_id:uuid}", summary="The answer to a draw entry (decided once its window closes)")
+    async def result(
+        self, state: State, request: Request, entry_id: FromPath[UUID]
+    ) -> draw.DrawEntry:
+        await limit(state, request, "manage", str(entry_id))
+        hold = dt.timedelta(minutes=state.settings.hold_minutes)
+        async with state.pool.acquire() as conn, conn.transaction():
+            entry, outbox = await draw.result(conn, entry_id, bearer(request), hold)
+        await enqueue_outbox(state.redis, outbox)
+        return entry
+
+
 class ChallengeController(Controller):
     path = "/api/v1/challenge"
     tags = ["bookings"]
@@ -111,4 +131,4 @@ class ChallengeController(Controller):
 def booking_handlers() -> list[object]:
     from booking.waitlist_api import WaitlistController
 
-    return [BookingController, ChallengeController, WaitlistController]
+    return [BookingController, ChallengeController, DrawController, WaitlistController]

@@ -14,8 +14,9 @@ import asyncpg
 
 from core.problems import Conflict, Invalid
 from scheduling import store
-from scheduling.availability import point_days, slots_for
+from scheduling.availability import point_days, released_until, slots_for
 from scheduling.model import Point, PointService
+from scheduling.releases import release_instant
 from scheduling.slots import Slot
 
 _KNOWN_OFFSETS_PROBE = (dt.date(2000, 1, 15), dt.date(2000, 7, 15))
@@ -80,6 +81,19 @@ async def bookable_slot(
         raise Invalid(
             f"This time is too soon: visits must be booked at least "
             f"{offer.min_notice_minutes} minutes ahead.",
+            field="start",
+        )
+    released = released_until(point, now)
+    if released is not None and day > released:
+        opens = release_instant(
+            day,
+            point.timezone,
+            point.release_time,
+            point.release_days_ahead,  # type: ignore[arg-type]
+        ).astimezone(zone)
+        raise Invalid(
+            f"Visits on {day} are not published yet; they can be booked from "
+            f"{opens:%Y-%m-%d %H:%M}.",
             field="start",
         )
     if start > now + dt.timedelta(days=offer.horizon_days):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zoneinfo
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -18,7 +19,7 @@ import msgspec
 from arq.connections import ArqRedis
 from email_validator import EmailNotValidError, validate_email
 
-from booking import idempotency, store
+from booking import draw, idempotency, store
 from booking.checks import bookable_slot, parse_start
 from booking.holds import expire_stale_holds
 from booking.lifecycle import Event, IllegalTransition, Status, transition
@@ -95,31 +96,51 @@ class Bookings:
                         field="Idempotency-Key",
                     )
                 return Result(row["status_code"], idempotency.unseal(key, row["response"]))
-            created, outbox = await self._hold(conn, data, email)
+            status, created, outbox = await self._hold(conn, data, email)
             body = msgspec.json.encode(created)
             await conn.execute(
-                "update idempotency_keys set status_code = 201, response = $2, "
+                "update idempotency_keys set status_code = $4, response = $2, "
                 "booking_id = (select id from bookings where reference = $3) where key_hash = $1",
                 key_hash,
                 idempotency.seal(key, body),
-                created.reference,
+                getattr(created, "reference", None),
+                status,
             )
-            return Result(201, body, outbox)
+            return Result(status, body, outbox)
 
         return await self._run(work)
 
     async def _hold(
         self, conn: asyncpg.Connection, data: BookingCreate, email: str
-    ) -> tuple[VisitCreated, list[int]]:
+    ) -> tuple[int, VisitCreated | draw.DrawEntry, list[int]]:
+        """Hold the visit (201), or, in a release's first minutes, enter its draw (202)."""
         point, offer = await _point_and_offer(conn, data.point_id, data.service_id)
         check_language(offer, data.language)
         start = parse_start(data.start, point.timezone)
         now = await _now(conn)
         outbox = await expire_stale_holds(conn, point.id)
+        day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
+        hold = dt.timedelta(minutes=self.settings.hold_minutes)
+        outbox += await draw.decide_due(conn, point, day, hold)  # the draw goes first
         slot = await bookable_slot(conn, point, offer, data.language, start, now)
+        if window := draw.open_window(point, day, now):
+            entry = await draw.enter(
+                conn,
+                point,
+                offer.id,
+                data.language,
+                slot.start,
+                window[1],
+                name=data.visitor.name.strip(),
+                email=email,
+                phone=data.visitor.phone,
+                notes=data.notes,
+                needs=list(data.needs),
+            )
+            return 202, entry, outbox
         manage, confirm = new_token(), new_token()
         expires = now + dt.timedelta(minutes=self.settings.hold_minutes)
-        booking_id, reference, desk = await _take_a_desk(
+        booking_id, reference, desk = await take_a_desk(
             conn,
             slot.desk_ids,
             point,
@@ -161,7 +182,7 @@ class Bookings:
             expires_at=expires,
             manage_token=manage,
         )
-        return created, outbox
+        return 201, created, outbox
 
     # ------------------------------------------------------------------------ the visitor's own
 
@@ -186,14 +207,15 @@ class Bookings:
                 )
             _transition(row["status"], Event.CONFIRM)
             now = await _now(conn)
-            # An offer from the waitlist was held without a manage token: issue one now.
-            manage = new_token() if row["waitlist_id"] is not None else None
+            # A waitlist offer or a draw win was held without a manage token: issue one now.
+            manage = None if row["manage_token_issued"] else new_token()
             await conn.execute(
                 """
                 update bookings set status = 'confirmed', confirmed_at = now(),
                        hold_expires_at = null, updated_at = now(),
                        confirm_token_hash = $2,
-                       manage_token_hash = coalesce($3, manage_token_hash)
+                       manage_token_hash = coalesce($3, manage_token_hash),
+                       manage_token_issued = true
                 where id = $1
                 """,
                 row["id"],
@@ -372,7 +394,7 @@ def _was_confirmed_by(row: asyncpg.Record, token: str) -> bool:
     return token_matches("confirmed:" + token, row["confirm_token_hash"])
 
 
-async def _take_a_desk(
+async def take_a_desk(
     conn: asyncpg.Connection, desk_ids: tuple[str, ...], point: Point, **values: object
 ) -> tuple[UUID, str, str]:
     """Insert the visit on the first free desk; the exclusion constraint settles races."""

@@ -14,6 +14,7 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
+    b.manage_token_issued,
     case when b.status = 'held' and b.hold_expires_at <= now() then 'expired' else b.status end
         as status,
     p.timezone

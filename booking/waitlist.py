@@ -68,8 +68,9 @@ async def offer_freed_slot(
                     status="held",
                     hold_expires_at=now + OFFER_HOLD,
                     # The visitor has no manage token yet; the offer mail's link confirms, and
-                    # the manage link arrives with the confirmation.
+                    # the manage token comes with the confirmation.
                     manage_token_hash=token_hash(new_token()),
+                    manage_token_issued=False,
                     confirm_token_hash=token_hash(confirm),
                     waitlist_id=entry["id"],
                 )

@@ -14,6 +14,7 @@ import asyncpg
 
 from scheduling import store
 from scheduling.model import Point, PointService
+from scheduling.releases import last_released_day
 from scheduling.rules import CalendarRule, DayHours, resolve_days, resolve_desk_days
 from scheduling.slots import BusyPeriod, DaySlots, DeskSchedule, SlotQuery, compute_slots
 
@@ -91,8 +92,11 @@ async def slots_for(
     excluding: UUID | None = None,
     ignore_busy: bool = False,
 ) -> list[DaySlots]:
-    """Bookable slots of one point-service in one language for local dates [first, last]."""
+    """Bookable slots of one point-service in one language for local dates [first, last].
+
+    Days a release window has not published yet have no slots."""
     rules = await store.list_rules(conn, point.id)
+    last_open = released_until(point, now)
     desks = await desk_schedules(conn, point, rules, first, last)
     busy: list[BusyPeriod] = []
     if not ignore_busy:
@@ -109,4 +113,14 @@ async def slots_for(
         first_day=first,
         last_day=last,
     )
-    return compute_slots(desks, busy, query)
+    days = compute_slots(desks, busy, query)
+    if last_open is None:
+        return days
+    return [day if day.date <= last_open else DaySlots(day.date, ()) for day in days]
+
+
+def released_until(point: Point, now: dt.datetime) -> dt.date | None:
+    """The last day this point has published, or None when it has no release windows."""
+    if point.release_time is None or point.release_days_ahead is None:
+        return None
+    return last_released_day(now, point.timezone, point.release_time, point.release_days_ahead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import msgspec
@@ -20,6 +21,9 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
     emails: list[str]
     languages: list[str]
     observes_holidays: bool
+    release_time: datetime.time | None = None  # new days are published at this local time...
+    release_days_ahead: int | None = None  # ...this many days ahead
+    draw_minutes: int = 5  # requests this soon after a release are drawn by lot
 
 
 class PointService(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,7 @@ from scheduling.rules import CalendarRule, RuleKind
 
 _POINT_COLUMNS = """
     id, names, department, address, city, timezone, phones, emails, languages,
-    observes_holidays
+    observes_holidays, release_time, release_days_ahead, draw_minutes
 """
 
 

@@ -292,3 +292,25 @@ async def test_purge_removes_personal_data_of_old_visits_and_keeps_statistics(cl
     assert row["visitor_name"] is None and row["visitor_email"] is None
     assert row["notes"] is None and row["purged_at"] is not None
     assert row["point_id"] == BASZTOWA and row["language"] == "uk"
+
+
+async def test_a_hold_is_personal_moving_it_keeps_the_name_and_e_mail(client, pool):
+    visit, slots = await _held(client)
+    handed_over = await client.post(
+        f"/api/v1/bookings/{visit['reference']}/reschedule",
+        json={"start": slots[2]["start"], "visitor": {"name": "Reseller", "email": "r@x.org"}},
+        headers=bearer(visit["manage_token"]),
+    )
+    assert handed_over.status_code == 400  # no field may change who the visit is for
+    moved = await client.post(
+        f"/api/v1/bookings/{visit['reference']}/reschedule",
+        json={"start": slots[2]["start"]},
+        headers=bearer(visit["manage_token"]),
+    )
+    assert moved.status_code == 200
+    assert moved.json()["visitor"] == visit["visitor"]
+    row = await pool.fetchrow(
+        "select visitor_name, visitor_email from bookings where reference = $1",
+        visit["reference"],
+    )
+    assert (row["visitor_name"], row["visitor_email"]) == ("Олена Коваленко", "olena@example.org")

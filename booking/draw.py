@@ -1,0 +1,251 @@
+"""The draw after a release: fair access when a new day is published.
+
+Requests for a newly released day that arrive in the first `draw_minutes` after its release
+are not served first come, first served: each becomes an entry (one per person and day). When
+the window closes, the entries are put in random order (a CSPRNG shuffle: arrival time and
+speed give no advantage) and each, in that order, gets the free slot nearest to the time it
+asked for — or none when the day is full. Every entrant gets an answer: a held visit to
+confirm from the e-mail, or "not drawn". The draw runs from the worker's cron, and also
+lazily whenever someone asks for an entry's result or books that day, so no answer and no
+first-come booking waits on the worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zoneinfo
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from booking import store
+from booking.secrets import email_key, new_token, token_hash, token_matches
+from core.problems import Conflict, NotFound, Unauthorized
+from scheduling import store as scheduling_store
+from scheduling.availability import slots_for
+from scheduling.model import Point
+from scheduling.releases import draw_window
+
+_shuffle = secrets.SystemRandom().shuffle
+
+
+class DrawEntry(msgspec.Struct, frozen=True, kw_only=True):
+    entry_id: UUID
+    status: str  # entered | won | lost
+    point_id: str
+    day: dt.date
+    requested_start: dt.datetime
+    decided_at: dt.datetime | None
+    draw_closes_at: dt.datetime
+    reference: str | None = None  # the visit won, to confirm from the e-mail
+    token: str | None = None  # shown once, when entering
+
+
+def open_window(
+    point: Point, day: dt.date, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """The draw window of `day` if `now` is inside it."""
+    if point.release_time is None or point.release_days_ahead is None:
+        return None
+    start, end = draw_window(
+        day, point.timezone, point.release_time, point.release_days_ahead, point.draw_minutes
+    )
+    return (start, end) if start <= now < end else None
+
+
+async def enter(
+    conn: asyncpg.Connection,
+    point: Point,
+    service_id: str,
+    language: str,
+    start: dt.datetime,
+    closes: dt.datetime,
+    *,
+    name: str,
+    email: str,
+    phone: str | None,
+    notes: str | None,
+    needs: list[str],
+) -> DrawEntry:
+    token = new_token()
+    day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                """
+                insert into draw_entries (point_id, day, service_id, language, requested_start,
+                    visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs,
+                    token_hash)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                returning id, status, decided_at
+                """,
+                point.id,
+                day,
+                service_id,
+                language,
+                start,
+                name,
+                email,
+                email_key(email),
+                phone,
+                notes,
+                needs,
+                token_hash(token),
+            )
+    except asyncpg.UniqueViolationError as e:
+        raise Conflict(f"You are already in the draw for {day}; one entry per person.") from e
+    return DrawEntry(
+        entry_id=row["id"],
+        status=row["status"],
+        point_id=point.id,
+        day=day,
+        requested_start=start,
+        decided_at=None,
+        draw_closes_at=closes,
+        token=token,
+    )
+
+
+async def decide_due(
+    conn: asyncpg.Connection, point: Point, day: dt.date, hold: dt.timedelta
+) -> list[int]:
+    """Decide the draw of (point, day) if its window has closed and it is undecided."""
+    if point.release_time is None or point.release_days_ahead is None:
+        return []
+    _, end = draw_window(
+        day, point.timezone, point.release_time, point.release_days_ahead, point.draw_minutes
+    )
+    now = await conn.fetchval("select now()")
+    if now < end:
+        return []
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('wizyta:draw:' || $1 || ':' || $2, 0))",
+        point.id,
+        day.isoformat(),
+    )
+    entries = await conn.fetch(
+        """
+        select * from draw_entries where point_id = $1 and day = $2 and status = 'entered'
+        order by arrival for update
+        """,
+        point.id,
+        day,
+    )
+    entries = list(entries)
+    _shuffle(entries)
+    outbox: list[int] = []
+    for entry in entries:
+        booking_id, sent = await _allot(conn, point, entry, now, hold)
+        outbox += sent
+        await conn.execute(
+            """
+            update draw_entries set status = $2, booking_id = $3, decided_at = now()
+            where id = $1
+            """,
+            entry["id"],
+            "won" if booking_id else "lost",
+            booking_id,
+        )
+    return outbox
+
+
+async def _allot(
+    conn: asyncpg.Connection,
+    point: Point,
+    entry: asyncpg.Record,
+    now: dt.datetime,
+    hold: dt.timedelta,
+) -> tuple[UUID | None, list[int]]:
+    """Give the entry the free slot nearest to the time it asked for, if any is left."""
+    from booking.service import PerPersonLimitReached, take_a_desk
+
+    offer = await scheduling_store.get_point_service(conn, point.id, entry["service_id"])
+    (day,) = await slots_for(conn, point, offer, entry["language"], entry["day"], entry["day"], now)
+    wanted = entry["requested_start"]
+    for slot in sorted(day.slots, key=lambda s: (abs(s.start - wanted), s.start)):
+        confirm = new_token()
+        try:
+            booking_id, _, _ = await take_a_desk(
+                conn,
+                slot.desk_ids,
+                point,
+                point_id=point.id,
+                service_id=offer.id,
+                starts_at=slot.start,
+                ends_at=slot.end,
+                language=entry["language"],
+                visitor_name=entry["visitor_name"],
+                visitor_email=entry["visitor_email"],
+                visitor_email_key=entry["visitor_email_key"],
+                visitor_phone=entry["visitor_phone"],
+                notes=entry["notes"],
+                needs=list(entry["needs"]),
+                status="held",
+                hold_expires_at=now + hold,
+                manage_token_hash=token_hash(new_token()),
+                manage_token_issued=False,
+                confirm_token_hash=token_hash(confirm),
+            )
+        except PerPersonLimitReached:
+            return None, []  # they already hold a visit at this point
+        except Conflict:
+            continue  # taken a moment ago on every desk: try the next nearest
+        sent = await store.add_outbox(
+            conn, booking_id, "confirmation_request", 0, payload={"token": confirm}
+        )
+        return booking_id, [sent]
+    return None, []
+
+
+async def run_due_draws(pool: asyncpg.Pool, hold: dt.timedelta) -> list[int]:
+    """Decide every draw whose window has closed (the worker's cron); return outbox ids."""
+    async with pool.acquire() as conn:
+        due = await conn.fetch(
+            "select distinct point_id, day from draw_entries where status = 'entered'"
+        )
+    outbox: list[int] = []
+    for row in due:
+        async with pool.acquire() as conn, conn.transaction():
+            point = await scheduling_store.get_point(conn, row["point_id"])
+            outbox += await decide_due(conn, point, row["day"], hold)
+    return outbox
+
+
+async def result(
+    conn: asyncpg.Connection, entry_id: UUID, token: str | None, hold: dt.timedelta
+) -> tuple[DrawEntry, list[int]]:
+    """An entrant's answer; decides the draw first if its window has closed."""
+    if not token:
+        raise Unauthorized("This needs the draw entry's token: Authorization: Bearer <token>.")
+    row = await conn.fetchrow("select * from draw_entries where id = $1", entry_id)
+    if row is None or not token_matches(token, row["token_hash"]):
+        raise NotFound("No draw entry with this id and token.")
+    point = await scheduling_store.get_point(conn, row["point_id"])
+    outbox = await decide_due(conn, point, row["day"], hold)
+    row = await conn.fetchrow(
+        """
+        select e.*, b.reference from draw_entries e left join bookings b on b.id = e.booking_id
+        where e.id = $1
+        """,
+        entry_id,
+    )
+    _, closes = draw_window(
+        row["day"],
+        point.timezone,
+        point.release_time,
+        point.release_days_ahead,
+        point.draw_minutes,
+    )
+    entry = DrawEntry(
+        entry_id=row["id"],
+        status=row["status"],
+        point_id=row["point_id"],
+        day=row["day"],
+        requested_start=row["requested_start"],
+        decided_at=row["decided_at"],
+        draw_closes_at=closes,
+        reference=row["reference"],
+    )
+    return entry, outbox

@@ -1,0 +1,124 @@
+"""Release windows: requests in the first minutes after a day is published are drawn by lot."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import random
+import zoneinfo
+
+import pytest
+
+from booking.draw import run_due_draws
+from tests.booking_helpers import BASZTOWA, bearer, book
+
+pytestmark = pytest.mark.usefixtures("seeded")
+WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
+DAYS_AHEAD = 10
+HOLD = dt.timedelta(minutes=30)
+
+
+@pytest.fixture
+async def release(pool):
+    """Basztowa publishes day D+10 at a time one minute ago; that day has 20 sign-language
+    visits (one desk signs; a special day 08:00-18:00 of 30-minute visits)."""
+    published = (dt.datetime.now(WARSAW) - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    day = published.date() + dt.timedelta(days=DAYS_AHEAD)
+    await pool.execute(
+        "update points set release_time = $2, release_days_ahead = $3, draw_minutes = 5 "
+        "where id = $1",
+        BASZTOWA,
+        published.time(),
+        DAYS_AHEAD,
+    )
+    await pool.execute(
+        """
+        insert into calendar_rules (id, point_id, kind, dates, opens, closes, labels)
+        values ('draw-day', $1, 'special', array[$2::date], '08:00', '18:00', '{}')
+        """,
+        BASZTOWA,
+        day,
+    )
+    starts = [
+        dt.datetime.combine(day, dt.time(8), WARSAW) + dt.timedelta(minutes=30 * i)
+        for i in range(20)
+    ]
+    return day, starts
+
+
+async def _close_window(pool):
+    await pool.execute(
+        "update points set release_time = release_time - interval '2 minutes', draw_minutes = 1 "
+        "where id = $1",
+        BASZTOWA,
+    )
+
+
+async def test_300_requests_in_the_window_give_20_visits_to_20_people_not_by_arrival(
+    client, pool, release
+):
+    _, starts = release
+    rng = random.Random(7)
+    wanted = [rng.choice(starts[:5]).isoformat() for _ in range(300)]  # most want the morning
+    responses = await asyncio.gather(
+        *(book(client, wanted[i], f"person{i}@example.org", language="pjm") for i in range(300))
+    )
+    codes = collections.Counter(r.status_code for r in responses)
+    assert codes == {202: 300}, codes
+    assert await pool.fetchval("select count(*) from bookings") == 0  # nothing first-come
+
+    await _close_window(pool)
+    outbox = await run_due_draws(pool, HOLD)
+    assert len(outbox) == 20  # a confirmation e-mail to each winner
+
+    visits = await pool.fetch(
+        "select visitor_email, starts_at from bookings where status = 'held' order by starts_at"
+    )
+    assert len(visits) == 20
+    assert len({v["visitor_email"] for v in visits}) == 20
+    assert sorted(v["starts_at"] for v in visits) == starts  # the day is full, no overlap
+    results = collections.Counter(
+        r["status"] for r in await pool.fetch("select status from draw_entries")
+    )
+    assert results == {"won": 20, "lost": 280}
+    winners = [
+        r["arrival"]
+        for r in await pool.fetch(
+            "select arrival from draw_entries where status = 'won' order by arrival"
+        )
+    ]
+    first_arrivals = [
+        r["arrival"]
+        for r in await pool.fetch("select arrival from draw_entries order by arrival limit 20")
+    ]
+    assert winners != first_arrivals  # the draw, not the arrival order, decided
+
+
+async def test_every_entrant_gets_an_answer_even_with_no_worker(client, pool, release):
+    _, starts = release
+    won = (await book(client, starts[0].isoformat(), "a@example.org", language="pjm")).json()
+    assert won["status"] == "entered" and won["token"]
+    twice = await book(client, starts[1].isoformat(), "a@example.org", language="pjm")
+    assert twice.status_code == 409  # one entry per person and day
+    pending = await client.get(f"/api/v1/draws/{won['entry_id']}", headers=bearer(won["token"]))
+    assert pending.json()["status"] == "entered"
+    await _close_window(pool)
+    answer = await client.get(f"/api/v1/draws/{won['entry_id']}", headers=bearer(won["token"]))
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "won" and answer.json()["reference"]
+    wrong = await client.get(f"/api/v1/draws/{won['entry_id']}", headers=bearer("guess"))
+    assert wrong.status_code == 404
+
+
+async def test_after_the_window_the_day_is_first_come_and_later_days_are_not_published(
+    client, pool, release
+):
+    day, starts = release
+    await _close_window(pool)
+    first_come = await book(client, starts[3].isoformat(), "late@example.org", language="pjm")
+    assert first_come.status_code == 201
+    later = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(10), WARSAW)
+    refused = await book(client, later.isoformat(), "eager@example.org", language="pjm")
+    assert refused.status_code == 422
+    assert "not published yet" in refused.json()["detail"]
