@@ -159,7 +159,7 @@ async def _allot(
     hold: dt.timedelta,
 ) -> tuple[UUID | None, list[int]]:
     """Give the entry the free slot nearest to the time it asked for, if any is left."""
-    from booking.service import PerPersonLimitReached, take_a_desk
+    from booking.desks import PerPersonLimitReached, take_a_desk
 
     offer = await scheduling_store.get_point_service(conn, point.id, entry["service_id"])
     (day,) = await slots_for(conn, point, offer, entry["language"], entry["day"], entry["day"], now)

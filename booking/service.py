@@ -9,7 +9,6 @@ the outbox job only after the commit. Serialization failures and deadlocks are r
 from __future__ import annotations
 
 import datetime as dt
-import random
 import zoneinfo
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -17,29 +16,32 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from arq.connections import ArqRedis
-from email_validator import EmailNotValidError, validate_email
 
 from booking import draw, idempotency, store
 from booking.checks import bookable_slot, parse_start
+from booking.desks import move_to_a_desk, take_a_desk
+from booking.guards import (
+    authorized,
+    confirmed_marker,
+    db_now,
+    not_started,
+    point_and_offer,
+    transition_or_409,
+    valid_email,
+    visit_of,
+    was_confirmed_by,
+)
 from booking.holds import expire_stale_holds
-from booking.lifecycle import Event, IllegalTransition, Status, transition
+from booking.lifecycle import Event, Status
 from booking.reminders import parse_offsets, reminder_times
 from booking.schemas import BookingCreate, Visit, VisitCreated, VisitorOut
-from booking.secrets import email_key, new_reference, new_token, token_hash, token_matches
+from booking.secrets import email_key, new_token, token_hash, token_matches
 from booking.waitlist import offer_freed_slot, settle_offer
 from core.db import in_transaction
 from core.jobs import enqueue_outbox
-from core.problems import Conflict, Gone, Invalid, NotFound, Unauthorized
+from core.problems import Conflict, Gone, Invalid, NotFound
 from core.settings import Settings
-from scheduling import store as scheduling_store
-from scheduling.model import Point, PointService
 from scheduling.points_api import check_language
-
-PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger
-
-
-class PerPersonLimitReached(Conflict):
-    type_slug = "per-person-limit"
 
 
 @dataclass
@@ -114,10 +116,10 @@ class Bookings:
         self, conn: asyncpg.Connection, data: BookingCreate, email: str
     ) -> tuple[int, VisitCreated | draw.DrawEntry, list[int]]:
         """Hold the visit (201), or, in a release's first minutes, enter its draw (202)."""
-        point, offer = await _point_and_offer(conn, data.point_id, data.service_id)
+        point, offer = await point_and_offer(conn, data.point_id, data.service_id)
         check_language(offer, data.language)
         start = parse_start(data.start, point.timezone)
-        now = await _now(conn)
+        now = await db_now(conn)
         outbox = await expire_stale_holds(conn, point.id)
         day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
         hold = dt.timedelta(minutes=self.settings.hold_minutes)
@@ -188,7 +190,7 @@ class Bookings:
 
     async def get(self, reference: str, token: str | None) -> Visit:
         async with self.pool.acquire() as conn:
-            row = await _authorized(conn, reference, token, lock=False)
+            row = await authorized(conn, reference, token, lock=False)
         return visit_of(row)
 
     async def confirm(self, reference: str, token: str) -> Result:
@@ -196,7 +198,7 @@ class Bookings:
             row = await store.visit_by_reference(conn, reference, lock=True)
             if row is None:
                 raise NotFound("No visit with this reference and confirmation link.")
-            if row["status"] == Status.CONFIRMED and _was_confirmed_by(row, token):
+            if row["status"] == Status.CONFIRMED and was_confirmed_by(row, token):
                 return Result(200, msgspec.json.encode(visit_of(row)))  # a second click
             if not token_matches(token, row["confirm_token_hash"]):
                 raise NotFound("No visit with this reference and confirmation link.")
@@ -205,8 +207,8 @@ class Bookings:
                     "This visit was held for you, but it was not confirmed in time and the "
                     "time was released. Please book again.",
                 )
-            _transition(row["status"], Event.CONFIRM)
-            now = await _now(conn)
+            transition_or_409(row["status"], Event.CONFIRM)
+            now = await db_now(conn)
             # A waitlist offer or a draw win was held without a manage token: issue one now.
             manage = None if row["manage_token_issued"] else new_token()
             await conn.execute(
@@ -219,7 +221,7 @@ class Bookings:
                 where id = $1
                 """,
                 row["id"],
-                _confirmed_marker(token),
+                confirmed_marker(token),
                 token_hash(manage) if manage else None,
             )
             if row["waitlist_id"] is not None:
@@ -235,10 +237,10 @@ class Bookings:
 
     async def cancel(self, reference: str, token: str | None) -> Result:
         async def work(conn: asyncpg.Connection) -> Result:
-            row = await _authorized(conn, reference, token, lock=True)
-            now = await _now(conn)
-            _not_started(row, now, "cancelled")
-            _transition(row["status"], Event.CANCEL)
+            row = await authorized(conn, reference, token, lock=True)
+            now = await db_now(conn)
+            not_started(row, now, "cancelled")
+            transition_or_409(row["status"], Event.CANCEL)
             sequence = row["sequence"] + 1
             await conn.execute(
                 """
@@ -260,11 +262,11 @@ class Bookings:
 
     async def reschedule(self, reference: str, token: str | None, new_start: str) -> Result:
         async def work(conn: asyncpg.Connection) -> Result:
-            row = await _authorized(conn, reference, token, lock=True)
-            now = await _now(conn)
-            _not_started(row, now, "moved")
-            _transition(row["status"], Event.RESCHEDULE)
-            point, offer = await _point_and_offer(conn, row["point_id"], row["service_id"])
+            row = await authorized(conn, reference, token, lock=True)
+            now = await db_now(conn)
+            not_started(row, now, "moved")
+            transition_or_409(row["status"], Event.RESCHEDULE)
+            point, offer = await point_and_offer(conn, row["point_id"], row["service_id"])
             start = parse_start(new_start, point.timezone)
             if start == row["starts_at"]:
                 return Result(200, msgspec.json.encode(visit_of(row)))
@@ -274,7 +276,7 @@ class Bookings:
             )
             sequence = row["sequence"] + 1
             # One UPDATE: the new time is taken in the same instant the old one is freed.
-            desk = await _move_to_a_desk(
+            desk = await move_to_a_desk(
                 conn, row["id"], slot.desk_ids, slot.start, slot.end, sequence
             )
             if desk is None:
@@ -313,140 +315,3 @@ class Bookings:
             )
             for due, label in reminder_times(start, now, offsets)
         ]
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def visit_of(row: asyncpg.Record) -> Visit:
-    return Visit(
-        reference=row["reference"],
-        status=row["status"],
-        point_id=row["point_id"],
-        service_id=row["service_id"],
-        desk_id=row["desk_id"],
-        start=row["starts_at"],
-        end=row["ends_at"],
-        timezone=row["timezone"],
-        language=row["language"],
-        visitor=VisitorOut(row["visitor_name"], row["visitor_email"], row["visitor_phone"]),
-        notes=row["notes"],
-        needs=list(row["needs"]),
-        sequence=row["sequence"],
-        expires_at=row["hold_expires_at"] if row["status"] == "held" else None,
-    )
-
-
-def valid_email(address: str) -> str:
-    try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as e:
-        raise Invalid(f"The e-mail address is not valid: {e}", field="visitor.email") from e
-
-
-async def _now(conn: asyncpg.Connection) -> dt.datetime:
-    """The database's clock: every replica agrees with the constraints' now()."""
-    return await conn.fetchval("select now()")
-
-
-async def _point_and_offer(
-    conn: asyncpg.Connection, point_id: str, service_id: str
-) -> tuple[Point, PointService]:
-    try:
-        point = await scheduling_store.get_point(conn, point_id)
-        offer = await scheduling_store.get_point_service(conn, point_id, service_id)
-    except NotFound as e:
-        raise Invalid(e.detail, **e.extra) from e
-    return point, offer
-
-
-async def _authorized(
-    conn: asyncpg.Connection, reference: str, token: str | None, *, lock: bool
-) -> asyncpg.Record:
-    """The visit, if the manage token is its own; otherwise reveal nothing about it."""
-    if not token:
-        raise Unauthorized("This needs the visit's manage token: Authorization: Bearer <token>.")
-    row = await store.visit_by_reference(conn, reference, lock=lock)
-    if row is None or not token_matches(token, row["manage_token_hash"]):
-        raise NotFound("No visit with this reference and token.")
-    return row
-
-
-def _transition(status: str, event: Event) -> Status:
-    try:
-        return transition(status, event)
-    except IllegalTransition as e:
-        raise Conflict(str(e), visit_status=status) from e
-
-
-def _not_started(row: asyncpg.Record, now: dt.datetime, verb: str) -> None:
-    if row["starts_at"] <= now:
-        raise Conflict(f"The visit has already started, so it cannot be {verb} online.")
-
-
-def _confirmed_marker(token: str) -> bytes:
-    """After confirming, the confirmation hash is replaced by one that still recognises a
-    repeated click on the same link (idempotent confirm) but no longer confirms anything else."""
-    return token_hash("confirmed:" + token)
-
-
-def _was_confirmed_by(row: asyncpg.Record, token: str) -> bool:
-    return token_matches("confirmed:" + token, row["confirm_token_hash"])
-
-
-async def take_a_desk(
-    conn: asyncpg.Connection, desk_ids: tuple[str, ...], point: Point, **values: object
-) -> tuple[UUID, str, str]:
-    """Insert the visit on the first free desk; the exclusion constraint settles races."""
-    desks = list(desk_ids)
-    random.shuffle(desks)  # spread concurrent bookers over the desks instead of queueing
-    for desk in desks:
-        for _ in range(5):  # a reference collision is rare; draw again
-            reference = new_reference(point.city)
-            try:
-                async with conn.transaction():  # a savepoint: one failed desk is not fatal
-                    booking_id = await store.insert_visit(
-                        conn, reference=reference, desk_id=desk, **values
-                    )
-                return booking_id, reference, desk
-            except asyncpg.UniqueViolationError:
-                continue
-            except asyncpg.ExclusionViolationError:
-                break
-            except asyncpg.PostgresError as e:
-                if e.sqlstate == PER_PERSON_LIMIT:
-                    raise PerPersonLimitReached(
-                        "You already have an active visit at this point. Cancel or move it, "
-                        "or wait until it has taken place."
-                    ) from e
-                raise
-    raise Conflict("This time has just been taken. Please choose another.", field="start")
-
-
-async def _move_to_a_desk(
-    conn: asyncpg.Connection,
-    booking_id: UUID,
-    desk_ids: tuple[str, ...],
-    start: dt.datetime,
-    end: dt.datetime,
-    sequence: int,
-) -> str | None:
-    for desk in desk_ids:
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    """
-                    update bookings set desk_id = $2, starts_at = $3, ends_at = $4,
-                           sequence = $5, updated_at = now()
-                    where id = $1
-                    """,
-                    booking_id,
-                    desk,
-                    start,
-                    end,
-                    sequence,
-                )
-            return desk
-        except asyncpg.ExclusionViolationError:
-            continue
-    return None
