@@ -1,0 +1,183 @@
+"""From a claimed outbox row to the e-mail a visitor receives, or the reason none is due.
+
+Pure: the row (outbox joined with its booking, point, service and desk), the settings and the
+time in; an `EmailMessage` out. Visits confirmed, moved or cancelled carry an iTIP invitation
+twice (RFC 6047 §2.4): as the text/calendar alternative calendar apps act on, and as an
+invite.ics attachment for mail programs that only show attachments.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+from collections.abc import Mapping
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from core.settings import Settings
+from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
+from notifications.messages import MessageKind, RenderedMessage, render_message
+
+# 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
+# server accepts them, with or without 8BITMIME (RFC 6152).
+POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+_ENDED = frozenset({"cancelled", "expired"})
+_CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
+# A waitlist offer is a held visit too, confirmed from its e-mail like any other.
+_ASKS_TO_CONFIRM = frozenset({MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER})
+
+Row = Mapping[str, Any]
+
+
+def reason_to_skip(row: Row, now: datetime) -> str | None:
+    """Why this row must not become a message any more, or None to send it.
+
+    A reminder goes only to a visit that is still confirmed and still at the time the reminder
+    was written for (the booking's SEQUENCE has not moved on); a confirmation request or a
+    waitlist offer only while the visit waits for it; news of a confirmed or moved visit not
+    after it was cancelled (the cancellation, sent instead, is what the visitor needs).
+    """
+    kind, status = MessageKind(row["kind"]), row["status"]
+    if not row["visitor_email"]:
+        return "the visitor's personal data has been removed"
+    if kind is MessageKind.REMINDER:
+        if status != "confirmed":
+            return f"the visit is {status.replace('_', ' ')}"
+        if row["sequence"] != row["row_sequence"]:
+            return "the visit was changed after the reminder was written"
+        if row["starts_at"] <= now:
+            return "the visit has begun"
+    elif kind in _ASKS_TO_CONFIRM and status != "held":
+        return f"the visit is {status.replace('_', ' ')}"
+    elif kind in (MessageKind.CONFIRMED, MessageKind.MOVED) and status in _ENDED:
+        return f"the visit is {status} now"
+    return None
+
+
+def visit_snapshot(row: Row, settings: Settings) -> VisitSnapshot:
+    """The visit as messages and invitations describe it, from the claimed row."""
+    language = written_language(row["language"])
+    return VisitSnapshot(
+        reference=row["reference"],
+        uid=f"{row['booking_id']}@wizyta",
+        sequence=row["sequence"],
+        status=row["status"],
+        start=row["starts_at"],
+        end=row["ends_at"],
+        timezone=row["timezone"],
+        language=row["language"],
+        visitor_name=row["visitor_name"] or "",
+        visitor_email=row["visitor_email"],
+        point_name=row["point_names"],
+        point_address=postal_address(row["point_address"]),
+        point_email=next(iter(row["point_emails"] or ()), None) or mail_from_address(settings),
+        service_name=row["service_names"],
+        what_to_bring=row["what_to_bring"],
+        manage_url=f"{settings.public_url}/bookings/{row['reference']}",
+        desk_name=pick_text(row["desk_names"], language) or None,
+    )
+
+
+def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
+    """The message for one outbox row; ValueError when the row cannot make one."""
+    kind = MessageKind(row["kind"])
+    visit = visit_snapshot(row, settings)
+    payload: Mapping[str, Any] = row["payload"] or {}
+    confirm_url = None
+    if kind in _ASKS_TO_CONFIRM:
+        token = payload.get("token")
+        if not token:
+            raise ValueError(f"the {kind} row has no token (already sent?)")
+        query = urlencode({"token": token})
+        confirm_url = f"{settings.public_url}/bookings/{visit.reference}/confirm?{query}"
+    previous = payload.get("previous_start")
+    rendered = render_message(
+        kind,
+        visit,
+        confirm_url=confirm_url,
+        previous_start=datetime.fromisoformat(previous) if previous else None,
+        reason=payload.get("reason"),
+        rebook_url=f"{settings.public_url}/points/{row['point_id']}/book",
+    )
+    method = invitation_method(kind, row)
+    invitation = build_invitation(visit, method=method, dtstamp=now) if method else None
+    return compose(
+        rendered,
+        visit,
+        mail_from=settings.mail_from,
+        message_id=f"<outbox-{row['id']}.{row['booking_id']}@{_domain(settings)}>",
+        date=now,
+        invitation=(method, invitation) if method and invitation else None,
+    )
+
+
+def invitation_method(kind: MessageKind, row: Row) -> Literal["REQUEST", "CANCEL"] | None:
+    """REQUEST for a confirmed visit and a confirmed visit moved; CANCEL for a cancelled visit
+    the visitor had an invitation for (RFC 5546 §3.2.2, §3.2.5). A held visit gets none yet."""
+    was_confirmed = row["confirmed_at"] is not None
+    if kind is MessageKind.CONFIRMED or (kind is MessageKind.MOVED and was_confirmed):
+        return "REQUEST"
+    if kind in _CANCELLED_KINDS and was_confirmed:
+        return "CANCEL"
+    return None
+
+
+def compose(
+    rendered: RenderedMessage,
+    visit: VisitSnapshot,
+    *,
+    mail_from: str,
+    message_id: str,
+    date: datetime,
+    invitation: tuple[str, bytes] | None = None,
+) -> EmailMessage:
+    """multipart/alternative(text, html[, calendar]), inside multipart/mixed with invite.ics
+    when there is an invitation."""
+    message = EmailMessage(policy=POLICY)
+    message["From"] = mail_from
+    message["To"] = Address(_one_line(visit.visitor_name), addr_spec=visit.visitor_email)
+    message["Reply-To"] = visit.point_email
+    message["Subject"] = rendered.subject
+    message["Date"] = email.utils.format_datetime(date)
+    # One Message-ID per outbox row: a message sent twice is recognisably the same message.
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if invitation:
+        method, ics = invitation
+        params = {"method": method, "charset": "UTF-8"}
+        message.add_alternative(ics, maintype="text", subtype="calendar", params=params)
+        message.add_attachment(
+            ics,
+            maintype="application",
+            subtype="ics",
+            filename="invite.ics",
+            params={"name": "invite.ics"},
+        )
+    # Last: making a message multipart moves its Content-* headers into the first part.
+    message["Content-Language"] = rendered.language  # RFC 3282
+    return message
+
+
+def postal_address(address: Mapping[str, Any] | None) -> str:
+    """ "ul. Przy Rondzie 6, 31-547 Kraków" from the point's {street, postal_code, city}."""
+    address = address or {}
+    town = " ".join(p for p in (address.get("postal_code"), address.get("city")) if p)
+    return ", ".join(p for p in (address.get("street"), town) if p)
+
+
+def mail_from_address(settings: Settings) -> str:
+    return email.utils.parseaddr(settings.mail_from)[1]
+
+
+def _domain(settings: Settings) -> str:
+    return mail_from_address(settings).rpartition("@")[2] or "wizyta.localhost"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
