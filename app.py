@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
     from booking.api import booking_handlers
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
+    from staff.routes import staff_management_handlers
     from staff.rules_api import StaffRuleController
 
     @contextlib.asynccontextmanager
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             *booking_handlers(),
             StaffSessionController,
             StaffRuleController,
+            *staff_management_handlers(),
         ],
         lifespan=[stores],
         state=State({"settings": settings}),

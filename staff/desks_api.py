@@ -1,0 +1,201 @@
+"""Staff API for a point's desks: the places visits happen, and so the point's capacity.
+
+A desk that stops working or loses a language removes time: its active future visits are
+listed (an inactive desk has no schedule, so `visits_outside_hours` finds them too) and, with
+`cancel_affected`, cancelled with notice. Visits and desk rules reference a desk, so DELETE
+retires it (`active = false`) rather than erasing its history.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import UNSET, UnsetType
+
+from core.problems import Conflict, Invalid, NotFound
+from scheduling import store
+from staff.accounts import StaffMember
+from staff.auth import Staff, current_staff, require_point
+from staff.changes import ChangeOutcome, audit
+from staff.impact import DESK_CLOSED, apply_point_change
+from staff.schemas import Languages, LocalizedText, Slug, unique
+
+
+class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    id: Slug | None = None
+    """Readable and unique across points; by default `{point_id}-desk-{n}`."""
+    names: LocalizedText
+    languages: Languages
+    active: bool = True
+
+
+class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    names: LocalizedText | UnsetType = UNSET
+    languages: Languages | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class Desk(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    point_id: str
+    names: dict[str, str]
+    languages: list[str]
+    active: bool
+
+
+_DESK = "select id, point_id, names, languages, active from desks"
+
+
+async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
+    row = await conn.fetchrow(
+        _DESK + " where point_id = $1 and id = $2 for update", point_id, desk_id
+    )
+    if row is None:
+        raise NotFound(f"The point {point_id!r} has no desk {desk_id!r}.", desk_id=desk_id)
+    return Desk(**dict(row))
+
+
+async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
+    await conn.execute(
+        "update desks set names = $2, languages = $3, active = $4 where id = $1",
+        desk.id,
+        desk.names,
+        desk.languages,
+        desk.active,
+    )
+
+
+async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
+    prefix = f"{point_id}-desk-"
+    rows = await conn.fetch("select id from desks where starts_with(id, $1)", prefix)
+    taken = {r["id"] for r in rows}
+    n = 1
+    while f"{prefix}{n}" in taken:
+        n += 1
+    return f"{prefix}{n}"
+
+
+class StaffDeskController(Controller):
+    path = "/api/v1/staff/points/{point_id:str}/desks"
+    tags = ["staff"]
+    dependencies = {"staff": Provide(current_staff)}
+
+    @get("/")
+    async def list_desks(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Desk]:
+        """Every desk of the point, retired ones included (`active: false`)."""
+        require_point(staff, point_id)
+        async with state.pool.acquire() as conn:
+            await store.get_point(conn, point_id)
+            rows = await conn.fetch(_DESK + " where point_id = $1 order by id", point_id)
+        return [Desk(**dict(r)) for r in rows]
+
+    @post("/", status_code=201)
+    async def create_desk(
+        self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[DeskCreate]
+    ) -> ChangeOutcome:
+        require_point(staff, point_id)
+
+        async def change(conn: asyncpg.Connection) -> Desk:
+            await store.get_point(conn, point_id)
+            desk = Desk(
+                id=data.id or await _new_id(conn, point_id),
+                point_id=point_id,
+                names=msgspec.to_builtins(data.names),
+                languages=unique(list(data.languages)),
+                active=data.active,
+            )
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        """
+                        insert into desks (id, point_id, names, languages, active, source)
+                        values ($1, $2, $3, $4, $5, 'staff')
+                        """,
+                        desk.id,
+                        point_id,
+                        desk.names,
+                        desk.languages,
+                        desk.active,
+                    )
+            except asyncpg.UniqueViolationError as e:
+                raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id") from e
+            await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
+            return desk
+
+        return await apply_point_change(
+            state.pool,
+            state.redis,
+            point_id,
+            change,
+            reason=DESK_CLOSED,
+            cancel_affected=False,
+            dry_run=False,
+        )
+
+    @patch("/{desk_id:str}")
+    async def update_desk(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        desk_id: FromPath[str],
+        data: JSONBody[DeskUpdate],
+        dry_run: FromQuery[bool] = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        """Rename a desk, change its languages, retire or reopen it."""
+        require_point(staff, point_id)
+        changes = msgspec.to_builtins(data)
+        if "languages" in changes:
+            changes["languages"] = unique(changes["languages"])
+        if not changes:
+            raise Invalid("Nothing to change: send at least one field.", field="body")
+        return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
+
+    @delete("/{desk_id:str}", status_code=200)
+    async def retire_desk(
+        self,
+        state: State,
+        staff: Staff,
+        point_id: FromPath[str],
+        desk_id: FromPath[str],
+        dry_run: FromQuery[bool] = False,
+        cancel_affected: FromQuery[bool] = False,
+    ) -> ChangeOutcome:
+        """Retire the desk (`active = false`); its visits are listed, or cancelled on request."""
+        require_point(staff, point_id)
+        changes = {"active": False}
+        return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
+
+
+async def _change(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    desk_id: str,
+    changes: dict,
+    dry_run: bool,
+    cancel_affected: bool,
+) -> ChangeOutcome:
+    async def change(conn: asyncpg.Connection) -> Desk:
+        before = await _desk(conn, point_id, desk_id)
+        after = msgspec.structs.replace(before, **changes)
+        if after != before:
+            await _save(conn, after)
+            action = "retire" if before.active and not after.active else "update"
+            await audit(conn, staff, action, "desk", desk_id, point_id, before, after)
+        return after
+
+    return await apply_point_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=DESK_CLOSED,
+        cancel_affected=cancel_affected,
+        dry_run=dry_run,
+    )

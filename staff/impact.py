@@ -1,0 +1,109 @@
+"""Changes to a point's desks, services and settings, never silent about the visits they hit.
+
+Opening hours are not the only thing a booked visit needs: its desk must still be active and
+speak the visit's language, and the point must still offer its service in that language. So a
+change to those answers with every active future visit that no longer fits any of it (the hours
+check is `staff.changes.visits_outside_hours`, which also treats an inactive desk as closed),
+with the same `cancel_affected` and `dry_run` switches as a change of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from core.db import in_transaction
+from core.jobs import enqueue_outbox
+from staff.changes import AffectedVisit, ChangeOutcome, cancel_by_office, visits_outside_hours
+
+HOURS_CHANGED = {
+    "pl": "Zmiana godzin otwarcia",
+    "en": "Change of opening hours",
+    "uk": "Зміна годин роботи",
+    "ru": "Изменение часов работы",
+}
+DESK_CLOSED = {
+    "pl": "Stanowisko obsługi jest nieczynne",
+    "en": "The service desk is closed",
+    "uk": "Місце обслуговування не працює",
+    "ru": "Место обслуживания не работает",
+}
+SERVICE_WITHDRAWN = {
+    "pl": "Usługa nie jest już świadczona w tym języku lub w tym punkcie",
+    "en": "The service is no longer offered in this language or at this point",
+    "uk": "Послуга більше не надається цією мовою або в цьому пункті",
+    "ru": "Услуга больше не предоставляется на этом языке или в этом пункте",
+}
+
+
+async def visits_unservable(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
+    """Active future visits outside their desk's hours, or that their desk or offer can't serve."""
+    rows = await conn.fetch(
+        """
+        select b.reference, b.starts_at, b.ends_at, b.desk_id, b.service_id, b.language,
+               b.status
+        from bookings b
+        join desks d on d.id = b.desk_id
+        join point_services ps on ps.point_id = b.point_id and ps.service_id = b.service_id
+        where b.point_id = $1 and b.starts_at > now()
+          and (b.status = 'confirmed' or (b.status = 'held' and b.hold_expires_at > now()))
+          and (not d.active or not ps.active
+               or not (b.language = any(d.languages)) or not (b.language = any(ps.languages)))
+        """,
+        point_id,
+    )
+    found = {v.reference: v for v in await visits_outside_hours(conn, point_id)}
+    for r in rows:
+        found.setdefault(
+            r["reference"],
+            AffectedVisit(
+                r["reference"],
+                r["starts_at"],
+                r["ends_at"],
+                r["desk_id"],
+                r["service_id"],
+                r["language"],
+                r["status"],
+            ),
+        )
+    return sorted(found.values(), key=lambda v: (v.start, v.reference))
+
+
+class _Preview(Exception):
+    def __init__(self, outcome: ChangeOutcome) -> None:
+        self.outcome = outcome
+
+
+async def apply_point_change(
+    pool: asyncpg.Pool,
+    redis: Any,
+    point_id: str,
+    change: Callable[[asyncpg.Connection], Awaitable[Any]],
+    *,
+    reason: dict[str, str],
+    cancel_affected: bool,
+    dry_run: bool,
+) -> ChangeOutcome:
+    """`staff.changes.apply_change`, judged by `visits_unservable` instead of hours alone."""
+
+    async def work(conn: asyncpg.Connection) -> tuple[ChangeOutcome, list[int]]:
+        result = await change(conn)
+        affected = await visits_unservable(conn, point_id)
+        outbox: list[int] = []
+        if cancel_affected and affected and not dry_run:
+            outbox = await cancel_by_office(conn, [v.reference for v in affected], reason)
+        outcome = ChangeOutcome(
+            result=result, affected_visits=affected, cancelled=len(outbox), dry_run=dry_run
+        )
+        if dry_run:
+            raise _Preview(outcome)  # roll the change back; report what it would do
+        return outcome, outbox
+
+    try:
+        outcome, outbox = await in_transaction(pool, work)
+    except _Preview as preview:
+        return preview.outcome
+    await enqueue_outbox(redis, outbox)
+    return outcome

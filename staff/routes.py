@@ -1,0 +1,22 @@
+"""The staff management handlers, registered together by `create_app`."""
+
+from __future__ import annotations
+
+
+def staff_management_handlers() -> list[object]:
+    from staff.audit_api import StaffAuditController
+    from staff.desks_api import StaffDeskController
+    from staff.feed_api import StaffFeedController, StaffFeedTokenController
+    from staff.points_api import StaffPointController
+    from staff.services_api import StaffServiceController
+    from staff.visits_api import StaffVisitController
+
+    return [
+        StaffPointController,
+        StaffServiceController,
+        StaffDeskController,
+        StaffVisitController,
+        StaffFeedTokenController,
+        StaffFeedController,
+        StaffAuditController,
+    ]
