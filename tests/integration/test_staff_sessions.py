@@ -91,12 +91,14 @@ async def test_repeated_failures_slow_down_and_then_lock_the_account(client, acc
 
 
 async def test_a_staff_command_adds_an_account_with_a_one_time_password(database_url, seeded):
+    import asyncio
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DATABASE_URL": database_url}
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-c",
@@ -120,7 +122,8 @@ async def test_a_staff_command_adds_an_account_with_a_one_time_password(database
         "select role, password_hash from staff_accounts where email = 'new@wizyta.test'"
     )
     assert row["role"] == "staff" and password not in row["password_hash"]
-    refused = subprocess.run(
+    refused = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-c",
