@@ -241,6 +241,8 @@ class Bookings:
             now = await db_now(conn)
             not_started(row, now, "cancelled")
             transition_or_409(row["status"], Event.CANCEL)
+            # Overdue holds give their desks back first, so the freed slot can be offered.
+            expired = await expire_stale_holds(conn, row["point_id"])
             sequence = row["sequence"] + 1
             await conn.execute(
                 """
@@ -251,7 +253,7 @@ class Bookings:
                 row["id"],
                 sequence,
             )
-            outbox = [await store.add_outbox(conn, row["id"], "cancelled", sequence)]
+            outbox = [*expired, await store.add_outbox(conn, row["id"], "cancelled", sequence)]
             outbox += await offer_freed_slot(
                 conn, row["point_id"], row["service_id"], row["starts_at"]
             )

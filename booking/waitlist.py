@@ -17,12 +17,12 @@ import asyncpg
 
 from booking import store
 from booking.checks import bookable_slot
-from booking.secrets import new_reference, new_token, token_hash
-from core.problems import DomainError
+from booking.desks import take_a_desk
+from booking.secrets import new_token, token_hash
+from core.problems import Conflict, DomainError
 from scheduling import store as scheduling_store
 
 OFFER_HOLD = dt.timedelta(minutes=15)
-PER_PERSON_LIMIT = "WZ001"
 
 
 async def offer_freed_slot(
@@ -52,32 +52,29 @@ async def offer_freed_slot(
             continue  # no free desk speaks this person's language then, or it is too soon
         confirm = new_token()
         try:
-            async with conn.transaction():
-                booking_id = await store.insert_visit(
-                    conn,
-                    reference=new_reference(point.city),
-                    point_id=point_id,
-                    service_id=service_id,
-                    desk_id=slot.desk_ids[0],
-                    starts_at=slot.start,
-                    ends_at=slot.end,
-                    language=entry["language"],
-                    visitor_name=entry["visitor_name"],
-                    visitor_email=entry["visitor_email"],
-                    visitor_email_key=entry["visitor_email_key"],
-                    status="held",
-                    hold_expires_at=now + OFFER_HOLD,
-                    # The visitor has no manage token yet; the offer mail's link confirms, and
-                    # the manage token comes with the confirmation.
-                    manage_token_hash=token_hash(new_token()),
-                    manage_token_issued=False,
-                    confirm_token_hash=token_hash(confirm),
-                    waitlist_id=entry["id"],
-                )
-        except asyncpg.PostgresError as e:
-            if e.sqlstate == PER_PERSON_LIMIT:  # they have booked elsewhere meanwhile
-                continue
-            raise
+            booking_id, _, _ = await take_a_desk(
+                conn,
+                slot.desk_ids,
+                point,
+                point_id=point_id,
+                service_id=service_id,
+                starts_at=slot.start,
+                ends_at=slot.end,
+                language=entry["language"],
+                visitor_name=entry["visitor_name"],
+                visitor_email=entry["visitor_email"],
+                visitor_email_key=entry["visitor_email_key"],
+                status="held",
+                hold_expires_at=now + OFFER_HOLD,
+                # The visitor has no manage token yet; the offer mail's link confirms, and
+                # the manage token comes with the confirmation.
+                manage_token_hash=token_hash(new_token()),
+                manage_token_issued=False,
+                confirm_token_hash=token_hash(confirm),
+                waitlist_id=entry["id"],
+            )
+        except Conflict:  # they hold a visit here already, or the desks were taken meanwhile
+            continue
         await conn.execute(
             "update waitlist set status = 'offered', booking_id = $2 where id = $1",
             entry["id"],

@@ -12,9 +12,9 @@ from litestar.params import FromPath, JSONBody
 
 from booking import waitlist
 from booking.api import bearer, limit
+from booking.guards import valid_email
 from booking.schemas import Language, Slug, VisitorIn
 from booking.secrets import email_key
-from booking.guards import valid_email
 
 
 class WaitlistIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
