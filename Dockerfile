@@ -8,6 +8,8 @@ COPY core ./core
 COPY scheduling ./scheduling
 COPY booking ./booking
 COPY notifications ./notifications
+COPY staff ./staff
+COPY web ./web
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -e . && useradd --system --home /app wizyta
 USER wizyta

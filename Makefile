@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv
+.PHONY: run test lint format bench clean venv browser translations
 
 venv: $(STAMP)
 
@@ -17,8 +17,22 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/wizyta run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+browser:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# The pages' words: extract the msgids, merge them into each language's .po (translate what is
+# new there), compile the .mo files. Both .po and .mo are committed, so a build needs no step.
+LOCALE := web/locale
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F web/babel.cfg -k N_ -k N_plural:1,2 --no-location --sort-output \
+		--project wizyta --copyright-holder "wizyta developers" -o $(LOCALE)/messages.pot web
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap \
+		--ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE) --statistics
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,7 +42,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
+# The benchmark suite (docs/benchmarks.md) loads the server with Debian's wrk; without it, it
+# falls back to its own Python client, as the smoke test in `make test` does on a bare machine.
+.PHONY: wrk
+wrk:
+	command -v wrk || (apt-get update && apt-get install -y wrk)
+
+bench: $(STAMP) wrk
 	$(BIN)/python -m tests.benchmarks
 
 clean:

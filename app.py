@@ -76,10 +76,14 @@ async def check_stores(settings: Settings, within: float = 5.0) -> None:
 def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
     from booking.api import booking_handlers
+    from core import logs
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
     from staff.routes import staff_management_handlers
     from staff.rules_api import StaffRuleController
+    from web import middleware, page_exception_handlers, template_config, web_handlers
+
+    logs.install()  # tokens in URLs are masked in every log line
 
     @contextlib.asynccontextmanager
     async def stores(app: Litestar) -> AsyncIterator[None]:
@@ -111,11 +115,14 @@ def create_app(settings: Settings) -> Litestar:
             StaffSessionController,
             StaffRuleController,
             *staff_management_handlers(),
+            *web_handlers(),
         ],
         lifespan=[stores],
         state=State({"settings": settings}),
         dependencies={"conn": Provide(provide_conn)},
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]
+        middleware=middleware(),
+        template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="wizyta",

@@ -1,0 +1,104 @@
+"""What the visitor's page controllers share: the booking service, limits, form fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+
+from booking.service import Bookings
+from scheduling.availability import slots_for
+from scheduling.model import Point, PointService
+from scheduling.slots import DaySlots
+
+
+def bookings_of(state: State) -> Bookings:
+    return Bookings(state.pool, state.redis, state.settings)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit(request: Request, action: str, person: str | None) -> None:
+    """The same rate limits as the JSON API, so the pages are no way around them."""
+    limits = getattr(request.app.state, "rate_limits", None)
+    if limits is not None:
+        await limits.check(action, address=client_address(request), person=person)
+
+
+async def form_of(request: Request) -> dict[str, Any]:
+    """The posted form: single values as strings, repeated ones (checkboxes) as lists."""
+    form = await request.form()
+    values: dict[str, Any] = {}
+    for key in form:
+        found = form.getall(key)
+        values[key] = found if len(found) > 1 else found[0]
+    return values
+
+
+def text(form: dict[str, Any], name: str) -> str:
+    value = form.get(name, "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_instant(value: str | None) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def local_today(point: Point) -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+
+
+async def free_days(
+    conn: asyncpg.Connection,
+    point: Point,
+    offer: PointService,
+    language: str,
+    first: dt.date,
+    days: int,
+) -> tuple[list[DaySlots], dt.date | None]:
+    """Days from `first` with free times, and where the next page of days starts (if any)."""
+    today = local_today(point)
+    first = max(first, today)
+    horizon = today + dt.timedelta(days=offer.horizon_days)
+    last = min(first + dt.timedelta(days=days - 1), horizon)
+    if last < first:
+        return [], None
+    found = await slots_for(conn, point, offer, language, first, last, dt.datetime.now(dt.UTC))
+    later = last + dt.timedelta(days=1)
+    return [d for d in found if d.slots], later if later <= horizon else None
+
+
+async def day_slots(
+    conn: asyncpg.Connection, point: Point, offer: PointService, language: str, day: dt.date
+) -> DaySlots:
+    (found,) = await slots_for(conn, point, offer, language, day, day, dt.datetime.now(dt.UTC))
+    return found
+
+
+def iso(instant: dt.datetime, point: Point) -> str:
+    return instant.astimezone(zoneinfo.ZoneInfo(point.timezone)).isoformat()
+
+
+def languages_in_order(offered: Sequence[str]) -> list[str]:
+    order = ["pl", "en", "uk", "ru", "pjm", "ukl", "rsl"]
+    return sorted(offered, key=lambda code: order.index(code) if code in order else len(order))

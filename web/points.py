@@ -1,0 +1,138 @@
+"""The visitor's first pages: the list of points, one point with its hours, the language switch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+from urllib.parse import quote_plus
+
+import asyncpg
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from scheduling import store
+from scheduling.availability import point_days
+from scheduling.model import Point
+from scheduling.rules import DayHours
+from web import i18n
+from web.render import page
+
+Conn = NamedDependency[asyncpg.Connection]
+HOURS_WEEKS = 5
+
+
+def today_at(point: Point) -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+
+
+def address_line(point: Point) -> str:
+    address = point.address
+    city = " ".join(p for p in (address.get("postal_code"), address.get("city")) if p)
+    return ", ".join(p for p in (address.get("street"), city) if p)
+
+
+def map_link(point: Point) -> str:
+    query = f"{point.address.get('street', '')}, {point.address.get('city', point.city)}"
+    return f"https://www.openstreetmap.org/search?query={quote_plus(query)}"
+
+
+def hours_text(day: DayHours) -> str:
+    return ", ".join(f"{i.opens:%H:%M}–{i.closes:%H:%M}" for i in day.intervals)
+
+
+def day_view(day: DayHours) -> dict[str, Any]:
+    """One day of a point's calendar, with what marks it out (a holiday, an open Saturday)."""
+    kinds = {reason.kind for reason in day.reasons}
+    return {
+        "date": day.date,
+        "open": bool(day.intervals),
+        "hours": hours_text(day),
+        "reasons": [reason.label for reason in day.reasons],
+        "holiday": "holiday" in kinds,
+        "closure": "closure" in kinds and not day.intervals,
+        "special": "special" in kinds,
+        "weekend_open": day.date.weekday() >= 5 and bool(day.intervals),
+    }
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this site: never `//elsewhere` or `https://elsewhere`."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+class PointPages(Controller):
+    path = ""
+    include_in_schema = False
+
+    @get("/")
+    async def points(self, request: Request, conn: Conn) -> Template:
+        points = await store.list_points(conn)
+        views = []
+        for point in points:
+            rules = await store.list_rules(conn, point.id)
+            (today,) = point_days(point, rules, today_at(point), today_at(point))
+            views.append(
+                {
+                    "point": point,
+                    "address": address_line(point),
+                    "map": map_link(point),
+                    "today": day_view(today),
+                }
+            )
+        return page(request, "points.html", points=views)
+
+    @get("/points/{point_id:str}")
+    async def point(self, request: Request, conn: Conn, point_id: FromPath[str]) -> Template:
+        point = await store.get_point(conn, point_id)
+        rules = await store.list_rules(conn, point.id)
+        first = today_at(point)
+        last = first + dt.timedelta(days=7 * HOURS_WEEKS - first.weekday() - 1)
+        days = [day_view(d) for d in point_days(point, rules, first, last)]
+        weeks: list[list[dict[str, Any]]] = []
+        for day in days:
+            if not weeks or day["date"].weekday() == 0:
+                weeks.append([])
+            weeks[-1].append(day)
+        services = await store.list_point_services(conn, point.id)
+        lang = i18n.choose(
+            request.query_params.get("lang"),
+            request.cookies.get(i18n.COOKIE),
+            request.headers.get("accept-language", ""),
+        )
+        return page(
+            request,
+            "point.html",
+            lang=lang,
+            point=point,
+            address=address_line(point),
+            map=map_link(point),
+            weeks=weeks,
+            today=first,
+            services=services,
+            feed=f"/calendars/points/{point.id}.ics?lang={lang}",
+        )
+
+    @get("/language")
+    async def language(self, request: Request) -> Response[Any]:
+        """The switch: remember the choice for a year and go back to the same page."""
+        chosen = request.query_params.get("set", "")
+        target = safe_next(request.query_params.get("next"))
+        response: Response[Any] = Redirect(path=target, status_code=303)
+        if chosen in i18n.LANGUAGES:
+            response.set_cookie(
+                Cookie(
+                    key=i18n.COOKIE,
+                    value=chosen,
+                    max_age=365 * 24 * 3600,
+                    path="/",
+                    samesite="lax",
+                    secure=request.url.scheme == "https",
+                )
+            )
+        return response

@@ -1,0 +1,374 @@
+"""Staff pages: log in, the day sheet (check-in, no-show, complete), special days, rules, desks.
+
+The session is the staff API's own (staff.sessions), carried in an HttpOnly SameSite=Strict
+cookie; its CSRF token goes in a second cookie and into every form, and `current_staff` checks
+it against the session on each POST. A special day is previewed first (dry run: the visits it
+would leave outside the hours), then confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from booking.lifecycle import Event, allowed_events
+from core.problems import DomainError, Unauthorized
+from scheduling import store
+from scheduling.model import Point
+from staff.accounts import StaffMember
+from staff.auth import SESSION_COOKIE, current_staff, require_point
+from staff.sessions import ABSOLUTE, log_in, log_out
+from web.common import client_address, form_of, limit, parse_day, text
+from web.errors import explain
+from web.i18n import N_, gettext_for
+from web.render import language_of, page
+from web.security import STAFF_CSRF_COOKIE
+from web.staff_domain import SpecialDayIn, add_special_day, day_sheet, move
+
+WALL_CLOCK = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+ACTIONS = {
+    "check-in": (Event.CHECK_IN, N_("Check in")),
+    "no-show": (Event.NO_SHOW, N_("Did not come")),
+    "complete": (Event.COMPLETE, N_("Done")),
+}
+DONE = {
+    "check-in": N_("Checked in."),
+    "no-show": N_("Marked as not come."),
+    "complete": N_("Marked as done."),
+    "added": N_("The special day is saved; visitors see it in the hours and when booking."),
+}
+A_MONDAY = dt.date(2024, 1, 1)
+WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+
+
+async def who(request: Request) -> StaffMember | None:
+    """The logged-in staff member, or None (the page then asks to log in)."""
+    try:
+        return await current_staff(request, request.app.state)
+    except Unauthorized:
+        return None
+
+
+def _to_login() -> Redirect:
+    return Redirect(path="/staff/login", status_code=303)
+
+
+def _cookie(key: str, value: str, request: Request, max_age: int) -> Cookie:
+    return Cookie(
+        key=key,
+        value=value,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+async def _points_of(conn: asyncpg.Connection, staff: StaffMember) -> list[Point]:
+    return [p for p in await store.list_points(conn) if staff.may_manage(p.id)]
+
+
+def _staff_page(request: Request, staff: StaffMember, template: str, **context: Any) -> Template:
+    return page(request, template, staff_nav={"email": staff.email}, **context)
+
+
+class StaffPages(Controller):
+    path = "/staff"
+    include_in_schema = False
+
+    # ------------------------------------------------------------------------ session
+
+    @get("/login")
+    async def login_page(self, request: Request) -> Any:
+        if await who(request) is not None:
+            return Redirect(path="/staff", status_code=303)
+        return page(request, "staff/login.html", form={}, problem=None)
+
+    @post("/login")
+    async def login(self, request: Request, state: State) -> Any:
+        form = await form_of(request)
+        email, password = text(form, "email"), form.get("password", "")
+        lang = language_of(request)
+        try:
+            if not email or not password:
+                raise Unauthorized("The e-mail or password is wrong.")
+            await limit(request, "login", email.lower())
+            session = await log_in(state.pool, email, password, client_address(request))
+        except DomainError as error:
+            return page(
+                request,
+                "staff/login.html",
+                lang=lang,
+                status=error.status,
+                form={"email": email},
+                problem=explain(error, lang).message,
+            )
+        response = Redirect(path="/staff", status_code=303)
+        seconds = int(ABSOLUTE.total_seconds())
+        response.set_cookie(_cookie(SESSION_COOKIE, session.token, request, seconds))
+        response.set_cookie(_cookie(STAFF_CSRF_COOKIE, session.csrf_token, request, seconds))
+        return response
+
+    @post("/logout")
+    async def logout(self, request: Request, state: State) -> Redirect:
+        staff = await who(request)
+        token = request.cookies.get(SESSION_COOKIE)
+        if staff is not None and token:
+            await log_out(state.pool, token)
+        response = Redirect(path="/staff/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(STAFF_CSRF_COOKIE, path="/")
+        return response
+
+    # ------------------------------------------------------------------------ points
+
+    @get("/")
+    async def home(self, request: Request, state: State) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        async with state.pool.acquire() as conn:
+            points = await _points_of(conn, staff)
+        return _staff_page(request, staff, "staff/home.html", points=points)
+
+    # ------------------------------------------------------------------------ day sheet
+
+    @get("/points/{point_id:str}")
+    async def day_sheet(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        return await self._sheet(request, state, staff, point_id, {})
+
+    async def _sheet(
+        self,
+        request: Request,
+        state: State,
+        staff: StaffMember,
+        point_id: str,
+        problems: dict[str, str],
+        day: dt.date | None = None,
+        status: int = 200,
+    ) -> Template:
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            zone = zoneinfo.ZoneInfo(point.timezone)
+            today = dt.datetime.now(zone).date()
+            day = day or parse_day(request.query_params.get("date")) or today
+            visits = await day_sheet(conn, point, day)
+        lang = language_of(request)
+        done = DONE.get(request.query_params.get("done", ""))
+        link = f"/staff/points/{point.id}?date="
+        return _staff_page(
+            request,
+            staff,
+            "staff/day.html",
+            lang=lang,
+            status=status,
+            point=point,
+            day=day,
+            today=today,
+            visits=visits,
+            actions={v.reference: _actions(v.status) for v in visits},
+            action_names={k: label for k, (_, label) in ACTIONS.items()},
+            problems=problems,
+            done=done and gettext_for(lang)(done),
+            previous=link + (day - dt.timedelta(days=1)).isoformat(),
+            next=link + (day + dt.timedelta(days=1)).isoformat(),
+        )
+
+    @post("/points/{point_id:str}/visits/{reference:str}/{action:str}")
+    async def visit_action(
+        self,
+        request: Request,
+        state: State,
+        point_id: FromPath[str],
+        reference: FromPath[str],
+        action: FromPath[str],
+    ) -> Any:
+        staff = await current_staff(request, state)
+        form = await form_of(request)
+        day = parse_day(text(form, "date"))
+        if action not in ACTIONS:
+            return Redirect(path=f"/staff/points/{point_id}", status_code=303)
+        try:
+            await move(state.pool, staff, reference, ACTIONS[action][0])
+        except DomainError as error:
+            message = explain(error, language_of(request)).message
+            return await self._sheet(
+                request, state, staff, point_id, {reference: message}, day, error.status
+            )
+        query = {"done": action} | ({"date": day.isoformat()} if day else {})
+        target = f"/staff/points/{point_id}?{urlencode(query)}#visit-{reference}"
+        return Redirect(path=target, status_code=303)
+
+    # ------------------------------------------------------------------------ special days
+
+    @get("/points/{point_id:str}/special-days")
+    async def special_days(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        return await self._special(request, state, staff, point_id, {}, {})
+
+    async def _special(
+        self,
+        request: Request,
+        state: State,
+        staff: StaffMember,
+        point_id: str,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            rules = await store.list_rules(conn, point_id)
+        today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+        upcoming = sorted(
+            (
+                (day, rule)
+                for rule in rules
+                if rule.kind.value in ("special", "closed") and rule.desk_id is None
+                for day in rule.dates
+                if day >= today
+            ),
+            key=lambda pair: pair[0],
+        )
+        lang = language_of(request)
+        done = DONE.get(request.query_params.get("done", ""))
+        return _staff_page(
+            request,
+            staff,
+            "staff/special_days.html",
+            lang=lang,
+            status=status,
+            point=point,
+            upcoming=upcoming,
+            form=form,
+            errors=errors,
+            today=today,
+            done=done and gettext_for(lang)(done),
+        )
+
+    @post("/points/{point_id:str}/special-days")
+    async def add_special_day(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await current_staff(request, state)
+        require_point(staff, point_id)
+        form = await form_of(request)
+        lang = language_of(request)
+        _ = gettext_for(lang)
+        errors = {field: _(message) for field, message in _special_errors(form).items()}
+        if errors:
+            return await self._special(request, state, staff, point_id, form, errors, 422)
+        kind = text(form, "kind")
+        labels = {code: text(form, f"label_{code}") for code in ("pl", "en", "uk", "ru")}
+        rule = SpecialDayIn(
+            date=dt.date.fromisoformat(text(form, "date")),
+            kind="open" if kind == "open" else "closed",
+            opens=text(form, "opens") if kind == "open" else None,
+            closes=text(form, "closes") if kind == "open" else None,
+            label={code: value for code, value in labels.items() if value},
+        )
+        confirmed = text(form, "confirm") == "yes"
+        try:
+            outcome = await add_special_day(
+                state,
+                staff,
+                point_id,
+                rule,
+                dry_run=not confirmed,
+                cancel_affected=text(form, "cancel_affected") == "yes",
+            )
+        except DomainError as error:
+            problem = explain(error, lang)
+            errors = {problem.field or "form": problem.message}
+            return await self._special(request, state, staff, point_id, form, errors, error.status)
+        if confirmed:
+            return Redirect(
+                path=f"/staff/points/{point_id}/special-days?done=added", status_code=303
+            )
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+        return _staff_page(
+            request,
+            staff,
+            "staff/special_preview.html",
+            lang=lang,
+            point=point,
+            rule=rule,
+            form=form,
+            affected=outcome.affected_visits,
+        )
+
+    # ------------------------------------------------------------------------ rules and desks
+
+    @get("/points/{point_id:str}/rules")
+    async def rules(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            rules = await store.list_rules(conn, point_id)
+            desks = await conn.fetch(
+                "select id, names, languages, active from desks where point_id = $1 order by id",
+                point_id,
+            )
+        today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+        current = [r for r in rules if r.valid_until is None or r.valid_until >= today]
+        return _staff_page(
+            request,
+            staff,
+            "staff/rules.html",
+            point=point,
+            rules=current,
+            past=len(rules) - len(current),
+            desks=desks,
+            weekdays=_weekdays,
+            monday=lambda n: A_MONDAY + dt.timedelta(days=n),
+        )
+
+
+def _actions(status: str) -> list[str]:
+    allowed = allowed_events(status)
+    return [name for name, (event, _) in ACTIONS.items() if event in allowed]
+
+
+def _weekdays(rrule: str | None) -> list[int]:
+    """The weekdays of a weekly RRULE, Monday = 0 (for showing the rule in words)."""
+    if not rrule:
+        return []
+    parts = dict(part.split("=", 1) for part in rrule.split(";") if "=" in part)
+    return [WEEKDAYS[d[-2:]] for d in parts.get("BYDAY", "").split(",") if d[-2:] in WEEKDAYS]
+
+
+def _special_errors(form: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if parse_day(text(form, "date")) is None:
+        errors["date"] = N_("Please give the date, for example 2025-06-14.")
+    kind = text(form, "kind")
+    if kind not in ("open", "closed"):
+        errors["kind"] = N_("Please choose whether the point opens or closes that day.")
+    if kind == "open":
+        opens, closes = text(form, "opens"), text(form, "closes")
+        if not WALL_CLOCK.match(opens):
+            errors["opens"] = N_("Please give the opening time as HH:MM, for example 09:00.")
+        if not WALL_CLOCK.match(closes):
+            errors["closes"] = N_("Please give the closing time as HH:MM, for example 14:00.")
+        elif WALL_CLOCK.match(opens) and closes <= opens:
+            errors["closes"] = N_("The closing time must be after the opening time.")
+    return errors

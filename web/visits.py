@@ -1,0 +1,353 @@
+"""A booked visit's pages: "check your e-mail", confirmation, manage, move, cancel, calendar.
+
+The manage token reaches the visitor once, on the "check your e-mail" page, as a private link
+`/bookings/{reference}/manage?token=…` (a query, not a #fragment, so no script is needed to read
+it); every page here sends Referrer-Policy: no-referrer, so the link never leaks to another
+site. The e-mail's confirmation link only shows a button: confirming is a POST, because mail
+scanners follow links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from booking import store as booking_store
+from booking.schemas import Visit
+from booking.secrets import token_matches
+from booking.service import visit_of
+from core.problems import DomainError, NotFound
+from notifications.invitation import VisitSnapshot, build_visit_ics
+from scheduling import store
+from scheduling.model import Point, PointService
+from web.booking_flow import step_link
+from web.common import bookings_of, day_slots, form_of, free_days, iso, limit, parse_day, text
+from web.errors import explain
+from web.i18n import written
+from web.points import address_line, map_link
+from web.render import language_of, page
+
+Conn = NamedDependency[asyncpg.Connection]
+CHANGEABLE = ("held", "confirmed")
+DAYS_PER_PAGE = 21
+
+
+def manage_path(reference: str, token: str, **extra: str) -> str:
+    return f"/bookings/{reference}/manage?" + urlencode({"token": token, **extra})
+
+
+async def _place(conn: asyncpg.Connection, visit: Visit) -> tuple[Point, PointService | None]:
+    point = await store.get_point(conn, visit.point_id)
+    try:
+        offer = await store.get_point_service(conn, point.id, visit.service_id)
+    except NotFound:  # the service was withdrawn since; the visit still stands
+        offer = None
+    return point, offer
+
+
+def _visit_context(visit: Visit, point: Point, offer: PointService | None) -> dict[str, Any]:
+    return {
+        "visit": visit,
+        "point": point,
+        "offer": offer,
+        "address": address_line(point),
+        "map": map_link(point),
+    }
+
+
+class VisitPages(Controller):
+    path = "/bookings/{reference:str}"
+    include_in_schema = False
+
+    async def _visit(
+        self, request: Request, state: State, reference: str, token: str | None
+    ) -> Visit:
+        await limit(request, "manage", reference)
+        return await bookings_of(state).get(reference, token)
+
+    async def _refused(
+        self, request: Request, error: DomainError, *, hint: str | None = None
+    ) -> Template:
+        lang = language_of(request, hint)
+        problem = explain(error, lang)
+        return page(
+            request,
+            "problem.html",
+            lang=lang,
+            status=error.status,
+            message=problem.message,
+        )
+
+    @get("/")
+    async def reference_only(self, request: Request, reference: FromPath[str]) -> Any:
+        """The e-mails link here (they never carry the manage token)."""
+        token = request.query_params.get("token")
+        if token:
+            return Redirect(path=manage_path(reference, token), status_code=303)
+        return page(request, "manage_missing.html", reference=reference)
+
+    @get("/sent")
+    async def sent(
+        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+    ) -> Template:
+        token = request.query_params.get("token")
+        try:
+            visit = await self._visit(request, state, reference, token)
+        except DomainError as error:
+            return await self._refused(request, error)
+        point, offer = await _place(conn, visit)
+        private = state.settings.public_url + manage_path(reference, token or "")
+        return page(
+            request,
+            "sent.html",
+            private_link=private,
+            manage=manage_path(reference, token or ""),
+            hold_minutes=state.settings.hold_minutes,
+            **_visit_context(visit, point, offer),
+        )
+
+    @get("/confirm")
+    async def confirm_page(
+        self, request: Request, conn: Conn, reference: FromPath[str]
+    ) -> Template:
+        token = request.query_params.get("token", "")
+        row = await booking_store.visit_by_reference(conn, reference)
+        context: dict[str, Any] = {"reference": reference, "token": token, "visit": None}
+        hint = None
+        if row is not None and token and token_matches(token, row["confirm_token_hash"]):
+            hint = written(row["language"])
+            visit = visit_of(row)
+            point, offer = await _place(conn, visit)
+            context |= _visit_context(visit, point, offer)
+        return page(request, "confirm.html", lang=language_of(request, hint), **context)
+
+    @post("/confirm")
+    async def confirm(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+        form = await form_of(request)
+        token = text(form, "token")
+        try:
+            await limit(request, "confirm", reference)
+            result = await bookings_of(state).confirm(reference, token)
+        except DomainError as error:
+            lang = language_of(request)
+            return page(
+                request,
+                "confirm.html",
+                lang=lang,
+                status=error.status,
+                reference=reference,
+                token=token,
+                visit=None,
+                problem=explain(error, lang).message,
+            )
+        visit = msgspec.json.decode(result.body, type=Visit)
+        async with state.pool.acquire() as conn:
+            point, offer = await _place(conn, visit)
+        return page(
+            request,
+            "confirmed.html",
+            lang=language_of(request, written(visit.language)),
+            **_visit_context(visit, point, offer),
+        )
+
+    @get("/manage")
+    async def manage(
+        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+    ) -> Template:
+        token = request.query_params.get("token")
+        if not token:
+            return page(request, "manage_missing.html", reference=reference)
+        try:
+            visit = await self._visit(request, state, reference, token)
+        except DomainError as error:
+            return await self._refused(request, error)
+        point, offer = await _place(conn, visit)
+        now = dt.datetime.now(dt.UTC)
+        changeable = visit.status in CHANGEABLE and visit.start > now
+        return page(
+            request,
+            "manage.html",
+            lang=language_of(request, written(visit.language)),
+            token=token,
+            done=request.query_params.get("done"),
+            changeable=changeable,
+            links={
+                "calendar": f"/bookings/{reference}/calendar.ics?" + urlencode({"token": token}),
+                "move": f"/bookings/{reference}/move?" + urlencode({"token": token}),
+                "cancel": f"/bookings/{reference}/cancel?" + urlencode({"token": token}),
+                "again": step_link(point.id),
+            },
+            **_visit_context(visit, point, offer),
+        )
+
+    @get("/calendar.ics")
+    async def calendar(
+        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+    ) -> Response[bytes] | Template:
+        token = request.query_params.get("token")
+        try:
+            visit = await self._visit(request, state, reference, token)
+        except DomainError as error:
+            return await self._refused(request, error)
+        point, offer = await _place(conn, visit)
+        booking_id = await conn.fetchval(
+            "select id from bookings where reference = $1", visit.reference
+        )
+        snapshot = VisitSnapshot(
+            reference=visit.reference,
+            uid=f"{booking_id}@wizyta",
+            sequence=visit.sequence,
+            status=visit.status,
+            start=visit.start,
+            end=visit.end,
+            timezone=visit.timezone,
+            language=visit.language,
+            visitor_name=visit.visitor.name or "",
+            visitor_email=visit.visitor.email or "",
+            point_name=point.names,
+            point_address=address_line(point),
+            point_email=next(iter(point.emails), "") or "no-reply@wizyta.localhost",
+            service_name=offer.names if offer else {"en": visit.service_id},
+            what_to_bring=offer.what_to_bring if offer else None,
+            manage_url=f"{state.settings.public_url}/bookings/{visit.reference}",
+        )
+        body = build_visit_ics(snapshot, dt.datetime.now(dt.UTC))
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{visit.reference}.ics"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    # ------------------------------------------------------------------------ move
+
+    @get("/move")
+    async def move_page(
+        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+    ) -> Template:
+        token = request.query_params.get("token")
+        try:
+            visit = await self._visit(request, state, reference, token)
+        except DomainError as error:
+            return await self._refused(request, error)
+        return await self._move(request, conn, visit, token or "", None)
+
+    async def _move(
+        self,
+        request: Request,
+        conn: asyncpg.Connection,
+        visit: Visit,
+        token: str,
+        problem: str | None,
+        status: int = 200,
+    ) -> Template:
+        point, offer = await _place(conn, visit)
+        lang = language_of(request, written(visit.language))
+        context: dict[str, Any] = {
+            "token": token,
+            "problem": problem,
+            "manage": manage_path(visit.reference, token),
+            "day": None,
+            "days": [],
+            "slots": [],
+            "later": None,
+            **_visit_context(visit, point, offer),
+        }
+        base = f"/bookings/{visit.reference}/move?"
+        day = parse_day(request.query_params.get("day"))
+        if offer is None:
+            pass  # the service is no longer offered: the page says so, nothing to choose
+        elif day is None:
+            first = parse_day(request.query_params.get("from")) or dt.date.min
+            days, later = await free_days(conn, point, offer, visit.language, first, DAYS_PER_PAGE)
+            context |= {
+                "days": days,
+                "later": later and base + urlencode({"token": token, "from": later.isoformat()}),
+                "day_link": lambda d: base + urlencode({"token": token, "day": d.isoformat()}),
+            }
+        else:
+            slots = (await day_slots(conn, point, offer, visit.language, day)).slots
+            context |= {
+                "day": day,
+                "slots": slots,
+                "days_link": base + urlencode({"token": token}),
+                "iso": lambda slot: iso(slot.start, point),
+            }
+        return page(request, "move.html", lang=lang, status=status, **context)
+
+    @post("/move")
+    async def move(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+        form = await form_of(request)
+        token = text(form, "token")
+        try:
+            await limit(request, "manage", reference)
+            await bookings_of(state).reschedule(reference, token, text(form, "start"))
+        except DomainError as error:
+            try:
+                visit = await bookings_of(state).get(reference, token)
+            except DomainError:
+                return await self._refused(request, error)
+            message = explain(error, language_of(request, written(visit.language))).message
+            async with state.pool.acquire() as conn:
+                return await self._move(request, conn, visit, token, message, error.status)
+        return Redirect(path=manage_path(reference, token, done="moved"), status_code=303)
+
+    # ------------------------------------------------------------------------ cancel
+
+    @get("/cancel")
+    async def cancel_page(
+        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+    ) -> Template:
+        token = request.query_params.get("token")
+        try:
+            visit = await self._visit(request, state, reference, token)
+        except DomainError as error:
+            return await self._refused(request, error)
+        point, offer = await _place(conn, visit)
+        return page(
+            request,
+            "cancel.html",
+            lang=language_of(request, written(visit.language)),
+            token=token,
+            problem=None,
+            manage=manage_path(reference, token or ""),
+            **_visit_context(visit, point, offer),
+        )
+
+    @post("/cancel")
+    async def cancel(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+        form = await form_of(request)
+        token = text(form, "token")
+        try:
+            await limit(request, "manage", reference)
+            await bookings_of(state).cancel(reference, token)
+        except DomainError as error:
+            try:
+                visit = await bookings_of(state).get(reference, token)
+            except DomainError:
+                return await self._refused(request, error)
+            lang = language_of(request, written(visit.language))
+            async with state.pool.acquire() as conn:
+                point, offer = await _place(conn, visit)
+            return page(
+                request,
+                "cancel.html",
+                lang=lang,
+                status=error.status,
+                token=token,
+                problem=explain(error, lang).message,
+                manage=manage_path(reference, token),
+                **_visit_context(visit, point, offer),
+            )
+        return Redirect(path=manage_path(reference, token, done="cancelled"), status_code=303)
