@@ -212,10 +212,7 @@ async def _serve_until_signalled(
     if server is not None:
         server.should_exit = True  # uvicorn finishes in-flight requests, then its lifespan
     if worker is not None:
-        # As arq does on a signal: stop polling, let running jobs end, then close its pools.
-        if worker.main_task is not None:
-            worker.main_task.cancel()
-        await worker.close()
+        await _stop_worker(worker)
     _, pending = await asyncio.wait(tasks, timeout=30)
     for task in pending:
         task.cancel()
@@ -223,6 +220,16 @@ async def _serve_until_signalled(
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             raise result
+
+
+async def _stop_worker(worker) -> None:
+    """Stop an arq worker as its own signal handler would, without its close() re-raising
+    the cancellation of a job that was running (which made `wizyta run` exit 1 at times).
+    A cancelled job's outbox row stays unsent and the next sweep sends it."""
+    worker.handle_sig(signal.SIGTERM)  # cancels running jobs and the polling loop
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()  # deletes the health key, runs on_shutdown, closes its Redis pool
 
 
 @contextlib.contextmanager
