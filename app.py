@@ -232,6 +232,19 @@ async def _stop_worker(worker) -> None:
     await worker.close()  # deletes the health key, runs on_shutdown, closes its Redis pool
 
 
+def _run(main) -> None:
+    """Run a long-lived process on uvloop where it is installed: measured, it spends about
+    12% less CPU per availability request and 22% less per booking than asyncio's own loop
+    (docs/benchmarks.md)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard] on Linux
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 @contextlib.contextmanager
 def _stores_for(settings: Settings, *, redis: bool = True):
     """Resolve DATABASE_URL and REDIS_URL, starting embedded servers for the missing ones."""
@@ -269,7 +282,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             await _prepare(resolved, seed=not args.no_seed)
             await _serve_until_signalled(resolved, with_worker=True)
 
-        asyncio.run(main())
+        _run(main())
     print("wizyta stopped; data kept for the next start.", flush=True)
 
 
@@ -280,7 +293,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         await check_stores(settings)
         await _serve_until_signalled(settings, with_worker=args.with_worker)
 
-    asyncio.run(main())
+    _run(main())
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -290,7 +303,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         await check_stores(settings)
         await _serve_until_signalled(settings, with_worker=True, web=False)
 
-    asyncio.run(main())
+    _run(main())
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -40,6 +40,9 @@ async def busy_periods(
         """
         select desk_id, starts_at, ends_at from bookings
         where point_id = $1 and starts_at < $3 and ends_at > $2
+          -- no visit is longer than 8 hours (point_services.duration_minutes <= 480), so this
+          -- bound lets the (point_id, starts_at) index skip the point's whole history
+          and starts_at > $2 - interval '8 hours'
           and status = any($4::text[])
           and (status <> 'held' or hold_expires_at > now())
           and ($5::uuid is null or id <> $5)
