@@ -279,7 +279,7 @@ class Bookings:
             sequence = row["sequence"] + 1
             # One UPDATE: the new time is taken in the same instant the old one is freed.
             desk = await move_to_a_desk(
-                conn, row["id"], slot.desk_ids, slot.start, slot.end, sequence
+                conn, point, row["id"], slot.desk_ids, slot.start, slot.end, sequence
             )
             if desk is None:
                 raise Conflict("This time has just been taken. Please choose another.")

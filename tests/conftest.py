@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -158,52 +161,66 @@ async def client(settings: Settings, pool: asyncpg.Pool, redis: object) -> Async
 
 
 class LiveServer:
-    """The real app under uvicorn on a free port, in a thread with its own event loop."""
+    """The real app as `wizyta serve` in a process of its own, on a free port.
+
+    A separate process, as in production: the test's HTTP clients do not share a GIL or an
+    event loop with the server, so a race really races.
+    """
 
     def __init__(self, settings: Settings) -> None:
         import socket
-        import threading
-
-        import uvicorn
-
-        from app import create_app
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            create_app(msgspec_replace(settings, public_url=self.url, port=port)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items()} | {
+            "DATABASE_URL": settings.database_url or "",
+            "REDIS_URL": settings.redis_url or "",
+            "PUBLIC_URL": self.url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WIZYTA_DATA_DIR": str(settings.data_dir),
+            "RATE_LIMIT": "on" if settings.rate_limit else "off",
+            "PROOF_OF_WORK": "on" if settings.proof_of_work else "off",
+            "HOLD_MINUTES": str(settings.hold_minutes),
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LiveServer:
         import time
+        import urllib.request
 
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the live server did not start")
-            time.sleep(0.02)
-        return self
+        log = self.env["WIZYTA_DATA_DIR"] + f"/live-server-{self.port}.log"
+        self.log = open(log, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import app; app.main()", "serve"],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the live server exited; see {log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the live server did not start within 60 s")
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-
-
-def msgspec_replace(settings: Settings, **changes: object) -> Settings:
-    import msgspec
-
-    return msgspec.structs.replace(settings, **changes)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ class Timed:
 
 @pytest.fixture
 async def http(live_server):
-    limits = httpx.Limits(max_connections=CONTENDERS + 10, max_keepalive_connections=CONTENDERS)
+    # A fresh connection per request: a kept-alive one idle past uvicorn's keep-alive timeout
+    # (5 s) may be closed by the server just as the client reuses it (a client-side ReadError).
+    limits = httpx.Limits(max_connections=CONTENDERS + 10, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=120, limits=limits) as client:
         yield Timed(client)
 

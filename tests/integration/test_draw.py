@@ -62,7 +62,7 @@ async def test_300_requests_in_the_window_give_20_visits_to_20_people_not_by_arr
     _, starts = release
     rng = random.Random(7)
     wanted = [rng.choice(starts[:5]).isoformat() for _ in range(300)]  # most want the morning
-    limits = httpx.Limits(max_connections=310)
+    limits = httpx.Limits(max_connections=310, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=120, limits=limits) as http:
         responses = await asyncio.gather(
             *(book(http, wanted[i], f"person{i}@example.org", language="pjm") for i in range(300))
