@@ -1,39 +1,467 @@
 """`make bench`: run every benchmark and print one table. Never part of `make test`'s assertions.
 
-Usage: python -m tests.benchmarks [--quick]
+Usage: python -m tests.benchmarks [--quick] [--server wizyta|uvicorn-uvloop|granian] [--workers N]
+
+The suite starts its own PostgreSQL and Redis in a temporary directory (or uses DATABASE_URL /
+REDIS_URL, creating and dropping a database of its own), migrates and seeds with the real code,
+starts the real server (`wizyta serve`, RATE_LIMIT=off, PROOF_OF_WORK=off) as a child process
+and loads it from other processes (wrk when installed, else tests/benchmarks/loadgen.py).
+Every pair that makes a ratio runs in alternating rounds in the same run, so that the ratio
+holds on a noisy machine. `--quick` is the smoke run: the same steps, tiny, in well under a
+minute. docs/benchmarks.md has the figures and what they mean.
 """
 
 from __future__ import annotations
 
-import platform
+import argparse
+import asyncio
+import contextlib
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from tests.benchmarks import slot_engine
-
-
-def _rows(name: str, figures: dict, prefix: str = "") -> list[tuple[str, str]]:
-    rows = []
-    for key, value in figures.items():
-        if isinstance(value, dict):
-            rows += _rows(name, value, f"{prefix}{key}.")
-        else:
-            rows.append((f"{name}: {prefix}{key}", str(value)))
-    return rows
+from scheduling.slots import compute_slots
+from tests.benchmarks import bookings, engine, loadgen, rush, slot_engine, throughput
+from tests.benchmarks.report import Row, machine, median, number, render, target
+from tests.benchmarks.stack import Meter, Server, bench_database, stores
 
 
-def main(argv: list[str]) -> None:
-    quick = "--quick" in argv
-    print(
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"Python {platform.python_version()}"
+@dataclass(frozen=True)
+class Plan:
+    engine_repeats: int
+    rounds: int
+    get_seconds: float
+    feed_builds: int
+    booking_rounds: int
+    booking_seconds: float
+    rush_clients: int
+    rush_slots_per_desk: int
+
+
+FULL = Plan(300, 3, 5.0, 40, 3, 8.0, 1000, 20)
+QUICK = Plan(20, 1, 2.0, 3, 1, 2.0, 60, 2)
+
+SERVERS = {
+    "wizyta": None,  # `wizyta serve`, as deployed
+    "uvicorn-uvloop": [
+        sys.executable, "-m", "uvicorn", "--factory", "tests.benchmarks.asgi:app",
+        "--host", "{host}", "--port", "{port}", "--loop", "uvloop", "--http", "httptools",
+        "--log-level", "info", "--proxy-headers", "--lifespan", "on", "--workers", "{workers}",
+    ],
+    "granian": [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+        "--host", "{host}", "--port", "{port}", "--loop", "uvloop", "--workers", "{workers}",
+        "tests.benchmarks.asgi:app",
+    ],
+}  # fmt: skip
+
+
+def engine_rows(plan: Plan) -> list[Row]:
+    figures = slot_engine.run(repeats=plan.engine_repeats)
+    # The same inputs again, timed in CPU time: a busy neighbour stretches wall time only.
+    desks = slot_engine.desk_schedules("krakow")
+    visits = slot_engine.existing_visits(desks, 100, seed=2026)
+    query = slot_engine.query("pl", 30, 15)
+    cpu = engine.measure(lambda: compute_slots(desks, visits, query), plan.engine_repeats)
+    one = figures["one_point_service"]
+    resolved = figures["one_point_service_with_rule_resolution"]
+    batch = figures["six_points_four_services"]
+    return [
+        Row(
+            "slot engine: 1 point-service, 60 days",
+            number(one["median_ms"], 2),
+            "ms median",
+            f"p99 {number(one['p99_ms'], 2)} ms; {one['desks']} desks, {one['visits']} visits, "
+            f"{one['slots']} slots (synthetic, slot_engine.py)",
+        ),
+        Row(
+            "slot engine: same, in CPU time",
+            number(cpu["cpu_median"], 2),
+            "ms median",
+            f"p99 {number(cpu['cpu_p99'], 2)} ms (wall: median {number(cpu['median'], 2)} ms); "
+            + target(cpu["cpu_median"] < 2, "< 2 ms"),
+        ),
+        Row(
+            "slot engine: same, rules resolved too",
+            number(resolved["median_ms"], 2),
+            "ms median",
+            f"p99 {number(resolved['p99_ms'], 2)} ms",
+        ),
+        Row(
+            f"slot engine: {batch['point_services']} point-services at once",
+            number(batch["median_ms"], 2),
+            "ms median",
+            f"p99 {number(batch['p99_ms'], 2)} ms; 6 synthetic points x 4 services, 60 days",
+        ),
+    ]
+
+
+def seeded_engine_rows(database_url: str, plan: Plan) -> list[Row]:
+    async def load() -> list[engine.Case]:
+        from core import db
+
+        conn = await db.connect(database_url)
+        try:
+            return await engine.load_cases(conn)
+        finally:
+            await conn.close()
+
+    figures = engine.run(asyncio.run(load()), plan.engine_repeats)
+    one, resolved, every = figures["one_slots_only"], figures["one_with_rules"], figures["all"]
+
+    def spread(f: dict) -> str:
+        return (
+            f"p99 {number(f['p99'], 2)} ms; CPU time: median {number(f['cpu_median'], 2)} ms, "
+            f"p99 {number(f['cpu_p99'], 2)} ms"
+        )
+
+    return [
+        Row(
+            "slot engine (seeds): Basztowa everyday uk",
+            number(one["median"], 2),
+            "ms median",
+            f"{spread(one)}; 60 days from today, {figures['one_desks']} desks, "
+            f"{figures['one_visits']} visits, {figures['one_slots']} slots; "
+            + target(one["median"] < 2, "< 2 ms"),
+        ),
+        Row(
+            "slot engine (seeds): same, rules resolved too",
+            number(resolved["median"], 2),
+            "ms median",
+            f"{spread(resolved)} (what one /availability of 60 days computes)",
+        ),
+        Row(
+            f"slot engine (seeds): all {figures['cases']} point-services",
+            number(every["median"], 2),
+            "ms median",
+            f"{spread(every)}; every seeded point ({figures['points']}) and service, 60 days, "
+            "rules resolved",
+        ),
+    ]
+
+
+def _latency(result) -> str:
+    return f"p50 {number(result.p50_ms)} ms, p99 {number(result.p99_ms)} ms"
+
+
+def _cpu(series_or_result) -> str:
+    """Server and PostgreSQL CPU per request, in ms (PostgreSQL only when it is embedded)."""
+    server, database = series_or_result.server_cpu_ms, series_or_result.db_cpu_ms
+    text = f"CPU/req: server {number(server, 2)} ms"
+    return text + (f" + PostgreSQL {number(database, 2)} ms" if database == database else "")
+
+
+def availability_rows(server: Server, meter: Meter, plan: Plan) -> list[Row]:
+    paths = {
+        "healthz": ("/healthz", {}),
+        "availability": (throughput.AVAILABILITY, {}),
+    }
+    runs = throughput.side_by_side(server, meter, paths, plan.rounds, plan.get_seconds)
+    health, availability = runs["healthz"], runs["availability"]
+    ratio = availability.per_second / health.per_second if health.per_second else 0.0
+    how = f"{throughput.CONNECTIONS} connections, {plan.rounds} alternating rounds"
+    return [
+        Row(
+            "GET /healthz",
+            number(health.per_second),
+            "req/s",
+            f"{_latency(health)}; {_cpu(health)}; {how}; "
+            f"non-200: {health.requests - health.count(200)}",
+        ),
+        Row(
+            "GET /availability (14 days)",
+            number(availability.per_second),
+            "req/s",
+            f"{_latency(availability)}; {_cpu(availability)}; Basztowa everyday uk; "
+            f"non-200: {availability.requests - availability.count(200)}",
+        ),
+        Row(
+            "availability / healthz throughput",
+            f"{ratio:.2f}",
+            "ratio",
+            target(ratio >= 0.5, ">= 0.50")
+            + f"; by CPU per request: {_cpu_ratio(health, availability)}",
+        ),
+    ]
+
+
+def _cpu_ratio(cheap, dear) -> str:
+    """cheap's CPU per request over dear's: what the throughput ratio would be if CPU were
+    the only limit; steadier than throughput on a shared machine."""
+
+    def total(side) -> float:
+        database = side.db_cpu_ms if side.db_cpu_ms == side.db_cpu_ms else 0.0
+        return side.server_cpu_ms + database
+
+    return f"{total(cheap) / total(dear):.2f}" if total(dear) else "-"
+
+
+def feed_rows(database_url: str, server: Server, meter: Meter, plan: Plan) -> list[Row]:
+    async def inputs() -> dict:
+        from core import db
+
+        conn = await db.connect(database_url)
+        try:
+            return await throughput.feed_inputs(conn)
+        finally:
+            await conn.close()
+
+    found = asyncio.run(inputs())
+    build_median, build_p99, size = throughput.time_feed_build(
+        found["point"], found["rules"], plan.feed_builds
     )
-    rows = _rows("slot engine", slot_engine.run(repeats=20 if quick else 300))
-    width = max(len(name) for name, _ in rows)
-    print(f"{'benchmark':<{width}}  value")
-    print(f"{'-' * width}  -----")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    etag = throughput.feed_etag(server)
+    paths = {
+        "200": (throughput.FEED, {}),
+        "304": (throughput.FEED, {"If-None-Match": etag}),
+    }
+    runs = throughput.side_by_side(server, meter, paths, max(1, plan.rounds - 1), plan.get_seconds)
+    full, not_modified = runs["200"], runs["304"]
+    ratio = not_modified.per_second / full.per_second if full.per_second else 0.0
+    cpu_share = not_modified.server_cpu_ms / full.server_cpu_ms if full.server_cpu_ms else 0.0
+    return [
+        Row(
+            "feed: build Basztowa's .ics (in process)",
+            number(build_median),
+            "ms median",
+            f"p99 {number(build_p99)} ms; {size:,} bytes; 31 days back, 366 ahead",
+        ),
+        Row(
+            "GET feed (200)",
+            number(full.per_second),
+            "req/s",
+            f"{_latency(full)}; {_cpu(full)}; non-200: {full.requests - full.count(200)}",
+        ),
+        Row(
+            "GET feed, If-None-Match (304)",
+            number(not_modified.per_second),
+            "req/s",
+            f"{_latency(not_modified)}; {_cpu(not_modified)}; non-304: "
+            f"{not_modified.requests - not_modified.count(304)}",
+        ),
+        Row(
+            "feed 304 / 200 server CPU per request",
+            f"{cpu_share:.2f}",
+            "ratio",
+            f"throughput ratio {ratio:.2f}"
+            + (
+                "; a 304 costs what a 200 does: the ETag hashes the built feed"
+                if cpu_share > 0.5
+                else ""
+            ),
+        ),
+    ]
+
+
+def booking_rows(
+    database_url: str, server: Server, meter: Meter, plan: Plan, folder: Path
+) -> list[Row]:
+    *lists, spare = bookings.starts(plan.booking_rounds + 1)
+    bookings.warm_up(server, spare[:20])
+    before = asyncio.run(bookings.booked(database_url))
+    held, pg = [], []
+    for n, starts in enumerate(lists):
+        starts_file = folder / f"starts-{n}.txt"
+        starts_file.write_text("\n".join(starts) + "\n")
+        held.append(bookings.book(server, meter, starts_file, f"b{n}", plan.booking_seconds))
+        pg.append(bookings.pgbench(database_url, meter, plan.booking_seconds))
+    seconds = sum(r.seconds for r in held)
+    created = sum(r.count(201) for r in held)
+    per_second = created / seconds if seconds else 0.0
+    tps = sum(r.transactions for r in pg) / (plan.booking_seconds * len(pg))
+    ratio = per_second / tps if tps else 0.0
+    in_database = asyncio.run(bookings.booked(database_url)) - before
+    others = sum(r.requests for r in held) - created
+    booking_server = 1000 * sum(r.server_cpu for r in held) / max(1, in_database)
+    booking_db = 1000 * sum(r.db_cpu for r in held) / max(1, in_database)
+    pgbench_db = 1000 * sum(r.db_cpu for r in pg) / max(1, sum(r.transactions for r in pg))
+    by_cpu = pgbench_db / (booking_server + booking_db) if booking_db == booking_db else 0.0
+    return [
+        Row(
+            f"POST /bookings, {bookings.CLIENTS} clients",
+            number(per_second),
+            "holds/s",
+            f"p50 {number(median([r.p50_ms for r in held]))} ms, "
+            f"p99 {number(median([r.p99_ms for r in held]))} ms; CPU/booking: server "
+            f"{number(booking_server, 2)} ms + PostgreSQL {number(booking_db, 2)} ms; "
+            f"{created} answered 201 in time ({in_database} held in the database, with those "
+            f"in flight at the end), other statuses: {others}, 5xx: "
+            f"{sum(r.count_5xx() for r in held)}, socket errors: {sum(r.errors for r in held)}",
+        ),
+        Row(
+            f"pgbench one-row insert txn, {bookings.CLIENTS} clients",
+            number(tps),
+            "txn/s",
+            f"latency avg {number(median([r.latency_ms for r in pg]))} ms; CPU/txn: "
+            f"PostgreSQL {number(pgbench_db, 2)} ms; same server, {len(pg)} alternating "
+            f"rounds; failed: {sum(r.failed for r in pg)}",
+        ),
+        Row(
+            "bookings / pgbench",
+            f"{ratio:.2f}",
+            "ratio",
+            target(ratio >= 1 / 3, ">= 0.33") + f"; by CPU per transaction: {by_cpu:.2f}",
+        ),
+    ]
+
+
+def _percentiles(answers: list[dict]) -> tuple[float, float]:
+    times = sorted(a["ms"] for a in answers if a["status"])
+    return loadgen.percentile(times, 0.5), loadgen.percentile(times, 0.99)
+
+
+def _statuses(answers: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for a in answers:
+        key = str(a["status"] or "error")
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+
+
+def rush_rows(database_url: str, server: Server, plan: Plan) -> list[Row]:
+    result = rush.run(server, database_url, plan.rush_clients, plan.rush_slots_per_desk)
+    entries_p50, entries_p99 = _percentiles(result.entries)
+    answers_p50, answers_p99 = _percentiles(result.answers)
+    failed = [a for a in result.entries + result.answers if a["status"] >= 500 or not a["status"]]
+    worst_p99 = max(entries_p99, answers_p99)
+    fair = (
+        result.visits == result.won == min(result.capacity, result.clients)
+        and result.people_with_visits == result.visits
+        and result.won + result.lost == result.clients
+    )
+    return [
+        Row(
+            f"rush: {result.clients} draw entries at once",
+            number(entries_p50),
+            "ms p50",
+            f"p99 {number(entries_p99)} ms; POST /bookings in the draw window; "
+            f"{_statuses(result.entries)}",
+        ),
+        Row(
+            f"rush: {len(result.answers)} draw answers at once",
+            number(answers_p50),
+            "ms p50",
+            f"p99 {number(answers_p99)} ms; GET /draws/{{id}}; the first answer, which "
+            f"decided the draw, after {number(min((a['ms'] for a in result.answers), default=0))}"
+            " ms; "
+            f"{_statuses(result.answers)}",
+        ),
+        Row(
+            "rush: 5xx or failed requests",
+            str(len(failed)),
+            "requests",
+            target(not failed and worst_p99 < 1000, "no errors and p99 < 1 s")
+            + f" (worst p99 {number(worst_p99)} ms)",
+        ),
+        Row(
+            "rush: visits given / capacity",
+            f"{result.visits} / {result.capacity}",
+            "visits",
+            f"won {result.won}, lost {result.lost}, {result.people_with_visits} distinct people, "
+            f"overbooked: {result.overbooked}; {'fair' if fair else 'NOT AS EXPECTED'}",
+        ),
+    ]
+
+
+async def _postgres_facts(database_url: str) -> tuple[str, int]:
+    from core import db
+
+    conn = await db.connect(database_url)
+    try:
+        version = await conn.fetchval("show server_version")
+        return version.split()[0], await rush.overbooked(conn)
+    finally:
+        await conn.close()
+
+
+async def _prepare(database_url: str) -> int:
+    from core import db
+
+    conn = await db.connect(database_url)
+    try:
+        return await throughput.busy_basztowa(conn)
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks")
+    parser.add_argument("--quick", action="store_true", help="the smoke run: tiny and fast")
+    parser.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        default="wizyta",
+        help="compare another ASGI server or event loop running the same app",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (not for `wizyta serve`)"
+    )
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    began = time.monotonic()
+    host = machine()
+    print("running the benchmarks" + (" (quick)" if args.quick else "") + " ...", flush=True)
+    rows = engine_rows(plan)  # pure, before any server runs
+    with contextlib.ExitStack() as stack:
+        found = stack.enter_context(stores())
+        database_url = stack.enter_context(bench_database(found))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wizyta-bench-")))
+        visits = asyncio.run(_prepare(database_url))
+        rows += seeded_engine_rows(database_url, plan)
+        label = "wizyta serve" if args.server == "wizyta" else args.server
+        command = SERVERS[args.server]
+        workers = 1 if command is None else args.workers
+        server = stack.enter_context(
+            Server(
+                database_url,
+                found.redis_url,
+                folder,
+                command=command and [part.replace("{workers}", str(workers)) for part in command],
+                label=label,
+            )
+        )
+        meter = Meter(server.process.pid if server.process else None, found.postmaster_pid)
+        loop = "uvloop" if server.uses("uvloop") else "asyncio"
+        parser_kind = (
+            "httptools parser"
+            if server.uses("httptools")
+            else ("granian's own HTTP" if args.server == "granian" else "h11 parser")
+        )
+        rows += availability_rows(server, meter, plan)
+        rows += feed_rows(database_url, server, meter, plan)
+        rows += booking_rows(database_url, server, meter, plan, folder)
+        rows += rush_rows(database_url, server, plan)
+        version, overbooked = asyncio.run(_postgres_facts(database_url))
+        rows.append(
+            Row(
+                "overbooked visits, whole database",
+                str(overbooked),
+                "visits",
+                "active visits overlapping another on the same desk, checked in PostgreSQL",
+            )
+        )
+        stopped = server.process is not None and server.process.poll() is not None
+        server_log = server.log_tail(5) if stopped else ""
+    title = [
+        f"machine: {host['cpus']} CPUs, {host['cpu']}, {host['memory']} RAM, {host['os']}",
+        f"software: {host['python']}, PostgreSQL {version} "
+        f"({'embedded' if found.embedded else 'DATABASE_URL'}), "
+        f"server: {label}, {workers} worker process(es), {loop} loop, {parser_kind}",
+        f"settings: RATE_LIMIT=off, PROOF_OF_WORK=off, DB_POOL_MAX default; load generator: "
+        f"{'wrk' if loadgen.wrk_available() else 'tests/benchmarks/loadgen.py (no wrk)'}; "
+        f"{visits} visits at Basztowa",
+        f"load average before: {host['load']}, after: {machine()['load']}; "
+        f"took {time.monotonic() - began:.0f} s",
+        "",
+    ]
+    print(render(title, rows), flush=True)
+    if server_log:
+        print(f"\nthe server had stopped:\n{server_log}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    raise SystemExit(main(sys.argv[1:]))
