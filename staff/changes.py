@@ -148,12 +148,16 @@ async def apply_change(
     reason: dict[str, str],
     cancel_affected: bool,
     dry_run: bool,
+    find_affected: Callable[[asyncpg.Connection, str], Awaitable[list[AffectedVisit]]] = (
+        visits_outside_hours
+    ),
 ) -> ChangeOutcome:
-    """Run `change` in one transaction, then report (and maybe cancel) the visits it hits."""
+    """Run `change` in one transaction, then report (and maybe cancel) the visits it hits:
+    by default those left outside the hours; `find_affected` may judge more broadly."""
 
     async def work(conn: asyncpg.Connection) -> tuple[ChangeOutcome, list[int]]:
         result = await change(conn)
-        affected = await visits_outside_hours(conn, point_id)
+        affected = await find_affected(conn, point_id)
         outbox: list[int] = []
         if cancel_affected and affected and not dry_run:
             outbox = await cancel_by_office(conn, [v.reference for v in affected], reason)

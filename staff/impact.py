@@ -14,9 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from core.db import in_transaction
-from core.jobs import enqueue_outbox
-from staff.changes import AffectedVisit, ChangeOutcome, cancel_by_office, visits_outside_hours
+from staff.changes import AffectedVisit, ChangeOutcome, apply_change, visits_outside_hours
 
 HOURS_CHANGED = {
     "pl": "Zmiana godzin otwarcia",
@@ -71,11 +69,6 @@ async def visits_unservable(conn: asyncpg.Connection, point_id: str) -> list[Aff
     return sorted(found.values(), key=lambda v: (v.start, v.reference))
 
 
-class _Preview(Exception):
-    def __init__(self, outcome: ChangeOutcome) -> None:
-        self.outcome = outcome
-
-
 async def apply_point_change(
     pool: asyncpg.Pool,
     redis: Any,
@@ -87,23 +80,13 @@ async def apply_point_change(
     dry_run: bool,
 ) -> ChangeOutcome:
     """`staff.changes.apply_change`, judged by `visits_unservable` instead of hours alone."""
-
-    async def work(conn: asyncpg.Connection) -> tuple[ChangeOutcome, list[int]]:
-        result = await change(conn)
-        affected = await visits_unservable(conn, point_id)
-        outbox: list[int] = []
-        if cancel_affected and affected and not dry_run:
-            outbox = await cancel_by_office(conn, [v.reference for v in affected], reason)
-        outcome = ChangeOutcome(
-            result=result, affected_visits=affected, cancelled=len(outbox), dry_run=dry_run
-        )
-        if dry_run:
-            raise _Preview(outcome)  # roll the change back; report what it would do
-        return outcome, outbox
-
-    try:
-        outcome, outbox = await in_transaction(pool, work)
-    except _Preview as preview:
-        return preview.outcome
-    await enqueue_outbox(redis, outbox)
-    return outcome
+    return await apply_change(
+        pool,
+        redis,
+        point_id,
+        change,
+        reason=reason,
+        cancel_affected=cancel_affected,
+        dry_run=dry_run,
+        find_affected=visits_unservable,
+    )
