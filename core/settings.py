@@ -23,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 2
     db_pool_max: int = 20
     max_body_bytes: int = 64 * 1024
+    read_cache_seconds: int = 1
     reminder_offsets: str = "24h,2h"
     rate_limit: bool = True
     proof_of_work: bool = True
@@ -55,6 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_min=integer("DB_POOL_MIN", default.db_pool_min),
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
+            read_cache_seconds=integer("READ_CACHE_SECONDS", default.read_cache_seconds),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
             rate_limit=_switch(env.get("RATE_LIMIT")),
             proof_of_work=_switch(env.get("PROOF_OF_WORK")),

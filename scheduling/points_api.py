@@ -136,7 +136,7 @@ class PointController(Controller):
         await store.get_point(conn, point_id)
         return await store.list_point_services(conn, point_id)
 
-    @get("/{point_id:str}/hours")
+    @get("/{point_id:str}/hours", cache=True)  # core/cache.py: at most READ_CACHE_SECONDS old
     async def hours(
         self, conn: Conn, point_id: FromPath[str], from_: FromDate = None, to: ToDate = None
     ) -> Hours:
@@ -145,7 +145,7 @@ class PointController(Controller):
         rules = await store.list_rules(conn, point_id)
         return hours_of(point, point_days(point, rules, first, last))
 
-    @get("/{point_id:str}/availability")
+    @get("/{point_id:str}/availability", cache=True)  # core/cache.py
     async def availability(
         self,
         conn: Conn,

@@ -386,6 +386,9 @@ async def _prepare(database_url: str) -> int:
         await conn.close()
 
 
+SECTIONS = ("engine", "availability", "feed", "bookings", "rush")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks")
     parser.add_argument("--quick", action="store_true", help="the smoke run: tiny and fast")
@@ -398,18 +401,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (not for `wizyta serve`)"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only these sections (repeatable); the full table is the default",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only or SECTIONS)
     plan = QUICK if args.quick else FULL
     began = time.monotonic()
     host = machine()
     print("running the benchmarks" + (" (quick)" if args.quick else "") + " ...", flush=True)
-    rows = engine_rows(plan)  # pure, before any server runs
+    rows = engine_rows(plan) if "engine" in only else []  # pure, before any server runs
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(stores())
         database_url = stack.enter_context(bench_database(found))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wizyta-bench-")))
         visits = asyncio.run(_prepare(database_url))
-        rows += seeded_engine_rows(database_url, plan)
+        if "engine" in only:
+            rows += seeded_engine_rows(database_url, plan)
         label = "wizyta serve" if args.server == "wizyta" else args.server
         command = SERVERS[args.server]
         workers = 1 if command is None else args.workers
@@ -429,10 +440,14 @@ def main(argv: list[str]) -> int:
             if server.uses("httptools")
             else ("granian's own HTTP" if args.server == "granian" else "h11 parser")
         )
-        rows += availability_rows(server, meter, plan)
-        rows += feed_rows(database_url, server, meter, plan)
-        rows += booking_rows(database_url, server, meter, plan, folder)
-        rows += rush_rows(database_url, server, plan)
+        if "availability" in only:
+            rows += availability_rows(server, meter, plan)
+        if "feed" in only:
+            rows += feed_rows(database_url, server, meter, plan)
+        if "bookings" in only:
+            rows += booking_rows(database_url, server, meter, plan, folder)
+        if "rush" in only:
+            rows += rush_rows(database_url, server, plan)
         version, overbooked = asyncio.run(_postgres_facts(database_url))
         rows.append(
             Row(
