@@ -15,6 +15,7 @@ import asyncpg
 from core.problems import Conflict, Invalid
 from scheduling import store
 from scheduling.availability import point_days, released_until, slots_for
+from scheduling.config import PointConfig
 from scheduling.model import Point, PointService
 from scheduling.releases import release_instant
 from scheduling.slots import Slot
@@ -67,11 +68,27 @@ async def bookable_slot(
     now: dt.datetime,
     *,
     excluding: UUID | None = None,
+    config: PointConfig | None = None,
+    free_only: bool = True,
 ) -> Slot:
-    """The slot starting at `start` with its free desks, or the reason there is none."""
+    """The slot starting at `start` with its free desks, or the reason there is none.
+
+    With `free_only=False` (a draw entry names the time it would like; the draw allots), a
+    slot the rules offer is accepted whether or not its desks are taken."""
     zone = zoneinfo.ZoneInfo(point.timezone)
     day = start.astimezone(zone).date()
-    (slots,) = await slots_for(conn, point, offer, language, day, day, now, excluding=excluding)
+    (slots,) = await slots_for(
+        conn,
+        point,
+        offer,
+        language,
+        day,
+        day,
+        now,
+        excluding=excluding,
+        config=config,
+        ignore_busy=not free_only,
+    )
     for slot in slots.slots:
         if slot.start == start:
             return slot
@@ -103,11 +120,11 @@ async def bookable_slot(
             field="start",
         )
     (unbusy,) = await slots_for(
-        conn, point, offer, language, day, day, now, excluding=excluding, ignore_busy=True
+        conn, point, offer, language, day, day, now, ignore_busy=True, config=config
     )
     if any(slot.start == start for slot in unbusy.slots):
         raise Conflict("This time has just been taken. Please choose another.", field="start")
-    rules = await store.list_rules(conn, point.id)
+    rules = config.rules if config else await store.list_rules(conn, point.id)
     (hours,) = point_days(point, rules, day, day)
     local = start.astimezone(zone)
     end = (start + dt.timedelta(minutes=offer.duration_minutes)).astimezone(zone)

@@ -1,8 +1,9 @@
 """Putting a visit on a desk: PostgreSQL's exclusion constraint settles who gets it.
 
-Each try runs in a savepoint, so a desk taken a moment ago by another transaction (an
-exclusion violation) only moves us to the next desk; the per-person limit (a trigger) and a
-reference collision (a unique index) are told apart by their SQLSTATE.
+The insert says `on conflict do nothing`, so a desk taken a moment ago by another transaction
+(the exclusion constraint) or a reference drawn twice (a unique index) returns no row instead
+of failing the transaction: no savepoint is needed. The per-person limit (a trigger) still
+raises, and is told apart by its SQLSTATE.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from uuid import UUID
 
 import asyncpg
 
-from booking import store
 from booking.secrets import new_reference
 from core.problems import Conflict
 from scheduling.model import Point
@@ -26,7 +26,7 @@ class PerPersonLimitReached(Conflict):
     type_slug = "per-person-limit"
 
 
-async def serialize_day(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
+def day_lock(point: Point, start: dt.datetime) -> str:
     """Take turns, per point and local day, before inserting on a desk.
 
     The exclusion constraint alone is correct, but PostgreSQL checks it after each insert has
@@ -37,31 +37,61 @@ async def serialize_day(conn: asyncpg.Connection, point: Point, start: dt.dateti
     makes them take turns, each a few milliseconds; the constraint still decides who wins.
     """
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date().isoformat()
+    return f"wizyta:day:{point.id}:{day}"
+
+
+async def serialize_day(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended($1, 0))", f"wizyta:day:{point.id}:{day}"
+        "select pg_advisory_xact_lock(hashtextextended($1, 0))", day_lock(point, start)
     )
 
 
+async def _insert_if_free(conn: asyncpg.Connection, lock: str, **values: object) -> UUID | None:
+    """One statement: wait for the day's turn, then insert unless a constraint objects."""
+    columns = list(values)
+    params = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
+    return await conn.fetchval(
+        f"""
+        with turn as (select pg_advisory_xact_lock(hashtextextended($1, 0)))
+        insert into bookings ({", ".join(columns)}) select {params} from turn
+        on conflict do nothing returning id
+        """,
+        lock,
+        *values.values(),
+    )
+
+
+TAKEN = "This time has just been taken. Please choose another."
+
+
 async def take_a_desk(
-    conn: asyncpg.Connection, desk_ids: tuple[str, ...], point: Point, **values: object
-) -> tuple[UUID, str, str]:
-    """Insert the visit on the first free desk; the exclusion constraint settles races."""
-    await serialize_day(conn, point, values["starts_at"])  # type: ignore[arg-type]
+    conn: asyncpg.Connection,
+    desk_ids: tuple[str, ...],
+    point: Point,
+    *,
+    keep_going: bool = False,
+    **values: object,
+) -> tuple[UUID, str, str] | None:
+    """Insert the visit on a free desk, or return None when every one is taken.
+
+    PerPersonLimitReached aborts the transaction, unless `keep_going` (a draw or a waitlist
+    offer, which go on to the next person) runs the insert in a savepoint."""
+    lock = day_lock(point, values["starts_at"])  # type: ignore[arg-type]
     desks = list(desk_ids)
     random.shuffle(desks)  # spread concurrent bookers over the desks instead of queueing
     for desk in desks:
-        for _ in range(5):  # a reference collision is rare; draw again
+        for _ in range(5):  # a reference drawn twice is rare; draw again
             reference = new_reference(point.city)
             try:
-                async with conn.transaction():  # a savepoint: one failed desk is not fatal
-                    booking_id = await store.insert_visit(
-                        conn, reference=reference, desk_id=desk, **values
+                if keep_going:
+                    async with conn.transaction():
+                        booking_id = await _insert_if_free(
+                            conn, lock, reference=reference, desk_id=desk, **values
+                        )
+                else:
+                    booking_id = await _insert_if_free(
+                        conn, lock, reference=reference, desk_id=desk, **values
                     )
-                return booking_id, reference, desk
-            except asyncpg.UniqueViolationError:
-                continue
-            except asyncpg.ExclusionViolationError:
-                break
             except asyncpg.PostgresError as e:
                 if e.sqlstate == PER_PERSON_LIMIT:
                     raise PerPersonLimitReached(
@@ -69,7 +99,13 @@ async def take_a_desk(
                         "or wait until it has taken place."
                     ) from e
                 raise
-    raise Conflict("This time has just been taken. Please choose another.", field="start")
+            if booking_id is not None:
+                return booking_id, reference, desk
+            if not await conn.fetchval(
+                "select exists (select from bookings where reference = $1)", reference
+            ):
+                break  # the desk is taken, not the reference
+    return None
 
 
 async def move_to_a_desk(

@@ -21,12 +21,16 @@ import asyncpg
 import msgspec
 
 from booking import store
+from booking.holds import expire_stale_holds
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from core.problems import Conflict, NotFound, Unauthorized
+from scheduling import config as point_config
 from scheduling import store as scheduling_store
-from scheduling.availability import slots_for
+from scheduling.availability import busy_periods, desk_schedules, local_day_bounds, slots_from
+from scheduling.config import PointConfig
 from scheduling.model import Point
 from scheduling.releases import draw_window
+from scheduling.slots import BusyPeriod, DeskSchedule, Slot
 
 _shuffle = secrets.SystemRandom().shuffle
 
@@ -109,7 +113,11 @@ async def enter(
 
 
 async def decide_due(
-    conn: asyncpg.Connection, point: Point, day: dt.date, hold: dt.timedelta
+    conn: asyncpg.Connection,
+    point: Point,
+    day: dt.date,
+    hold: dt.timedelta,
+    now: dt.datetime | None = None,
 ) -> list[int]:
     """Decide the draw of (point, day) if its window has closed and it is undecided."""
     if point.release_time is None or point.release_days_ahead is None:
@@ -117,7 +125,8 @@ async def decide_due(
     _, end = draw_window(
         day, point.timezone, point.release_time, point.release_days_ahead, point.draw_minutes
     )
-    now = await conn.fetchval("select now()")
+    if now is None:
+        now = await conn.fetchval("select now()")
     if now < end:
         return []
     await conn.execute(
@@ -125,35 +134,92 @@ async def decide_due(
         point.id,
         day.isoformat(),
     )
-    entries = await conn.fetch(
-        """
-        select * from draw_entries where point_id = $1 and day = $2 and status = 'entered'
-        order by arrival for update
-        """,
-        point.id,
-        day,
-    )
-    entries = list(entries)
-    _shuffle(entries)
-    outbox: list[int] = []
-    for entry in entries:
-        booking_id, sent = await _allot(conn, point, entry, now, hold)
-        outbox += sent
-        await conn.execute(
+    entries = list(
+        await conn.fetch(
             """
-            update draw_entries set status = $2, booking_id = $3, decided_at = now()
-            where id = $1
+            select * from draw_entries where point_id = $1 and day = $2 and status = 'entered'
+            order by arrival for update
             """,
-            entry["id"],
-            "won" if booking_id else "lost",
-            booking_id,
+            point.id,
+            day,
         )
+    )
+    if not entries:
+        return []
+    _shuffle(entries)
+    outbox = await expire_stale_holds(conn, point.id)  # overdue holds give their desks back
+    board = await _Board.load(conn, point.id, day, now)
+    won: list[UUID | None] = []
+    for entry in entries:
+        booking_id, sent = await _allot(conn, board, entry, now, hold)
+        won.append(booking_id)
+        outbox += sent
+    await conn.execute(
+        """
+        update draw_entries e
+           set status = case when w.booking_id is null then 'lost' else 'won' end,
+               booking_id = w.booking_id, decided_at = now()
+          from unnest($1::uuid[], $2::uuid[]) as w (id, booking_id)
+         where e.id = w.id
+        """,
+        [entry["id"] for entry in entries],
+        won,
+    )
     return outbox
+
+
+class _Board:
+    """The day's desks and visits, read once per draw and kept current in memory as the draw
+    allots visits, so each entry costs the slot engine on one day, not a round of queries;
+    once the day is full, every further entry is answered from the kept (empty) result."""
+
+    def __init__(
+        self,
+        config: PointConfig,
+        day: dt.date,
+        now: dt.datetime,
+        desks: list[DeskSchedule],
+        busy: list[BusyPeriod],
+    ) -> None:
+        self.config, self.day, self.now = config, day, now
+        self.desks, self.busy = desks, busy
+        self._slots: dict[tuple[str, str], list[Slot]] = {}
+
+    @classmethod
+    async def load(
+        cls, conn: asyncpg.Connection, point_id: str, day: dt.date, now: dt.datetime
+    ) -> _Board:
+        config, _ = await point_config.current(conn, point_id)
+        point = config.point
+        desks = await desk_schedules(conn, point, config.rules, day, day, config.desks)
+        start, end = local_day_bounds(point.timezone, day, day)
+        busy = await busy_periods(conn, point.id, start, end)
+        return cls(config, day, now, desks, busy)
+
+    @property
+    def point(self) -> Point:
+        return self.config.point
+
+    def slots(self, service_id: str, language: str) -> list[Slot]:
+        key = (service_id, language)
+        if key not in self._slots:
+            if service_id not in self.config.services:
+                return []  # the service was withdrawn after the entry
+            offer = self.config.services[service_id]
+            (found,) = slots_from(
+                self.point, offer, language, self.day, self.day, self.now, self.desks, self.busy
+            )
+            self._slots[key] = list(found.slots)
+        return self._slots[key]
+
+    def taken(self, desk_id: str, start: dt.datetime, end: dt.datetime) -> None:
+        self.busy.append(BusyPeriod(desk_id, start, end))
+        self._slots.clear()
 
 
 async def _allot(
     conn: asyncpg.Connection,
-    point: Point,
+    board: _Board,
     entry: asyncpg.Record,
     now: dt.datetime,
     hold: dt.timedelta,
@@ -161,18 +227,22 @@ async def _allot(
     """Give the entry the free slot nearest to the time it asked for, if any is left."""
     from booking.desks import PerPersonLimitReached, take_a_desk
 
-    offer = await scheduling_store.get_point_service(conn, point.id, entry["service_id"])
-    (day,) = await slots_for(conn, point, offer, entry["language"], entry["day"], entry["day"], now)
+    point = board.point
     wanted = entry["requested_start"]
-    for slot in sorted(day.slots, key=lambda s: (abs(s.start - wanted), s.start)):
+    nearest = sorted(
+        board.slots(entry["service_id"], entry["language"]),
+        key=lambda s: (abs(s.start - wanted), s.start),
+    )
+    for slot in nearest:
         confirm = new_token()
         try:
-            booking_id, _, _ = await take_a_desk(
+            taken = await take_a_desk(
                 conn,
                 slot.desk_ids,
                 point,
+                keep_going=True,
                 point_id=point.id,
-                service_id=offer.id,
+                service_id=entry["service_id"],
                 starts_at=slot.start,
                 ends_at=slot.end,
                 language=entry["language"],
@@ -190,8 +260,10 @@ async def _allot(
             )
         except PerPersonLimitReached:
             return None, []  # they already hold a visit at this point
-        except Conflict:
+        if taken is None:
             continue  # taken a moment ago on every desk: try the next nearest
+        booking_id, _, desk = taken
+        board.taken(desk, slot.start, slot.end)
         sent = await store.add_outbox(
             conn, booking_id, "confirmation_request", 0, payload={"token": confirm}
         )

@@ -13,7 +13,9 @@ from booking.lifecycle import Event, IllegalTransition, Status, transition
 from booking.schemas import Visit, VisitorOut
 from booking.secrets import token_hash, token_matches
 from core.problems import Conflict, Invalid, NotFound, Unauthorized
+from scheduling import config as point_config
 from scheduling import store as scheduling_store
+from scheduling.config import PointConfig
 from scheduling.model import Point, PointService
 
 
@@ -57,6 +59,17 @@ async def point_and_offer(
     except NotFound as e:
         raise Invalid(e.detail, **e.extra) from e
     return point, offer
+
+
+async def config_and_offer(
+    conn: asyncpg.Connection, point_id: str, service_id: str
+) -> tuple[PointConfig, PointService, dt.datetime]:
+    """The point's current configuration (scheduling/config.py), the service, and now()."""
+    try:
+        config, now = await point_config.current(conn, point_id)
+        return config, config.offer(service_id), now
+    except NotFound as e:
+        raise Invalid(e.detail, **e.extra) from e
 
 
 async def authorized(

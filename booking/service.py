@@ -19,9 +19,10 @@ from arq.connections import ArqRedis
 
 from booking import draw, idempotency, store
 from booking.checks import bookable_slot, parse_start
-from booking.desks import move_to_a_desk, take_a_desk
+from booking.desks import TAKEN, move_to_a_desk, take_a_desk
 from booking.guards import (
     authorized,
+    config_and_offer,
     confirmed_marker,
     db_now,
     not_started,
@@ -116,16 +117,19 @@ class Bookings:
         self, conn: asyncpg.Connection, data: BookingCreate, email: str
     ) -> tuple[int, VisitCreated | draw.DrawEntry, list[int]]:
         """Hold the visit (201), or, in a release's first minutes, enter its draw (202)."""
-        point, offer = await point_and_offer(conn, data.point_id, data.service_id)
+        config, offer, now = await config_and_offer(conn, data.point_id, data.service_id)
+        point = config.point
         check_language(offer, data.language)
         start = parse_start(data.start, point.timezone)
-        now = await db_now(conn)
-        outbox = await expire_stale_holds(conn, point.id)
         day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
         hold = dt.timedelta(minutes=self.settings.hold_minutes)
-        outbox += await draw.decide_due(conn, point, day, hold)  # the draw goes first
-        slot = await bookable_slot(conn, point, offer, data.language, start, now)
-        if window := draw.open_window(point, day, now):
+        window = draw.open_window(point, day, now)
+        # After a draw's window, the draw is decided before anyone books that day.
+        outbox = [] if window else await draw.decide_due(conn, point, day, hold, now)
+        slot = await bookable_slot(
+            conn, point, offer, data.language, start, now, config=config, free_only=not window
+        )
+        if window:
             entry = await draw.enter(
                 conn,
                 point,
@@ -141,11 +145,8 @@ class Bookings:
             )
             return 202, entry, outbox
         manage, confirm = new_token(), new_token()
-        expires = now + dt.timedelta(minutes=self.settings.hold_minutes)
-        booking_id, reference, desk = await take_a_desk(
-            conn,
-            slot.desk_ids,
-            point,
+        expires = now + hold
+        values = dict(
             point_id=point.id,
             service_id=offer.id,
             starts_at=slot.start,
@@ -162,6 +163,18 @@ class Bookings:
             manage_token_hash=token_hash(manage),
             confirm_token_hash=token_hash(confirm),
         )
+        taken = await take_a_desk(conn, slot.desk_ids, point, **values)
+        if taken is None:
+            # The slot engine counts a hold past its expiry as free, the exclusion constraint
+            # still sees it until it is marked expired (here, by the worker's cron, or by a
+            # cancellation at this point): mark this point's overdue holds, then try once more.
+            expired = await expire_stale_holds(conn, point.id)
+            outbox += expired
+            if expired:
+                taken = await take_a_desk(conn, slot.desk_ids, point, **values)
+        if taken is None:
+            raise Conflict(TAKEN, field="start")
+        booking_id, reference, desk = taken
         outbox.append(
             await store.add_outbox(
                 conn, booking_id, "confirmation_request", 0, payload={"token": confirm}

@@ -52,10 +52,11 @@ async def offer_freed_slot(
             continue  # no free desk speaks this person's language then, or it is too soon
         confirm = new_token()
         try:
-            booking_id, _, _ = await take_a_desk(
+            taken = await take_a_desk(
                 conn,
                 slot.desk_ids,
                 point,
+                keep_going=True,
                 point_id=point_id,
                 service_id=service_id,
                 starts_at=slot.start,
@@ -73,8 +74,11 @@ async def offer_freed_slot(
                 confirm_token_hash=token_hash(confirm),
                 waitlist_id=entry["id"],
             )
-        except Conflict:  # they hold a visit here already, or the desks were taken meanwhile
+        except Conflict:  # they hold a visit here already
             continue
+        if taken is None:  # the desks were taken meanwhile
+            continue
+        booking_id = taken[0]
         await conn.execute(
             "update waitlist set status = 'offered', booking_id = $2 where id = $1",
             entry["id"],

@@ -31,11 +31,25 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that goes back to the pool without a reset query.
+
+    asyncpg resets a connection on release (advisory unlock all, close cursors, unlisten,
+    reset all): one more round trip per request. This service never changes session state on a
+    pooled connection (its advisory locks are transaction-scoped, it sets nothing, listens to
+    nothing), and asyncpg still rolls back a transaction left open.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        connection_class=PooledConnection,
         init=_init_connection,
         command_timeout=30,
         server_settings={"application_name": "wizyta", "timezone": "UTC"},

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from scheduling import store
+from scheduling.config import Desk, PointConfig
 from scheduling.model import Point, PointService
 from scheduling.releases import last_released_day
 from scheduling.rules import CalendarRule, DayHours, resolve_days, resolve_desk_days
@@ -62,14 +63,18 @@ async def desk_schedules(
     rules: Sequence[CalendarRule],
     first: dt.date,
     last: dt.date,
+    desks: Sequence[Desk] | None = None,
 ) -> list[DeskSchedule]:
     days = point_days(point, rules, first, last)
-    desks = await store.list_desks(conn, [point.id])
+    if desks is None:
+        desks = [
+            Desk(d["id"], tuple(d["languages"])) for d in await store.list_desks(conn, [point.id])
+        ]
     schedules = []
     for desk in desks:
-        own = [r for r in rules if r.desk_id == desk["id"]]
+        own = [r for r in rules if r.desk_id == desk.id]
         schedules.append(
-            DeskSchedule.from_days(desk["id"], desk["languages"], resolve_desk_days(days, own))
+            DeskSchedule.from_days(desk.id, desk.languages, resolve_desk_days(days, own))
         )
     return schedules
 
@@ -94,17 +99,37 @@ async def slots_for(
     *,
     excluding: UUID | None = None,
     ignore_busy: bool = False,
+    config: PointConfig | None = None,
 ) -> list[DaySlots]:
     """Bookable slots of one point-service in one language for local dates [first, last].
 
-    Days a release window has not published yet have no slots."""
-    rules = await store.list_rules(conn, point.id)
-    last_open = released_until(point, now)
-    desks = await desk_schedules(conn, point, rules, first, last)
+    Days a release window has not published yet have no slots. With `config` (see
+    scheduling/config.py), its rules and desks are used instead of reading them."""
+    if config is None:
+        rules: Sequence[CalendarRule] = await store.list_rules(conn, point.id)
+        kept_desks = None
+    else:
+        rules, kept_desks = config.rules, config.desks
+    desks = await desk_schedules(conn, point, rules, first, last, kept_desks)
     busy: list[BusyPeriod] = []
     if not ignore_busy:
         start, end = local_day_bounds(point.timezone, first, last)
         busy = await busy_periods(conn, point.id, start, end, excluding=excluding)
+    return slots_from(point, service, language, first, last, now, desks, busy)
+
+
+def slots_from(
+    point: Point,
+    service: PointService,
+    language: str,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    desks: Sequence[DeskSchedule],
+    busy: Sequence[BusyPeriod],
+) -> list[DaySlots]:
+    """The pure part of slots_for: the engine on loaded desks and visits, then the releases."""
+    last_open = released_until(point, now)
     query = SlotQuery(
         timezone=point.timezone,
         duration=dt.timedelta(minutes=service.duration_minutes),

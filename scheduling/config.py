@@ -1,0 +1,88 @@
+"""A point's configuration as the slot engine needs it, kept per process and checked by number.
+
+A booking must be decided against the rules as they are in its own transaction (staff may
+have just closed the day). Reading the point, its services, rules and desks takes four
+queries and parsing every RRULE; the configuration changes a few times a day. So a process
+keeps each point's parsed configuration with its version (migrations/0011: every change to
+the point, its services, desks or rules takes a new number from one sequence, in the changing
+transaction) and a transaction reads only the number, together with the database's clock:
+
+    config, now = await current(conn, point_id)   # one query when nothing changed
+
+A number is never given twice, so a kept configuration is either exactly the current one or
+is replaced; the data loaded after reading a number is never older than that number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import asyncpg
+
+from core.problems import NotFound
+from scheduling import store
+from scheduling.model import Point, PointService
+from scheduling.rules import CalendarRule
+
+
+@dataclass(frozen=True)
+class Desk:
+    id: str
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PointConfig:
+    version: int
+    point: Point
+    services: Mapping[str, PointService]  # the active ones, by service id
+    rules: tuple[CalendarRule, ...]
+    desks: tuple[Desk, ...]  # the active ones, by id
+
+    def offer(self, service_id: str) -> PointService:
+        try:
+            return self.services[service_id]
+        except KeyError:
+            raise NotFound(
+                f"The point {self.point.id!r} does not offer a service {service_id!r}.",
+                point_id=self.point.id,
+                service_id=service_id,
+            ) from None
+
+
+_kept: dict[str, PointConfig] = {}
+
+
+async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig, dt.datetime]:
+    """The point's configuration as of this statement, and the database's now().
+
+    Raises NotFound for an unknown point."""
+    row = await conn.fetchrow(
+        "select now() as now, "
+        "(select version from point_config_versions where point_id = $1) as version",
+        point_id,
+    )
+    version, now = row["version"], row["now"]
+    kept = _kept.get(point_id)
+    if kept is not None and version is not None and kept.version == version:
+        return kept, now
+    config = await load(conn, point_id, version or 0)
+    if version is not None:
+        _kept[point_id] = config
+    return config, now
+
+
+async def load(conn: asyncpg.Connection, point_id: str, version: int = 0) -> PointConfig:
+    point = await store.get_point(conn, point_id)
+    services = await store.list_point_services(conn, point_id)
+    rules = await store.list_rules(conn, point_id)
+    desks = await store.list_desks(conn, [point_id])
+    return PointConfig(
+        version=version,
+        point=point,
+        services={s.id: s for s in services},
+        rules=tuple(rules),
+        desks=tuple(Desk(d["id"], tuple(d["languages"])) for d in desks),
+    )

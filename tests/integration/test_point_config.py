@@ -1,0 +1,93 @@
+"""The kept point configuration (scheduling/config.py): every change to what the slot engine
+reads gives the point a new version, and a booking always decides on the current rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from scheduling import config
+from tests.booking_helpers import BASZTOWA, book, free_slots
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+DEKERTA = "krakow-jana-dekerta-24"
+
+
+async def version(conn, point_id: str) -> int | None:
+    return await conn.fetchval(
+        "select version from point_config_versions where point_id = $1", point_id
+    )
+
+
+CHANGES = {
+    "a rule": "update calendar_rules set opens = opens where point_id = $1",
+    "a new closure": (
+        "insert into calendar_rules (id, point_id, kind, dates, labels) "
+        "values ('test-closed', $1, 'closed', array['2031-01-02'::date], '{}')"
+    ),
+    "a desk": "update desks set languages = languages where point_id = $1",
+    "a service's duration": "update point_services set duration_minutes = 45 where point_id = $1",
+    "the point": "update points set observes_holidays = observes_holidays where id = $1",
+    "a service's names": (
+        "update services set names = names where id in "
+        "(select service_id from point_services where point_id = $1)"
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+async def test_each_change_gives_the_point_a_new_version_and_only_that_point(pool, change):
+    async with pool.acquire() as conn:
+        before, other = await version(conn, BASZTOWA), await version(conn, DEKERTA)
+        await conn.execute(CHANGES[change], BASZTOWA)
+        after = await version(conn, BASZTOWA)
+        assert before is not None and after is not None and after > before
+        if change != "a service's names":  # Dekerta offers the same services
+            assert await version(conn, DEKERTA) == other
+
+
+async def test_the_kept_configuration_is_replaced_when_the_version_moves(pool):
+    async with pool.acquire() as conn:
+        first, _ = await config.current(conn, BASZTOWA)
+        again, _ = await config.current(conn, BASZTOWA)
+        assert again is first  # nothing changed: kept, not read again
+        await conn.execute(
+            "update point_services set duration_minutes = 45 "
+            "where point_id = $1 and service_id = 'everyday-matters'",
+            BASZTOWA,
+        )
+        changed, _ = await config.current(conn, BASZTOWA)
+        assert changed is not first
+        assert changed.offer("everyday-matters").duration_minutes == 45
+
+
+async def test_a_new_version_is_never_one_seen_before_even_after_the_table_is_emptied(pool):
+    async with pool.acquire() as conn:
+        seen = await version(conn, BASZTOWA)
+        await conn.execute("truncate point_config_versions")
+        await conn.execute("update points set city = city where id = $1", BASZTOWA)
+        assert await version(conn, BASZTOWA) > seen
+
+
+async def test_a_booking_sees_a_closure_made_after_the_configuration_was_kept(client, pool):
+    slots = await free_slots(client)
+    assert (await book(client, slots[0]["start"], "first@example.org")).status_code == 201
+    day = dt.datetime.fromisoformat(slots[-1]["start"]).date()  # kept by now in this process
+    await pool.execute(
+        "insert into calendar_rules (id, point_id, kind, dates, labels) "
+        "values ('test-closed', $1, 'closed', array[$2::date], '{}')",
+        BASZTOWA,
+        day,
+    )
+    refused = await book(client, slots[-1]["start"], "second@example.org")
+    assert refused.status_code == 422, refused.text
+    assert "closed" in refused.json()["detail"]
+
+
+async def test_an_unknown_point_is_refused_and_nothing_is_kept(pool):
+    async with pool.acquire() as conn:
+        with pytest.raises(config.NotFound):
+            await config.current(conn, "nowhere")
+        assert "nowhere" not in config._kept
