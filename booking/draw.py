@@ -26,7 +26,7 @@ from booking.secrets import email_key, new_token, token_hash, token_matches
 from core.problems import Conflict, NotFound, Unauthorized
 from scheduling import config as point_config
 from scheduling import store as scheduling_store
-from scheduling.availability import busy_periods, desk_schedules, local_day_bounds, slots_from
+from scheduling.availability import busy_periods, kept_schedules, local_day_bounds, slots_from
 from scheduling.config import PointConfig
 from scheduling.model import Point
 from scheduling.releases import draw_window
@@ -75,31 +75,30 @@ async def enter(
 ) -> DrawEntry:
     token = new_token()
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
-    try:
-        async with conn.transaction():
-            row = await conn.fetchrow(
-                """
-                insert into draw_entries (point_id, day, service_id, language, requested_start,
-                    visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs,
-                    token_hash)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                returning id, status, decided_at
-                """,
-                point.id,
-                day,
-                service_id,
-                language,
-                start,
-                name,
-                email,
-                email_key(email),
-                phone,
-                notes,
-                needs,
-                token_hash(token),
-            )
-    except asyncpg.UniqueViolationError as e:
-        raise Conflict(f"You are already in the draw for {day}; one entry per person.") from e
+    row = await conn.fetchrow(
+        """
+        insert into draw_entries (point_id, day, service_id, language, requested_start,
+            visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs,
+            token_hash)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        on conflict do nothing
+        returning id, status, decided_at
+        """,
+        point.id,
+        day,
+        service_id,
+        language,
+        start,
+        name,
+        email,
+        email_key(email),
+        phone,
+        notes,
+        needs,
+        token_hash(token),
+    )
+    if row is None:  # the unique (point, day, person) index
+        raise Conflict(f"You are already in the draw for {day}; one entry per person.")
     return DrawEntry(
         entry_id=row["id"],
         status=row["status"],
@@ -191,7 +190,7 @@ class _Board:
     ) -> _Board:
         config, _ = await point_config.current(conn, point_id)
         point = config.point
-        desks = await desk_schedules(conn, point, config.rules, day, day, config.desks)
+        desks = kept_schedules(config, day, day)
         start, end = local_day_bounds(point.timezone, day, day)
         busy = await busy_periods(conn, point.id, start, end)
         return cls(config, day, now, desks, busy)

@@ -65,11 +65,20 @@ async def desk_schedules(
     last: dt.date,
     desks: Sequence[Desk] | None = None,
 ) -> list[DeskSchedule]:
-    days = point_days(point, rules, first, last)
     if desks is None:
-        desks = [
-            Desk(d["id"], tuple(d["languages"])) for d in await store.list_desks(conn, [point.id])
-        ]
+        found = await store.list_desks(conn, [point.id])
+        desks = [Desk(d["id"], tuple(d["languages"])) for d in found]
+    return schedules_of(point, rules, first, last, desks)
+
+
+def schedules_of(
+    point: Point,
+    rules: Sequence[CalendarRule],
+    first: dt.date,
+    last: dt.date,
+    desks: Sequence[Desk],
+) -> list[DeskSchedule]:
+    days = point_days(point, rules, first, last)
     schedules = []
     for desk in desks:
         own = [r for r in rules if r.desk_id == desk.id]
@@ -77,6 +86,24 @@ async def desk_schedules(
             DeskSchedule.from_days(desk.id, desk.languages, resolve_desk_days(days, own))
         )
     return schedules
+
+
+_KEPT_RANGES = 512
+
+
+def kept_schedules(config: PointConfig, first: dt.date, last: dt.date) -> list[DeskSchedule]:
+    """The desks' schedules of a kept configuration, resolved once per date range and version
+    (a booking resolves its one day; the rules and holidays of that day do not change until
+    the version does)."""
+    kept = config.resolved
+    found = kept.get((first, last))
+    if found is None:
+        if len(kept) >= _KEPT_RANGES:
+            kept.clear()
+        found = kept[(first, last)] = schedules_of(
+            config.point, config.rules, first, last, config.desks
+        )
+    return found
 
 
 def local_day_bounds(
@@ -106,11 +133,10 @@ async def slots_for(
     Days a release window has not published yet have no slots. With `config` (see
     scheduling/config.py), its rules and desks are used instead of reading them."""
     if config is None:
-        rules: Sequence[CalendarRule] = await store.list_rules(conn, point.id)
-        kept_desks = None
+        rules = await store.list_rules(conn, point.id)
+        desks = await desk_schedules(conn, point, rules, first, last)
     else:
-        rules, kept_desks = config.rules, config.desks
-    desks = await desk_schedules(conn, point, rules, first, last, kept_desks)
+        desks = kept_schedules(config, first, last)
     busy: list[BusyPeriod] = []
     if not ignore_busy:
         start, end = local_day_bounds(point.timezone, first, last)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -40,6 +40,8 @@ class PointConfig:
     services: Mapping[str, PointService]  # the active ones, by service id
     rules: tuple[CalendarRule, ...]
     desks: tuple[Desk, ...]  # the active ones, by id
+    #: desk schedules resolved from this version, by date range (scheduling/availability.py)
+    resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
     def offer(self, service_id: str) -> PointService:
         try:

@@ -320,8 +320,16 @@ def _statuses(answers: list[dict]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
 
 
-def rush_rows(database_url: str, server: Server, plan: Plan) -> list[Row]:
-    result = rush.run(server, database_url, plan.rush_clients, plan.rush_slots_per_desk)
+def rush_rows(database_url: str, server: Server, meter: Meter, plan: Plan) -> list[Row]:
+    result = rush.run(server, database_url, plan.rush_clients, plan.rush_slots_per_desk, meter)
+
+    def cpu(seconds: tuple[float, float], count: int) -> str:
+        server_s, db_s = seconds
+        return (
+            f"CPU/request: server {server_s * 1000 / max(count, 1):.2f} ms + PostgreSQL "
+            f"{db_s * 1000 / max(count, 1):.2f} ms"
+        )
+
     entries_p50, entries_p99 = _percentiles(result.entries)
     answers_p50, answers_p99 = _percentiles(result.answers)
     failed = [a for a in result.entries + result.answers if a["status"] >= 500 or not a["status"]]
@@ -337,7 +345,7 @@ def rush_rows(database_url: str, server: Server, plan: Plan) -> list[Row]:
             number(entries_p50),
             "ms p50",
             f"p99 {number(entries_p99)} ms; POST /bookings in the draw window; "
-            f"{_statuses(result.entries)}",
+            f"{cpu(result.entries_cpu, len(result.entries))}; {_statuses(result.entries)}",
         ),
         Row(
             f"rush: {len(result.answers)} draw answers at once",
@@ -345,7 +353,7 @@ def rush_rows(database_url: str, server: Server, plan: Plan) -> list[Row]:
             "ms p50",
             f"p99 {number(answers_p99)} ms; GET /draws/{{id}}; the first answer, which "
             f"decided the draw, after {number(min((a['ms'] for a in result.answers), default=0))}"
-            " ms; "
+            f" ms; {cpu(result.answers_cpu, len(result.answers))}; "
             f"{_statuses(result.answers)}",
         ),
         Row(
@@ -447,7 +455,7 @@ def main(argv: list[str]) -> int:
         if "bookings" in only:
             rows += booking_rows(database_url, server, meter, plan, folder)
         if "rush" in only:
-            rows += rush_rows(database_url, server, plan)
+            rows += rush_rows(database_url, server, meter, plan)
         version, overbooked = asyncio.run(_postgres_facts(database_url))
         rows.append(
             Row(

@@ -28,7 +28,7 @@ import asyncpg
 
 from scheduling.releases import draw_window, last_released_day
 from tests.benchmarks import loadgen
-from tests.benchmarks.stack import BENCH_SERVICE, RUSH_DESKS, RUSH_POINT, Server
+from tests.benchmarks.stack import BENCH_SERVICE, RUSH_DESKS, RUSH_POINT, Meter, Server
 
 ZONE = zoneinfo.ZoneInfo("Europe/Warsaw")
 DAYS_AHEAD = 10
@@ -45,6 +45,8 @@ class Rush:
     people_with_visits: int
     visits: int
     overbooked: int
+    entries_cpu: tuple[float, float] = (float("nan"), float("nan"))  # server, PostgreSQL seconds
+    answers_cpu: tuple[float, float] = (float("nan"), float("nan"))
 
 
 async def open_release(database_url: str, slots_per_desk: int) -> tuple[dt.date, list[str]]:
@@ -135,7 +137,7 @@ async def overbooked(conn: asyncpg.Connection) -> int:
     )
 
 
-def run(server: Server, database_url: str, clients: int, slots_per_desk: int) -> Rush:
+def run(server: Server, database_url: str, clients: int, slots_per_desk: int, meter: Meter) -> Rush:
     _, starts = asyncio.run(open_release(database_url, slots_per_desk))
     chooser = random.Random(2026)
     morning = starts[: max(1, len(starts) // 4)]
@@ -157,7 +159,9 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int) ->
                 "body": json.dumps(body),
             }
         )
-    entries = loadgen.burst(server.host, server.port, entries_requests, keep_bodies=True)
+    entries, *entries_cpu = meter.run(
+        lambda: loadgen.burst(server.host, server.port, entries_requests, keep_bodies=True)
+    )
     asyncio.run(close_window(database_url))
     answers_requests = []
     for entry in entries:
@@ -173,7 +177,11 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int) ->
                     "headers": {"Authorization": f"Bearer {parsed['token']}"},
                 }
             )
-    answers = loadgen.burst(server.host, server.port, answers_requests) if answers_requests else []
+    answers, *answers_cpu = meter.run(
+        lambda: (
+            loadgen.burst(server.host, server.port, answers_requests) if answers_requests else []
+        )
+    )
     found = asyncio.run(outcome(database_url))
     for entry in entries:
         entry.pop("body", None)
@@ -187,4 +195,6 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int) ->
         people_with_visits=found["people"],
         visits=found["visits"],
         overbooked=found["overbooked"],
+        entries_cpu=tuple(entries_cpu),  # type: ignore[arg-type]
+        answers_cpu=tuple(answers_cpu),  # type: ignore[arg-type]
     )
