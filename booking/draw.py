@@ -290,18 +290,15 @@ async def result(
     """An entrant's answer; decides the draw first if its window has closed."""
     if not token:
         raise Unauthorized("This needs the draw entry's token: Authorization: Bearer <token>.")
-    row = await conn.fetchrow("select * from draw_entries where id = $1", entry_id)
+    row = await _entry(conn, entry_id)
     if row is None or not token_matches(token, row["token_hash"]):
         raise NotFound("No draw entry with this id and token.")
-    point = await scheduling_store.get_point(conn, row["point_id"])
-    outbox = await decide_due(conn, point, row["day"], hold)
-    row = await conn.fetchrow(
-        """
-        select e.*, b.reference from draw_entries e left join bookings b on b.id = e.booking_id
-        where e.id = $1
-        """,
-        entry_id,
-    )
+    config, now = await point_config.current(conn, row["point_id"])
+    point = config.point
+    outbox: list[int] = []
+    if row["status"] == "entered":  # undecided: decide it if its window has closed
+        outbox = await decide_due(conn, point, row["day"], hold, now)
+        row = await _entry(conn, entry_id)
     _, closes = draw_window(
         row["day"],
         point.timezone,
@@ -320,3 +317,13 @@ async def result(
         reference=row["reference"],
     )
     return entry, outbox
+
+
+async def _entry(conn: asyncpg.Connection, entry_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        select e.*, b.reference from draw_entries e left join bookings b on b.id = e.booking_id
+        where e.id = $1
+        """,
+        entry_id,
+    )
