@@ -70,6 +70,32 @@ async def test_the_feed_answers_304_to_its_own_etag(client):
     assert changed.status_code == 200
 
 
+async def test_a_closure_changes_the_feed_and_its_etag_at_once(client, pool):
+    url = "/calendars/points/krakow-basztowa-22.ics"
+    first = await client.get(url)
+    assert (
+        await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    ).status_code == 304
+    later = dt.date.today() + dt.timedelta(days=40)
+    hours = await client.get(
+        "/api/v1/points/krakow-basztowa-22/hours",
+        params={"from": str(later), "to": str(later + dt.timedelta(days=13))},
+    )
+    day = next(
+        dt.date.fromisoformat(d["date"]) for d in hours.json()["days"] if d["intervals"]
+    )  # an open day
+    await pool.execute(  # behind the app's back, as another replica would
+        "insert into calendar_rules (id, point_id, kind, dates, labels) "
+        "values ('test-closed', 'krakow-basztowa-22', 'closed', array[$1::date], "
+        """'{"en": "Closed for a test"}')""",
+        day,
+    )
+    after = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.content != first.content
+
+
 async def test_an_unknown_point_feed_is_404(client):
     response = await client.get("/calendars/points/atlantis.ics")
     assert response.status_code == 404
