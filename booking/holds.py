@@ -1,8 +1,8 @@
 """Holds that were not confirmed in time give their desk back.
 
-Called by every booking transaction for its point (so no visit stays `held` past its expiry
-even when no worker runs) and by the worker's cron for all points (so the visitor is told).
-Reads treat a hold past its expiry as expired whether or not this has run yet.
+Called when an overdue hold blocks a booking's insert, before a cancellation offers its slot,
+before a draw allots, and by the worker's cron for all points (so the visitor is told). Reads
+treat a hold past its expiry as expired whether or not this has run yet.
 """
 
 from __future__ import annotations
