@@ -9,8 +9,10 @@ transaction) and a transaction reads only the number, together with the database
 
     config, now = await current(conn, point_id)   # one query when nothing changed
 
-A number is never given twice, so a kept configuration is either exactly the current one or
-is replaced; the data loaded after reading a number is never older than that number.
+A number is never given twice (and each database's sequence starts at a random point, so a
+process that talks to two databases does not confuse them), so a kept configuration is either
+exactly the current one or is replaced; the data loaded after reading a number is never older
+than that number.
 """
 
 from __future__ import annotations
