@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv browser translations
+.PHONY: run test lint format bench clean venv browser translations altcha
 
 venv: $(STAMP)
 
@@ -33,6 +33,20 @@ translations: $(STAMP)
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap \
 		--ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(LOCALE) --statistics
+
+# The ALTCHA widget on the booking page, vendored into web/static/vendor/altcha (committed, so no
+# build step is needed): its CSP-friendly build (dist_external: script, stylesheet and worker as
+# separate files) and its licence, from the package `npm pack` fetches. 2.x is the last major
+# version that solves the v1 challenges (maxnumber/salt) our server issues; 3.x speaks v2 only.
+ALTCHA_VERSION := 2.3.0
+ALTCHA_DIR := web/static/vendor/altcha
+altcha:
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent altcha@$(ALTCHA_VERSION) >/dev/null && tar -xzf altcha-$(ALTCHA_VERSION).tgz); \
+	mkdir -p $(ALTCHA_DIR); \
+	cp "$$tmp"/package/dist_external/altcha.js "$$tmp"/package/dist_external/altcha.css \
+		"$$tmp"/package/dist_external/worker.js "$$tmp"/package/LICENSE.txt $(ALTCHA_DIR)/; \
+	(cd $(ALTCHA_DIR) && sha256sum altcha.js altcha.css worker.js LICENSE.txt > SHA256SUMS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

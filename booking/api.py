@@ -42,14 +42,23 @@ async def _pow_key(state: State) -> bytes:
     return state.pow_key
 
 
-async def require_proof_of_work(state: State, point_id: str, payload: str | None) -> None:
+async def proof_of_work_needed(state: State, point_id: str) -> bool:
+    """Whether booking at this point needs a proof of work (the API's and the page's rule)."""
     if not state.settings.proof_of_work:
-        return
+        return False
     async with state.pool.acquire() as conn:
-        max_number = await pow.difficulty(conn, point_id)
-    if not max_number:  # unknown point (the booking answers 422 for it) or turned off here
+        return await pow.needed(conn, point_id, enabled=True)
+
+
+async def require_proof_of_work(
+    state: State, point_id: str, payload: str | None, request: bytes | None = None
+) -> None:
+    """Checked before anything is written; `request` (pow.request_tag) lets that same request,
+    retried with its Idempotency-Key, reuse its solution and get its idempotent answer."""
+    if not await proof_of_work_needed(state, point_id):
         return
-    await pow.check_solution(state.redis, await _pow_key(state), point_id, payload)
+    key = await _pow_key(state)
+    await pow.check_solution(state.redis, key, point_id, payload, request=request)
 
 
 def _json(result: Result) -> Response[bytes]:
@@ -66,7 +75,9 @@ class BookingController(Controller):
     ) -> Response[bytes]:
         key = request.headers.get("idempotency-key", "")
         await limit(state, request, "booking", email_key(data.visitor.email))
-        await require_proof_of_work(state, data.point_id, request.headers.get("altcha"))
+        await require_proof_of_work(
+            state, data.point_id, request.headers.get("altcha"), pow.request_tag(key, data)
+        )
         return _json(await bookings_of(state).create(data, key))
 
     @get("/{reference:str}", summary="A visit, with its manage token")

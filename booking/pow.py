@@ -5,13 +5,18 @@ gives the challenge (at most the point's `pow_max_number` tries; a phone needs w
 second for the default 50,000), and sends the base64 JSON payload
 `{"algorithm","challenge","number","salt","signature"}` in the `Altcha` header of
 POST /api/v1/bookings. A challenge is signed (HMAC), bound to its point, valid 10 minutes, and
-accepted once: its signature is remembered in Redis until it expires.
+accepted for one booking request: its signature is remembered in Redis, with a fingerprint of
+the request it was first used for (the Idempotency-Key and the request's body), until it expires.
+The same request sent again (a retry with the same Idempotency-Key and body, a resent form) may
+carry the same solution, so that the booking's idempotent replay answers it; anything else is
+refused. The booking page's form sends the solution of the ALTCHA widget as its `altcha` field.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import secrets
 
@@ -20,6 +25,7 @@ import asyncpg
 import msgspec
 from arq.connections import ArqRedis
 
+from booking import idempotency
 from core.problems import Invalid
 
 VALID_FOR = dt.timedelta(minutes=10)
@@ -48,6 +54,12 @@ async def difficulty(conn: asyncpg.Connection, point_id: str) -> int | None:
     return await conn.fetchval("select pow_max_number from points where id = $1", point_id)
 
 
+async def needed(conn: asyncpg.Connection, point_id: str, enabled: bool) -> bool:
+    """Whether booking at this point needs a proof of work: PROOF_OF_WORK is on and the point's
+    difficulty is not 0. An unknown point needs none here (its booking is refused anyway)."""
+    return enabled and bool(await difficulty(conn, point_id))
+
+
 def new_challenge(key: bytes, point_id: str, max_number: int) -> Challenge:
     challenge = altcha.create_challenge_v1(
         hmac_key=key,
@@ -64,8 +76,26 @@ def new_challenge(key: bytes, point_id: str, max_number: int) -> Challenge:
     )
 
 
-async def check_solution(redis: ArqRedis, key: bytes, point_id: str, payload: str | None) -> None:
-    """Accept a fresh, correct solution for this point once; otherwise 422 saying why."""
+def request_tag(idempotency_key: str, body: msgspec.Struct) -> bytes:
+    """What a solution is spent on: one booking request, as its Idempotency-Key and body."""
+    return hashlib.sha256(
+        idempotency.key_hash(idempotency_key) + idempotency.request_hash(body)
+    ).digest()
+
+
+async def check_solution(
+    redis: ArqRedis,
+    key: bytes,
+    point_id: str,
+    payload: str | None,
+    *,
+    request: bytes | None = None,
+) -> None:
+    """Accept a fresh, correct solution for this point once; otherwise 422 saying why.
+
+    With `request` (see `request_tag`), "once" means for one request: that request sent again
+    with the same solution is accepted again, and the booking's idempotency answers it.
+    """
     if not payload:
         raise Invalid(
             "A proof of work is required: get a challenge from /api/v1/challenge and send the "
@@ -81,8 +111,12 @@ async def check_solution(redis: ArqRedis, key: bytes, point_id: str, payload: st
     if not ok or not bound:
         reason = "expired" if error and "expire" in error.lower() else "not valid for this point"
         raise Invalid(f"The proof of work is {reason}; solve a new challenge.", field="Altcha")
+    # The marker outlives the challenge: it is set at the latest when the challenge expires.
     seconds = int(VALID_FOR.total_seconds())
-    if not await redis.set(f"wizyta:pow:{decoded['signature']}", b"1", nx=True, ex=seconds):
+    marker = f"wizyta:pow:{decoded['signature']}"
+    if await redis.set(marker, request or b"1", nx=True, ex=seconds):
+        return
+    if request is None or await redis.get(marker) != request:
         raise Invalid("This proof of work was already used; solve a new challenge.", field="Altcha")
 
 

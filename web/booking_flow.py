@@ -1,8 +1,16 @@
-"""Booking a visit without JavaScript: service -> language -> day -> time -> details.
+"""Booking a visit: service -> language -> day -> time -> details.
 
 Each step is a GET whose query carries the choices made so far, so the back button, a reload
 and a shared link all work; the last step POSTs the form once (its Idempotency-Key is a hidden
 field, so a double click or a resent form books once) and redirects to "check your e-mail".
+
+The steps need no JavaScript. The details step does when the point asks for a proof of work
+(PROOF_OF_WORK on, the point's `pow_max_number` not 0, booking/pow.py): the form then carries
+the ALTCHA widget (web/static/vendor/altcha), which fetches a challenge from /api/v1/challenge,
+solves it in a Web Worker when the form is sent, and adds the solution as the `altcha` field.
+The POST checks it exactly as the API checks its `Altcha` header, before anything is written;
+a form sent without JavaScript is refused with a sentence next to the widget, and the page
+tells such visitors (in <noscript>) to turn JavaScript on or to phone or write to the point.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from booking import pow
+from booking.api import require_proof_of_work
 from booking.schemas import BookingCreate, VisitCreated, VisitorIn
 from booking.secrets import email_key
 from core.problems import DomainError, NotFound
@@ -43,6 +53,7 @@ from web.common import (
 from web.errors import explain
 from web.i18n import N_, gettext_for
 from web.render import language_of, page
+from web.security import PROOF_OF_WORK_POLICY
 
 Conn = NamedDependency[asyncpg.Connection]
 DAYS_PER_PAGE = 21
@@ -136,7 +147,14 @@ class BookingPages(Controller):
         context["links"]["time"] = step_link(
             point.id, service=offer.id, language=language, day=day.isoformat()
         )
-        context |= {"form": {}, "key": str(uuid.uuid4()), "needs": NEEDS}
+        context |= {
+            "form": {},
+            "key": str(uuid.uuid4()),
+            "needs": NEEDS,
+            "proof_of_work": await pow.needed(
+                conn, point.id, request.app.state.settings.proof_of_work
+            ),
+        }
         return self._page(request, "details", context)
 
     async def _times(
@@ -168,12 +186,15 @@ class BookingPages(Controller):
     ) -> Template:
         lang = language_of(request)
         _ = gettext_for(lang)
+        # The widget's script, worker and challenge fetch need a policy of their own (security.py).
+        policy = PROOF_OF_WORK_POLICY if context.get("proof_of_work") else None
         return page(
             request,
             "book.html",
             lang=lang,
             status=status,
             title=_("Book a visit") + " – " + _(STEP_NAMES[step]),
+            headers={"Content-Security-Policy": policy} if policy else None,
             **{
                 "links": {},
                 "step": step,
@@ -195,6 +216,7 @@ class BookingPages(Controller):
             except NotFound:
                 offer = None
             services = await store.list_point_services(conn, point.id)
+            proof_of_work = await pow.needed(conn, point.id, state.settings.proof_of_work)
         language = text(form, "language")
         start = parse_instant(text(form, "start"))
         if offer is None or language not in offer.languages or start is None:
@@ -214,9 +236,15 @@ class BookingPages(Controller):
                 notes=text(form, "notes") or None,
                 needs=[n for n in _as_list(form.get("needs")) if n in NEEDS],
             )
+            key = text(form, "key")
             try:
                 await limit(request, "booking", email_key(data.visitor.email))
-                result = await bookings_of(state).create(data, text(form, "key"))
+                # As the API does: the proof of work before anything is written, spent on this
+                # request (key and details), so the same form sent again gets its first answer.
+                await require_proof_of_work(
+                    state, point.id, text(form, "altcha") or None, pow.request_tag(key, data)
+                )
+                result = await bookings_of(state).create(data, key)
             except DomainError as error:
                 problem = explain(error, lang)
                 errors[problem.field or "form"] = problem.message
@@ -237,6 +265,7 @@ class BookingPages(Controller):
             "form": form,
             "key": text(form, "key") or str(uuid.uuid4()),
             "needs": NEEDS,
+            "proof_of_work": proof_of_work,
             "errors": errors,
             "links": {
                 "service": step_link(point.id),

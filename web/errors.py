@@ -24,6 +24,7 @@ FIELDS = {
     "opens": "opens",
     "closes": "closes",
     "date": "date",
+    "Altcha": "altcha",
 }
 
 
@@ -183,6 +184,38 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             N_(
                 "This point or service is not available any more. "
                 "Please start again from the list of points."
+            )
+        ),
+    ),
+    # The proof of work of the booking form (booking/pow.py; the ALTCHA widget on the page).
+    (
+        re.compile(r"^A proof of work is required"),
+        "altcha",
+        _plain(
+            N_(
+                "The automatic check against booking bots did not run, so the visit was not "
+                "booked. The check needs JavaScript turned on in your browser; with it, the "
+                "check runs by itself when you send the form. Please send the form again."
+            )
+        ),
+    ),
+    (
+        re.compile(r"^The proof of work is expired"),
+        "altcha",
+        _plain(
+            N_(
+                "The automatic check against booking bots has expired, so the visit was not "
+                "booked. Please send the form again: the check runs again by itself."
+            )
+        ),
+    ),
+    (
+        re.compile(r"^(The proof of work is not valid|This proof of work was already used)"),
+        "altcha",
+        _plain(
+            N_(
+                "The automatic check against booking bots was not accepted, so the visit was "
+                "not booked. Please send the form again: a new check runs by itself."
             )
         ),
     ),

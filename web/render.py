@@ -24,10 +24,11 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _static_version() -> str:
-    """A hash of the stylesheet, so its URL changes with it and browsers may cache it for long."""
+    """A hash of the static files (the stylesheet, the vendored ALTCHA widget), so their URLs
+    change with them and browsers may cache them for long."""
     digest = hashlib.sha256()
-    for path in sorted(STATIC.glob("*")):
-        digest.update(path.read_bytes())
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

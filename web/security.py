@@ -26,15 +26,24 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Paths that are not pages: bearer-token APIs, feeds, probes, static files, the API schema.
 NOT_PAGES = ("/api/", "/calendars/", "/static/", "/schema", "/swagger", "/healthz", "/readyz")
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
+_PAGE_POLICY = [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+]
+CONTENT_SECURITY_POLICY = "; ".join(_PAGE_POLICY)
+
+#: The one page that runs code: the booking form's details step when it asks for a proof of
+#: work. The vendored ALTCHA widget (web/static/vendor/altcha, its CSP-friendly build) is a
+#: script of this site, solves in a Web Worker loaded from this site, and fetches its challenge
+#: from /api/v1/challenge; so this page alone adds 'self' for scripts, workers and fetches.
+#: Still no 'unsafe-inline', 'unsafe-eval', blob: or any other origin. Every other page keeps
+#: the policy above, with no script-src at all.
+PROOF_OF_WORK_POLICY = "; ".join(
+    [*_PAGE_POLICY, "script-src 'self'", "worker-src 'self'", "connect-src 'self'"]
 )
 
 _HEADERS = [

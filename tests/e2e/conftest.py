@@ -197,6 +197,9 @@ async def live_site(
         "PORT": str(port),
         "WIZYTA_DATA_DIR": str(data_dir),
         "RATE_LIMIT": "off",
+        # The booking form asks for a proof of work, as in production: the browser's widget
+        # solves it (the points' default difficulty, or a smaller one set by a test).
+        "PROOF_OF_WORK": "on",
         "DB_POOL_MIN": "1",
         "DB_POOL_MAX": "5",
     }

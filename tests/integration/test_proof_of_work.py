@@ -102,3 +102,21 @@ async def test_difficulty_is_set_per_point_and_zero_turns_the_check_off(pow_clie
 async def test_a_challenge_for_an_unknown_point_is_404(pow_client):
     response = await pow_client.get("/api/v1/challenge", params={"point_id": "atlantis"})
     assert response.status_code == 404
+
+
+async def test_a_retry_with_the_same_idempotency_key_and_solution_gets_the_first_answer(
+    pow_client, pool
+):
+    slots = await free_slots(pow_client)
+    proof = pow.solve(await _challenge(pow_client))
+    headers = {"Idempotency-Key": str(uuid.uuid4()), "Altcha": proof}
+    body = booking_body(slots[0]["start"], "olena@example.org")
+    first = await pow_client.post("/api/v1/bookings", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    retry = await pow_client.post("/api/v1/bookings", json=body, headers=headers)
+    assert retry.status_code == 201 and retry.content == first.content
+    # The solution was spent on that request: the same key with other details gets nothing.
+    other = booking_body(slots[1]["start"], "olena@example.org")
+    changed = await pow_client.post("/api/v1/bookings", json=other, headers=headers)
+    assert changed.status_code == 422 and "already used" in changed.json()["detail"]
+    assert await pool.fetchval("select count(*) from bookings") == 1
