@@ -30,6 +30,7 @@ STATIC_MAX_AGE = 365 * 24 * 3600  # the stylesheet's URL carries its hash (?v=)
 
 def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
+    from web.draws import DrawPages
     from web.points import PointPages
     from web.staff_pages import StaffPages
     from web.visits import VisitPages
@@ -38,6 +39,7 @@ def web_handlers() -> list[Any]:
         PointPages,
         BookingPages,
         VisitPages,
+        DrawPages,
         StaffPages,
         create_static_files_router(
             path="/static",

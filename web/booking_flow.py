@@ -32,6 +32,7 @@ from litestar.response import Redirect, Template
 
 from booking import pow
 from booking.api import require_proof_of_work
+from booking.draw import DrawEntry
 from booking.schemas import BookingCreate, VisitCreated, VisitorIn
 from booking.secrets import email_key
 from core.problems import DomainError, NotFound
@@ -67,6 +68,11 @@ STEP_NAMES = {
 }
 NEEDS = {"step-free-access": N_("I need step-free access (wheelchair, pram)")}
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
+
+
+def draw_path(entry_id: uuid.UUID, token: str) -> str:
+    """A draw entry's page (web/draws.py), the visitor's private link to its answer."""
+    return f"/draws/{entry_id}?" + urlencode({"token": token})
 
 
 def step_link(point_id: str, **choices: str | None) -> str:
@@ -249,6 +255,11 @@ class BookingPages(Controller):
                 problem = explain(error, lang)
                 errors[problem.field or "form"] = problem.message
             else:
+                if result.status == 202:  # a release's first minutes: an entry in its draw
+                    entry = msgspec.json.decode(result.body, type=DrawEntry)
+                    return Redirect(
+                        path=draw_path(entry.entry_id, entry.token or ""), status_code=303
+                    )
                 created = msgspec.json.decode(result.body, type=VisitCreated)
                 target = f"/bookings/{created.reference}/sent?" + urlencode(
                     {"token": created.manage_token}
