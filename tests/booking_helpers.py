@@ -65,3 +65,40 @@ async def confirmation_token(pool, reference: str) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def publish_a_day(pool, point: str, *, days_ahead: int, opens: str, closes: str):
+    """The point publishes the day `days_ahead` ahead at a release time one minute ago (so
+    its 5-minute draw window is open), and that day has one special opening; return the day."""
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo("Europe/Warsaw")
+    published = (dt.datetime.now(zone) - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    day = published.date() + dt.timedelta(days=days_ahead)
+    await pool.execute(
+        "update points set release_time = $2, release_days_ahead = $3, draw_minutes = 5 "
+        "where id = $1",
+        point,
+        published.time(),
+        days_ahead,
+    )
+    await pool.execute(
+        """
+        insert into calendar_rules (id, point_id, kind, dates, opens, closes, labels)
+        values ('draw-day', $1, 'special', array[$2::date], $3::time, $4::time, '{}')
+        """,
+        point,
+        day,
+        dt.time.fromisoformat(opens),
+        dt.time.fromisoformat(closes),
+    )
+    return day
+
+
+async def close_the_draw_window(pool, point: str) -> None:
+    """The window [release, release + 1 minute) ended a minute ago."""
+    await pool.execute(
+        "update points set release_time = release_time - interval '2 minutes', draw_minutes = 1 "
+        "where id = $1",
+        point,
+    )

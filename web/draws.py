@@ -26,9 +26,9 @@ from core.problems import DomainError
 from scheduling import store
 from web.booking_flow import draw_path, step_link
 from web.common import limit
-from web.errors import explain
 from web.points import address_line, map_link
-from web.render import language_of, page
+from web.render import page
+from web.visits import refused
 
 
 class DrawPages(Controller):
@@ -52,11 +52,7 @@ class DrawPages(Controller):
                         conn, point.id, row["service_id"]
                     )
         except DomainError as error:
-            lang = language_of(request)
-            problem = explain(error, lang)
-            return page(
-                request, "problem.html", lang=lang, status=error.status, message=problem.message
-            )
+            return refused(request, error)
         await enqueue_outbox(state.redis, outbox)
         return page(
             request,

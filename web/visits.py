@@ -64,6 +64,13 @@ def _visit_context(visit: Visit, point: Point, offer: PointService | None) -> di
     }
 
 
+def refused(request: Request, error: DomainError, *, hint: str | None = None) -> Template:
+    """A refusal as a page: the problem's sentence in the visitor's language, its status."""
+    lang = language_of(request, hint)
+    problem = explain(error, lang)
+    return page(request, "problem.html", lang=lang, status=error.status, message=problem.message)
+
+
 class VisitPages(Controller):
     path = "/bookings/{reference:str}"
     include_in_schema = False
@@ -77,15 +84,7 @@ class VisitPages(Controller):
     async def _refused(
         self, request: Request, error: DomainError, *, hint: str | None = None
     ) -> Template:
-        lang = language_of(request, hint)
-        problem = explain(error, lang)
-        return page(
-            request,
-            "problem.html",
-            lang=lang,
-            status=error.status,
-            message=problem.message,
-        )
+        return refused(request, error, hint=hint)
 
     @get("/")
     async def reference_only(self, request: Request, reference: FromPath[str]) -> Any:

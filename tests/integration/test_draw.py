@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from booking.draw import run_due_draws
-from tests.booking_helpers import BASZTOWA, bearer, book
+from tests.booking_helpers import (
+    BASZTOWA,
+    bearer,
+    book,
+    close_the_draw_window,
+    publish_a_day,
+)
 
 pytestmark = pytest.mark.usefixtures("seeded")
 WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
@@ -24,36 +30,12 @@ HOLD = dt.timedelta(minutes=30)
 async def release(pool):
     """Basztowa publishes day D+10 at a time one minute ago; that day has 20 sign-language
     visits (one desk signs; a special day 08:00-18:00 of 30-minute visits)."""
-    published = (dt.datetime.now(WARSAW) - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
-    day = published.date() + dt.timedelta(days=DAYS_AHEAD)
-    await pool.execute(
-        "update points set release_time = $2, release_days_ahead = $3, draw_minutes = 5 "
-        "where id = $1",
-        BASZTOWA,
-        published.time(),
-        DAYS_AHEAD,
-    )
-    await pool.execute(
-        """
-        insert into calendar_rules (id, point_id, kind, dates, opens, closes, labels)
-        values ('draw-day', $1, 'special', array[$2::date], '08:00', '18:00', '{}')
-        """,
-        BASZTOWA,
-        day,
-    )
+    day = await publish_a_day(pool, BASZTOWA, days_ahead=DAYS_AHEAD, opens="08:00", closes="18:00")
     starts = [
         dt.datetime.combine(day, dt.time(8), WARSAW) + dt.timedelta(minutes=30 * i)
         for i in range(20)
     ]
     return day, starts
-
-
-async def _close_window(pool):
-    await pool.execute(
-        "update points set release_time = release_time - interval '2 minutes', draw_minutes = 1 "
-        "where id = $1",
-        BASZTOWA,
-    )
 
 
 async def test_300_requests_in_the_window_give_20_visits_to_20_people_not_by_arrival(
@@ -71,7 +53,7 @@ async def test_300_requests_in_the_window_give_20_visits_to_20_people_not_by_arr
     assert codes == {202: 300}, codes
     assert await pool.fetchval("select count(*) from bookings") == 0  # nothing first-come
 
-    await _close_window(pool)
+    await close_the_draw_window(pool, BASZTOWA)
     outbox = await run_due_draws(pool, HOLD)
     assert len(outbox) == 20  # a confirmation e-mail to each winner
 
@@ -106,7 +88,7 @@ async def test_every_entrant_gets_an_answer_even_with_no_worker(client, pool, re
     assert twice.status_code == 409  # one entry per person and day
     pending = await client.get(f"/api/v1/draws/{won['entry_id']}", headers=bearer(won["token"]))
     assert pending.json()["status"] == "entered"
-    await _close_window(pool)
+    await close_the_draw_window(pool, BASZTOWA)
     answer = await client.get(f"/api/v1/draws/{won['entry_id']}", headers=bearer(won["token"]))
     assert answer.status_code == 200
     assert answer.json()["status"] == "won" and answer.json()["reference"]
@@ -118,7 +100,7 @@ async def test_after_the_window_the_day_is_first_come_and_later_days_are_not_pub
     client, pool, release
 ):
     day, starts = release
-    await _close_window(pool)
+    await close_the_draw_window(pool, BASZTOWA)
     first_come = await book(client, starts[3].isoformat(), "late@example.org", language="pjm")
     assert first_come.status_code == 201
     later = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(10), WARSAW)

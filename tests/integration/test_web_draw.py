@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.booking_helpers import BASZTOWA
+from tests.booking_helpers import BASZTOWA, close_the_draw_window, publish_a_day
 from web.security import CSRF_COOKIE
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -23,24 +23,8 @@ SIGN = "pjm"  # one desk at Basztowa signs: one visit per slot, so a second entr
 @pytest.fixture
 async def release(pool):
     """Basztowa publishes day D+10 a minute ago, with one special half hour that day."""
-    published = (dt.datetime.now(WARSAW) - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
-    day = published.date() + dt.timedelta(days=DAYS_AHEAD)
-    await pool.execute(
-        "update points set release_time = $2, release_days_ahead = $3, draw_minutes = 5 "
-        "where id = $1",
-        BASZTOWA,
-        published.time(),
-        DAYS_AHEAD,
-    )
     await pool.execute("delete from calendar_rules where point_id = $1", BASZTOWA)
-    await pool.execute(
-        """
-        insert into calendar_rules (id, point_id, kind, dates, opens, closes, labels)
-        values ('draw-day', $1, 'special', array[$2::date], '08:00', '08:30', '{}')
-        """,
-        BASZTOWA,
-        day,
-    )
+    day = await publish_a_day(pool, BASZTOWA, days_ahead=DAYS_AHEAD, opens="08:00", closes="08:30")
     return dt.datetime.combine(day, dt.time(8), WARSAW)
 
 
@@ -84,11 +68,7 @@ async def test_a_form_in_the_window_enters_the_draw_and_its_page_gives_the_answe
     assert _heading(waiting.text) == "You are in the draw"
     assert "The draw closes at" in waiting.text
 
-    await pool.execute(  # the window closes
-        "update points set release_time = release_time - interval '2 minutes', draw_minutes = 1 "
-        "where id = $1",
-        BASZTOWA,
-    )
+    await close_the_draw_window(pool, BASZTOWA)
     answers = [
         await client.get(response.headers["location"] + "&lang=en") for response in (first, second)
     ]
