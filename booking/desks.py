@@ -8,6 +8,7 @@ raises, and is told apart by its SQLSTATE.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import zoneinfo
@@ -83,12 +84,7 @@ async def take_a_desk(
         for _ in range(5):  # a reference drawn twice is rare; draw again
             reference = new_reference(point.city)
             try:
-                if keep_going:
-                    async with conn.transaction():
-                        booking_id = await _insert_if_free(
-                            conn, lock, reference=reference, desk_id=desk, **values
-                        )
-                else:
+                async with conn.transaction() if keep_going else contextlib.nullcontext():
                     booking_id = await _insert_if_free(
                         conn, lock, reference=reference, desk_id=desk, **values
                     )
