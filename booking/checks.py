@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from booking.desks import TAKEN
 from core.problems import Conflict, Invalid
 from scheduling import store
 from scheduling.availability import point_days, released_until, slots_for
@@ -123,7 +124,7 @@ async def bookable_slot(
         conn, point, offer, language, day, day, now, ignore_busy=True, config=config
     )
     if any(slot.start == start for slot in unbusy.slots):
-        raise Conflict("This time has just been taken. Please choose another.", field="start")
+        raise Conflict(TAKEN, field="start")
     rules = config.rules if config else await store.list_rules(conn, point.id)
     (hours,) = point_days(point, rules, day, day)
     local = start.astimezone(zone)

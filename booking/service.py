@@ -295,7 +295,7 @@ class Bookings:
                 conn, point, row["id"], slot.desk_ids, slot.start, slot.end, sequence
             )
             if desk is None:
-                raise Conflict("This time has just been taken. Please choose another.")
+                raise Conflict(TAKEN)
             outbox.append(
                 await store.add_outbox(
                     conn,
