@@ -245,3 +245,30 @@ class SmtpServerProcess:
 def subprocess_env(**values: str) -> dict[str, str]:
     """The current environment with `values` set, for a child process run against test stores."""
     return os.environ | values
+
+
+# ---------------------------------------------------------------------------- the real worker
+
+
+def fast_mail_config() -> Any:
+    """Short timeouts and retries, so a test's worker finishes in seconds."""
+    from notifications.config import MailConfig
+
+    return MailConfig(smtp_timeout=10, retry_base=0.2, retry_cap=1.0, max_jobs=5)
+
+
+async def run_worker(settings: Any, config: Any = None, **overrides: Any) -> None:
+    """The real arq worker until its queue is empty."""
+    from notifications.worker import create_worker
+
+    worker = create_worker(
+        settings,
+        config=config or fast_mail_config(),
+        burst=True,
+        poll_delay=0.02,
+        **overrides,
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()

@@ -9,20 +9,9 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 
-from notifications.config import MailConfig
 from notifications.jobs import decide_draws, expire_holds, purge_personal_data
 from notifications.messages import CATALOGS
-from notifications.worker import create_worker
-from tests.factories import insert_booking
-
-
-async def run_worker(settings) -> None:
-    config = MailConfig(smtp_timeout=10, retry_base=0.2, retry_cap=1.0, max_jobs=5)
-    worker = create_worker(settings, config=config, burst=True, poll_delay=0.02)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+from tests.factories import insert_booking, run_worker
 
 
 async def test_the_holds_cron_expires_stale_holds_and_their_visitors_are_told(

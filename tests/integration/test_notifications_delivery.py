@@ -14,38 +14,17 @@ import msgspec
 import pytest
 
 from core.jobs import enqueue_outbox
-from notifications.config import MailConfig
-from notifications.worker import create_worker
 from tests.factories import (
-    MailCatcher,
     SmtpServerProcess,
+    fast_mail_config,
     insert_booking,
     insert_outbox,
+    run_worker,
     subprocess_env,
 )
 
 # Quick retries; few sends at once, since the SMTP server shares this process (and its GIL).
-FAST = MailConfig(smtp_timeout=10, retry_base=0.2, retry_cap=1.0, max_jobs=5)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def run_worker(settings, config: MailConfig = FAST, **overrides) -> None:
-    worker = create_worker(settings, config=config, burst=True, poll_delay=0.02, **overrides)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
-@pytest.fixture
-def catcher():
-    with MailCatcher() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_settings(settings, catcher):
-    return msgspec.structs.replace(settings, smtp_url=catcher.url)
 
 
 async def confirmed_visits(pool, count: int) -> list[int]:
@@ -110,7 +89,7 @@ async def test_temporary_failures_stop_after_the_last_attempt(
     [row_id] = await confirmed_visits(seeded, 1)
     await enqueue_outbox(redis, [row_id])
 
-    await run_worker(smtp_settings, msgspec.structs.replace(FAST, max_attempts=3))
+    await run_worker(smtp_settings, msgspec.structs.replace(fast_mail_config(), max_attempts=3))
 
     row = await seeded.fetchrow("select * from outbox where id = $1", row_id)
     assert row["failed_at"] is not None and row["sent_at"] is None
@@ -124,7 +103,7 @@ async def test_an_unreachable_server_is_a_temporary_failure(seeded, redis, setti
     [row_id] = await confirmed_visits(seeded, 1)
     await enqueue_outbox(redis, [row_id])
 
-    await run_worker(unreachable, msgspec.structs.replace(FAST, max_attempts=2))
+    await run_worker(unreachable, msgspec.structs.replace(fast_mail_config(), max_attempts=2))
 
     row = await seeded.fetchrow("select * from outbox where id = $1", row_id)
     assert row["attempts"] == 2 and row["failed_at"] is not None

@@ -13,41 +13,21 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-import msgspec
-import pytest
 from icalendar import Calendar
 
 from core.jobs import enqueue_outbox
-from notifications.config import MailConfig
 from notifications.jobs import send_outbox
 from notifications.messages import CATALOGS
 from notifications.reminders import reminder_rows
 from notifications.transport import SmtpTransport
-from notifications.worker import create_worker
-from tests.factories import MailCatcher, insert_booking, insert_outbox
+from tests.factories import (
+    fast_mail_config,
+    insert_booking,
+    insert_outbox,
+    run_worker,
+)
 
 # Quick retries; few sends at once, since the SMTP server shares this process (and its GIL).
-FAST = MailConfig(smtp_timeout=10, retry_base=0.2, retry_cap=1.0, max_jobs=5)
-
-
-async def run_worker(settings, **overrides) -> None:
-    """The real arq worker until its queue is empty."""
-    worker = create_worker(settings, config=FAST, burst=True, poll_delay=0.02, **overrides)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
-@pytest.fixture
-def catcher():
-    with MailCatcher() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_settings(settings, catcher):
-    return msgspec.structs.replace(settings, smtp_url=catcher.url)
 
 
 async def outbox_row(pool, outbox_id: int):
@@ -234,7 +214,7 @@ async def test_two_workers_sending_one_row_at_once_send_it_once(seeded, smtp_set
     ctx = {
         "pool": seeded,
         "settings": smtp_settings,
-        "mail_config": FAST,
+        "mail_config": fast_mail_config(),
         "transport": SmtpTransport.from_url(catcher.url, timeout=5),
     }
 
