@@ -27,6 +27,7 @@ from core.problems import exception_handlers
 from core.ratelimit import RateLimits
 from core.redis import create_redis
 from core.settings import Settings
+from core.uow import UnitOfWork, Uow
 
 logger = logging.getLogger("wizyta")
 
@@ -104,9 +105,14 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await pool.close()
 
-    async def provide_conn(state: State) -> AsyncIterator[object]:
-        async for conn in db.provide_connection(state.pool):
-            yield conn
+    async def provide_uow(state: State) -> AsyncIterator[UnitOfWork]:
+        """One unit of work per request: at most one pooled connection, given back at the end."""
+        async with UnitOfWork(state.pool, state.redis) as uow:
+            yield uow
+
+    async def provide_conn(uow: Uow) -> object:
+        """A handler's connection for reads: the request's own (core/uow.py)."""
+        return await uow.connection()
 
     return Litestar(
         route_handlers=[
@@ -120,7 +126,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[stores],
         state=State({"settings": settings}),
-        dependencies={"conn": Provide(provide_conn)},
+        dependencies={"uow": Provide(provide_uow), "conn": Provide(provide_conn)},
         exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]
         middleware=[*middleware(), ForgetOnWriteMiddleware],
         response_cache_config=response_cache_config(settings.read_cache_seconds),

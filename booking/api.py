@@ -1,145 +1,220 @@
-"""HTTP handlers of the visit lifecycle (the visitor's side)."""
+"""HTTP handlers of the visitor's side: bookings, draws, proof-of-work challenges, the waitlist.
+
+Thin: each handler turns the request into plain values, calls a use-case (booking/visits.py,
+booking/draw.py, booking/waitlist.py) and returns the domain value it gets; refusals are typed
+errors that core/problems.py maps to problem+json, with their stable `code`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from booking import draw, pow
-from booking.schemas import BookingCreate, ConfirmIn, RescheduleIn, Visit
+from booking import draw, pow, visits, waitlist
+from booking.caller import Caller, CallerDep, valid_email
+from booking.schemas import (
+    BookingCreate,
+    ConfirmIn,
+    Language,
+    RescheduleIn,
+    Slug,
+    Visit,
+    VisitCreated,
+    VisitorIn,
+)
 from booking.secrets import email_key
-from booking.service import Bookings, Result
-from core.jobs import enqueue_outbox
-from core.problems import NotFound
-
-
-def bookings_of(state: State) -> Bookings:
-    return Bookings(state.pool, state.redis, state.settings)
-
-
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+from core.errors import NotFound
+from core.uow import Uow
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def limit(state: State, request: Request, action: str, person: str | None) -> None:
-    await state.rate_limits.check(action, address=client_address(request), person=person)
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def _pow_key(state: State) -> bytes:
-    if getattr(state, "pow_key", None) is None:
-        async with state.pool.acquire() as conn:
-            state.pow_key = await pow.hmac_key(conn)
-    return state.pow_key
+async def provide_caller(request: Request, state: State, uow: Uow) -> Caller:
+    """The use-cases' view of this request (the pages provide it the same way)."""
+    return Caller(
+        uow=uow,
+        settings=state.settings,
+        limits=getattr(state, "rate_limits", None),
+        redis=state.redis,
+        address=client_address(request),
+    )
 
 
-async def proof_of_work_needed(state: State, point_id: str) -> bool:
-    """Whether booking at this point needs a proof of work (the API's and the page's rule)."""
-    if not state.settings.proof_of_work:
-        return False
-    async with state.pool.acquire() as conn:
-        return await pow.needed(conn, point_id, enabled=True)
-
-
-async def require_proof_of_work(
-    state: State, point_id: str, payload: str | None, request: bytes | None = None
-) -> None:
-    """Checked before anything is written; `request` (pow.request_tag) lets that same request,
-    retried with its Idempotency-Key, reuse its solution and get its idempotent answer."""
-    if not await proof_of_work_needed(state, point_id):
-        return
-    key = await _pow_key(state)
-    await pow.check_solution(state.redis, key, point_id, payload, request=request)
-
-
-def _json(result: Result) -> Response[bytes]:
-    return Response(result.body, status_code=result.status, media_type="application/json")
+CallerDependency = {"caller": Provide(provide_caller)}
 
 
 class BookingController(Controller):
     path = "/api/v1/bookings"
     tags = ["bookings"]
+    dependencies = CallerDependency
 
-    @post("/", status_code=201, summary="Hold a visit (confirmed later from the e-mail)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Hold a visit (confirmed later from the e-mail), or enter a release's draw",
+    )
     async def create(
-        self, state: State, request: Request, data: JSONBody[BookingCreate]
-    ) -> Response[bytes]:
-        key = request.headers.get("idempotency-key", "")
-        await limit(state, request, "booking", email_key(data.visitor.email))
-        await require_proof_of_work(
-            state, data.point_id, request.headers.get("altcha"), pow.request_tag(key, data)
+        self, caller: CallerDep, request: Request, data: JSONBody[BookingCreate]
+    ) -> Response[VisitCreated | draw.DrawEntry]:
+        answer = await visits.hold(
+            caller, data, request.headers.get("idempotency-key", ""), request.headers.get("altcha")
         )
-        return _json(await bookings_of(state).create(data, key))
+        if isinstance(answer, draw.DrawEntry):
+            location = f"/api/v1/draws/{answer.entry_id}"
+            status = 202
+        else:
+            location = f"/api/v1/bookings/{answer.reference}"
+            status = 201
+        # The answer carries a secret shown once (manage or entry token): never cached.
+        headers = {"Location": location, "Cache-Control": "no-store"}
+        return Response(answer, status_code=status, headers=headers)
 
     @get("/{reference:str}", summary="A visit, with its manage token")
-    async def get_visit(self, state: State, request: Request, reference: FromPath[str]) -> Visit:
-        await limit(state, request, "manage", reference)
-        return await bookings_of(state).get(reference, bearer(request))
+    async def get_visit(
+        self, caller: CallerDep, request: Request, reference: FromPath[str]
+    ) -> Visit:
+        return await visits.get(caller, reference, bearer(request))
 
     @post("/{reference:str}/confirm", status_code=200)
     async def confirm(
-        self, state: State, request: Request, reference: FromPath[str], data: JSONBody[ConfirmIn]
-    ) -> Response[bytes]:
-        await limit(state, request, "confirm", reference)
-        return _json(await bookings_of(state).confirm(reference, data.token))
+        self, caller: CallerDep, reference: FromPath[str], data: JSONBody[ConfirmIn]
+    ) -> Response[Visit | VisitCreated]:
+        answer = await visits.confirm(caller, reference, data.token)
+        return Response(answer, headers={"Cache-Control": "no-store"})
 
     @post("/{reference:str}/cancel", status_code=200)
-    async def cancel(
-        self, state: State, request: Request, reference: FromPath[str]
-    ) -> Response[bytes]:
-        await limit(state, request, "manage", reference)
-        return _json(await bookings_of(state).cancel(reference, bearer(request)))
+    async def cancel(self, caller: CallerDep, request: Request, reference: FromPath[str]) -> Visit:
+        return await visits.cancel(caller, reference, bearer(request))
 
     @post("/{reference:str}/reschedule", status_code=200)
     async def reschedule(
-        self, state: State, request: Request, reference: FromPath[str], data: JSONBody[RescheduleIn]
-    ) -> Response[bytes]:
-        await limit(state, request, "manage", reference)
-        return _json(await bookings_of(state).reschedule(reference, bearer(request), data.start))
+        self,
+        caller: CallerDep,
+        request: Request,
+        reference: FromPath[str],
+        data: JSONBody[RescheduleIn],
+    ) -> Visit:
+        return await visits.move(caller, reference, bearer(request), data.start)
 
 
 class DrawController(Controller):
     path = "/api/v1/draws"
     tags = ["bookings"]
+    dependencies = CallerDependency
 
     @get("/{entry_id:uuid}", summary="The answer to a draw entry (decided once its window closes)")
     async def result(
-        self, state: State, request: Request, entry_id: FromPath[UUID]
+        self, caller: CallerDep, request: Request, entry_id: FromPath[UUID]
     ) -> draw.DrawEntry:
-        await limit(state, request, "manage", str(entry_id))
-        hold = dt.timedelta(minutes=state.settings.hold_minutes)
-        async with state.pool.acquire() as conn, conn.transaction():
-            entry, outbox = await draw.result(conn, entry_id, bearer(request), hold)
-        await enqueue_outbox(state.redis, outbox)
-        return entry
+        return await draw.answer(caller, entry_id, bearer(request))
 
 
 class ChallengeController(Controller):
     path = "/api/v1/challenge"
     tags = ["bookings"]
+    dependencies = CallerDependency
 
     @get("/", summary="A proof-of-work challenge (ALTCHA v1) required to book at a point")
-    async def challenge(
-        self, state: State, request: Request, point_id: FromQuery[str]
-    ) -> pow.Challenge:
-        await limit(state, request, "challenge", None)
-        async with state.pool.acquire() as conn:
-            max_number = await pow.difficulty(conn, point_id)
+    async def challenge(self, caller: CallerDep, point_id: FromQuery[str]) -> pow.Challenge:
+        await caller.limit("challenge")
+        conn = await caller.uow.connection()
+        max_number = await pow.difficulty(conn, point_id)
         if max_number is None:
-            raise NotFound(f"There is no point with id {point_id!r}.")
-        return pow.new_challenge(await _pow_key(state), point_id, max(max_number, 1))
+            raise NotFound(f"There is no point with id {point_id!r}.", point_id=point_id)
+        return pow.new_challenge(await pow.hmac_key(conn), point_id, max(max_number, 1))
+
+
+# ---------------------------------------------------------------------------- waitlist
+
+
+class WaitlistIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    point_id: Slug
+    service_id: Slug
+    language: Language
+    first_day: dt.date
+    last_day: dt.date
+    visitor: VisitorIn
+
+
+class WaitlistEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: str
+    point_id: str
+    service_id: str
+    language: str
+    first_day: dt.date
+    last_day: dt.date
+    reference: str | None = None  # the offered visit, once a slot was offered
+    token: Annotated[str | None, msgspec.Meta(description="shown once, when joining")] = None
+
+
+def _entry(row: asyncpg.Record, token: str | None = None) -> WaitlistEntry:
+    return WaitlistEntry(
+        id=row["id"],
+        status=row["status"],
+        point_id=row["point_id"],
+        service_id=row["service_id"],
+        language=row["language"],
+        first_day=row["first_day"],
+        last_day=row["last_day"],
+        reference=row.get("reference"),
+        token=token,
+    )
+
+
+class WaitlistController(Controller):
+    path = "/api/v1/waitlist"
+    tags = ["waitlist"]
+    dependencies = CallerDependency
+
+    @post("/", status_code=201, summary="Ask to be offered a slot that frees up")
+    async def join(self, caller: CallerDep, data: JSONBody[WaitlistIn]) -> Response[WaitlistEntry]:
+        email = valid_email(data.visitor.email)
+        await caller.limit("waitlist", person=email_key(email))
+
+        async def work(conn: asyncpg.Connection) -> WaitlistEntry:
+            entry_id, token = await waitlist.join(
+                conn,
+                point_id=data.point_id,
+                service_id=data.service_id,
+                language=data.language,
+                first_day=data.first_day,
+                last_day=data.last_day,
+                name=data.visitor.name.strip(),
+                email=email,
+                email_key=email_key(email),
+            )
+            return _entry(await waitlist.entry(conn, entry_id, token), token)
+
+        entry = await caller.uow.atomic(work)
+        return Response(entry, status_code=201, headers={"Cache-Control": "no-store"})
+
+    @get("/{entry_id:uuid}")
+    async def show(self, uow: Uow, request: Request, entry_id: FromPath[UUID]) -> WaitlistEntry:
+        return _entry(await waitlist.entry(await uow.connection(), entry_id, bearer(request)))
+
+    @delete("/{entry_id:uuid}", status_code=200)
+    async def leave(self, uow: Uow, request: Request, entry_id: FromPath[UUID]) -> WaitlistEntry:
+        async def work(conn: asyncpg.Connection) -> WaitlistEntry:
+            return _entry(await waitlist.leave(conn, entry_id, bearer(request)))
+
+        return await uow.atomic(work)
 
 
 def booking_handlers() -> list[object]:
-    from booking.waitlist_api import WaitlistController
-
     return [BookingController, ChallengeController, DrawController, WaitlistController]

@@ -1,7 +1,8 @@
 """Is this start bookable? The slot engine decides; this module explains a refusal.
 
-Every refusal is a sentence a visitor (or an API client) can act on: the time is in the past,
-too soon, too far ahead, in a DST gap, outside the hours, or off the slot grid — or taken (409).
+Every refusal is a typed error (booking/domain/errors.py) a visitor or an API client can act
+on: the time is in the past, too soon, too far ahead, not published yet, in a DST gap, outside
+the hours, or off the slot grid, or taken (409).
 """
 
 from __future__ import annotations
@@ -12,11 +13,28 @@ from uuid import UUID
 
 import asyncpg
 
-from booking.desks import TAKEN
-from core.problems import Conflict, Invalid
+from booking.domain.errors import (
+    InDstGap,
+    InPast,
+    LanguageNotOffered,
+    NotPublished,
+    OffGrid,
+    OutsideHours,
+    PointClosed,
+    ServiceNotOffered,
+    SlotTaken,
+    StartMalformed,
+    TooFar,
+    TooSoon,
+    UnknownLanguage,
+    UnknownPoint,
+)
+from core.errors import NotFound
+from scheduling import config as point_config
 from scheduling import store
 from scheduling.availability import point_days, released_until, slots_for
 from scheduling.config import PointConfig
+from scheduling.model import LANGUAGES as VISIT_LANGUAGES
 from scheduling.model import Point, PointService
 from scheduling.releases import release_instant
 from scheduling.slots import Slot
@@ -34,7 +52,7 @@ def parse_start(value: str, timezone: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as e:
-        raise Invalid(f"'start' is not a date and time: {value!r}.", field="start") from e
+        raise StartMalformed(value=value) from e
     wall = parsed.replace(tzinfo=None)
     if parsed.tzinfo is not None:
         offset = parsed.utcoffset()
@@ -45,11 +63,7 @@ def parse_start(value: str, timezone: str) -> dt.datetime:
             return parsed.astimezone(dt.UTC)  # e.g. "Z": an instant, unambiguous
     local = wall.replace(tzinfo=zone)
     if _nonexistent(local, zone):
-        raise Invalid(
-            f"{wall:%Y-%m-%d %H:%M} does not exist in {timezone}: the clocks move forward "
-            "that night. Choose another time.",
-            field="start",
-        )
+        raise InDstGap(time=f"{wall:%Y-%m-%d %H:%M}", timezone=timezone)
     if parsed.tzinfo is not None:
         return parsed.astimezone(dt.UTC)
     return local.astimezone(dt.UTC)
@@ -94,13 +108,9 @@ async def bookable_slot(
         if slot.start == start:
             return slot
     if start <= now:
-        raise Invalid("This time is in the past.", field="start")
+        raise InPast()
     if start < now + dt.timedelta(minutes=offer.min_notice_minutes):
-        raise Invalid(
-            f"This time is too soon: visits must be booked at least "
-            f"{offer.min_notice_minutes} minutes ahead.",
-            field="start",
-        )
+        raise TooSoon(minutes=offer.min_notice_minutes)
     released = released_until(point, now)
     if released is not None and day > released:
         opens = release_instant(
@@ -109,22 +119,14 @@ async def bookable_slot(
             point.release_time,
             point.release_days_ahead,  # type: ignore[arg-type]
         ).astimezone(zone)
-        raise Invalid(
-            f"Visits on {day} are not published yet; they can be booked from "
-            f"{opens:%Y-%m-%d %H:%M}.",
-            field="start",
-        )
+        raise NotPublished(day=day.isoformat(), opens=f"{opens:%Y-%m-%d %H:%M}")
     if start > now + dt.timedelta(days=offer.horizon_days):
-        raise Invalid(
-            f"This time is too far ahead: visits can be booked up to {offer.horizon_days} "
-            "days ahead.",
-            field="start",
-        )
+        raise TooFar(days=offer.horizon_days)
     (unbusy,) = await slots_for(
         conn, point, offer, language, day, day, now, ignore_busy=True, config=config
     )
     if any(slot.start == start for slot in unbusy.slots):
-        raise Conflict(TAKEN, field="start")
+        raise SlotTaken()
     rules = config.rules if config else await store.list_rules(conn, point.id)
     (hours,) = point_days(point, rules, day, day)
     local = start.astimezone(zone)
@@ -134,16 +136,39 @@ async def bookable_slot(
         for i in hours.intervals
     )
     if inside:
-        raise Invalid(
-            f"Visits for this service start every {offer.step_minutes} minutes from the "
-            f"opening time; {local:%H:%M} is not one of them.",
-            field="start",
-        )
+        raise OffGrid(step=offer.step_minutes, time=_wall(local))
     if not hours.intervals:
-        raise Invalid(f"The point is closed on {day}.", field="start")
+        raise PointClosed(day=day.isoformat())
     opening = ", ".join(f"{i.opens:%H:%M}–{i.closes:%H:%M}" for i in hours.intervals)
-    raise Invalid(
-        f"{local:%H:%M} is outside the opening hours on {day} ({opening}), or no desk that "
-        f"speaks {language!r} is free then.",
-        field="start",
-    )
+    raise OutsideHours(time=_wall(local), day=day.isoformat(), hours=opening, language=language)
+
+
+def _wall(local: dt.datetime) -> str:
+    """A wall-clock time as a person reads it: 09:00, or 09:00:30 when it has seconds (a time
+    off the grid by less than a minute must not read as one on it)."""
+    return f"{local:%H:%M}" if local.second == 0 and local.microsecond == 0 else f"{local:%H:%M:%S}"
+
+
+async def config_and_offer(
+    conn: asyncpg.Connection, point_id: str, service_id: str
+) -> tuple[PointConfig, PointService, dt.datetime]:
+    """The point's current configuration (scheduling/config.py), the service, and now().
+
+    An unknown point or service in a request's body is a 422 naming the field."""
+    try:
+        config, now = await point_config.current(conn, point_id)
+    except NotFound as e:
+        raise UnknownPoint(point_id=point_id) from e
+    offer = config.services.get(service_id)
+    if offer is None:
+        raise ServiceNotOffered(point_id=point_id, service_id=service_id)
+    return config, offer, now
+
+
+def check_language(offer: PointService, language: str) -> None:
+    if language not in VISIT_LANGUAGES:
+        raise UnknownLanguage(language=language, languages=", ".join(VISIT_LANGUAGES))
+    if language not in offer.languages:
+        raise LanguageNotOffered(
+            service_id=offer.id, language=language, offered=", ".join(offer.languages)
+        )

@@ -13,26 +13,28 @@ first-come booking waits on the worker.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import zoneinfo
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from booking import store
-from booking.holds import expire_stale_holds
+from booking.caller import Caller, token_key
+from booking.domain.draw import Board, draw_order, preference
+from booking.domain.errors import (
+    AlreadyInDraw,
+    DrawEntryNotFound,
+    DrawTokenMissing,
+    PerPersonLimit,
+)
+from booking.domain.visit import Visitor, hold_visit
+from booking.holds import expire_overdue, place_hold
 from booking.secrets import email_key, new_token, token_hash, token_matches
-from core.problems import Conflict, NotFound, Unauthorized
 from scheduling import config as point_config
 from scheduling import store as scheduling_store
 from scheduling.availability import busy_periods, kept_schedules, local_day_bounds, slots_from
-from scheduling.config import PointConfig
 from scheduling.model import Point
 from scheduling.releases import draw_window
-from scheduling.slots import BusyPeriod, DeskSchedule, Slot
-
-_shuffle = secrets.SystemRandom().shuffle
 
 
 class DrawEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,12 +69,11 @@ async def enter(
     start: dt.datetime,
     closes: dt.datetime,
     *,
-    name: str,
-    email: str,
-    phone: str | None,
+    visitor: Visitor,
     notes: str | None,
     needs: list[str],
 ) -> DrawEntry:
+    """Enter the draw of `start`'s day (one entry per person and day)."""
     token = new_token()
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
     row = await conn.fetchrow(
@@ -89,16 +90,16 @@ async def enter(
         service_id,
         language,
         start,
-        name,
-        email,
-        email_key(email),
-        phone,
+        visitor.name,
+        visitor.email,
+        email_key(visitor.email or ""),
+        visitor.phone,
         notes,
         needs,
         token_hash(token),
     )
     if row is None:  # the unique (point, day, person) index
-        raise Conflict(f"You are already in the draw for {day}; one entry per person.")
+        raise AlreadyInDraw(day=day.isoformat())
     return DrawEntry(
         entry_id=row["id"],
         status=row["status"],
@@ -145,12 +146,13 @@ async def decide_due(
     )
     if not entries:
         return []
-    _shuffle(entries)
-    outbox = await expire_stale_holds(conn, point.id)  # overdue holds give their desks back
-    board = await _Board.load(conn, point.id, day, now)
+    outbox = await expire_overdue(conn, hold, point.id)  # overdue holds give their desks back
+    config, _ = await point_config.current(conn, point.id)
+    board = await _board(conn, config, day, now)
+    order = draw_order(entries)
     won: list[UUID | None] = []
-    for entry in entries:
-        booking_id, sent = await _allot(conn, board, entry, now, hold)
+    for entry in order:
+        booking_id, sent = await _allot(conn, config.point, board, entry, now, hold)
         won.append(booking_id)
         outbox += sent
     await conn.execute(
@@ -161,112 +163,66 @@ async def decide_due(
           from unnest($1::uuid[], $2::uuid[]) as w (id, booking_id)
          where e.id = w.id
         """,
-        [entry["id"] for entry in entries],
+        [entry["id"] for entry in order],
         won,
     )
     return outbox
 
 
-class _Board:
-    """The day's desks and visits, read once per draw and kept current in memory as the draw
-    allots visits, so each entry costs the slot engine on one day, not a round of queries;
-    once the day is full, every further entry is answered from the kept (empty) result."""
+async def _board(
+    conn: asyncpg.Connection, config: point_config.PointConfig, day: dt.date, now: dt.datetime
+) -> Board:
+    """The day's desks and visits, read once per draw (booking/domain/draw.py keeps them)."""
+    point = config.point
+    desks = kept_schedules(config, day, day)
+    start, end = local_day_bounds(point.timezone, day, day)
 
-    def __init__(
-        self,
-        config: PointConfig,
-        day: dt.date,
-        now: dt.datetime,
-        desks: list[DeskSchedule],
-        busy: list[BusyPeriod],
-    ) -> None:
-        self.config, self.day, self.now = config, day, now
-        self.desks, self.busy = desks, busy
-        self._slots: dict[tuple[str, str], list[Slot]] = {}
+    def engine(service_id: str, language: str, busy) -> list:
+        offer = config.services.get(service_id)
+        if offer is None:
+            return []  # the service was withdrawn after the entry
+        (found,) = slots_from(point, offer, language, day, day, now, desks, list(busy))
+        return list(found.slots)
 
-    @classmethod
-    async def load(
-        cls, conn: asyncpg.Connection, point_id: str, day: dt.date, now: dt.datetime
-    ) -> _Board:
-        config, _ = await point_config.current(conn, point_id)
-        point = config.point
-        desks = kept_schedules(config, day, day)
-        start, end = local_day_bounds(point.timezone, day, day)
-        busy = await busy_periods(conn, point.id, start, end)
-        return cls(config, day, now, desks, busy)
-
-    @property
-    def point(self) -> Point:
-        return self.config.point
-
-    def slots(self, service_id: str, language: str) -> list[Slot]:
-        key = (service_id, language)
-        if key not in self._slots:
-            if service_id not in self.config.services:
-                return []  # the service was withdrawn after the entry
-            offer = self.config.services[service_id]
-            (found,) = slots_from(
-                self.point, offer, language, self.day, self.day, self.now, self.desks, self.busy
-            )
-            self._slots[key] = list(found.slots)
-        return self._slots[key]
-
-    def taken(self, desk_id: str, start: dt.datetime, end: dt.datetime) -> None:
-        self.busy.append(BusyPeriod(desk_id, start, end))
-        self._slots.clear()
+    return Board(engine, await busy_periods(conn, point.id, start, end))
 
 
 async def _allot(
     conn: asyncpg.Connection,
-    board: _Board,
+    point: Point,
+    board: Board,
     entry: asyncpg.Record,
     now: dt.datetime,
     hold: dt.timedelta,
 ) -> tuple[UUID | None, list[int]]:
-    """Give the entry the free slot nearest to the time it asked for, if any is left."""
-    from booking.desks import PerPersonLimitReached, take_a_desk
-
-    point = board.point
-    wanted = entry["requested_start"]
-    nearest = sorted(
-        board.slots(entry["service_id"], entry["language"]),
-        key=lambda s: (abs(s.start - wanted), s.start),
-    )
-    for slot in nearest:
-        confirm = new_token()
-        try:
-            taken = await take_a_desk(
-                conn,
-                slot.desk_ids,
-                point,
-                keep_going=True,
-                point_id=point.id,
-                service_id=entry["service_id"],
-                starts_at=slot.start,
-                ends_at=slot.end,
-                language=entry["language"],
-                visitor_name=entry["visitor_name"],
-                visitor_email=entry["visitor_email"],
-                visitor_email_key=entry["visitor_email_key"],
-                visitor_phone=entry["visitor_phone"],
-                notes=entry["notes"],
-                needs=list(entry["needs"]),
-                status="held",
-                hold_expires_at=now + hold,
-                manage_token_hash=token_hash(new_token()),
-                manage_token_issued=False,
-                confirm_token_hash=token_hash(confirm),
-            )
-        except PerPersonLimitReached:
-            return None, []  # they already hold a visit at this point
-        if taken is None:
-            continue  # taken a moment ago on every desk: try the next nearest
-        booking_id, _, desk = taken
-        board.taken(desk, slot.start, slot.end)
-        sent = await store.add_outbox(
-            conn, booking_id, "confirmation_request", 0, payload={"token": confirm}
+    """Hold the free slot nearest to the time the entry asked for, if any is left."""
+    visitor = Visitor(entry["visitor_name"], entry["visitor_email"], entry["visitor_phone"])
+    for slot in preference(
+        board.slots(entry["service_id"], entry["language"]), entry["requested_start"]
+    ):
+        held, secrets = hold_visit(
+            point_id=point.id,
+            service_id=entry["service_id"],
+            start=slot.start,
+            end=slot.end,
+            language=entry["language"],
+            visitor=visitor,
+            now=now,
+            hold=hold,
+            notes=entry["notes"],
+            needs=tuple(entry["needs"]),
+            # A winner's mail carries the confirmation link; the manage token comes with it.
+            manage_token_issued=False,
         )
-        return booking_id, [sent]
+        try:
+            placed = await place_hold(conn, point, slot.desk_ids, held, secrets, keep_going=True)
+        except PerPersonLimit:
+            return None, []  # they already hold a visit at this point
+        if placed is None:
+            continue  # taken a moment ago on every desk: try the next nearest
+        booking, outbox_id = placed
+        board.taken(booking.desk_id, slot.start, slot.end)
+        return booking.id, [outbox_id]
     return None, []
 
 
@@ -284,15 +240,27 @@ async def run_due_draws(pool: asyncpg.Pool, hold: dt.timedelta) -> list[int]:
     return outbox
 
 
+async def answer(caller: Caller, entry_id: UUID, token: str | None) -> DrawEntry:
+    """The use-case behind the API's and the page's answer to an entrant."""
+    await caller.limit("manage", person=token_key(str(entry_id), token))
+
+    async def work(conn: asyncpg.Connection) -> DrawEntry:
+        entry, outbox = await result(conn, entry_id, token, caller.hold)
+        caller.uow.send(outbox)
+        return entry
+
+    return await caller.uow.atomic(work)
+
+
 async def result(
     conn: asyncpg.Connection, entry_id: UUID, token: str | None, hold: dt.timedelta
 ) -> tuple[DrawEntry, list[int]]:
     """An entrant's answer; decides the draw first if its window has closed."""
     if not token:
-        raise Unauthorized("This needs the draw entry's token: Authorization: Bearer <token>.")
+        raise DrawTokenMissing()
     row = await _entry(conn, entry_id)
     if row is None or not token_matches(token, row["token_hash"]):
-        raise NotFound("No draw entry with this id and token.")
+        raise DrawEntryNotFound()
     config, now = await point_config.current(conn, row["point_id"])
     point = config.point
     outbox: list[int] = []

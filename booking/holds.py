@@ -1,35 +1,67 @@
-"""Holds that were not confirmed in time give their desk back.
+"""Holding a visit, and giving back the desks of holds nobody confirmed.
 
-Called when an overdue hold blocks a booking's insert, before a cancellation offers its slot,
-before a draw allots, and by the worker's cron for all points (so the visitor is told). Reads
-treat a hold past its expiry as expired whether or not this has run yet.
+`place_hold` is the one way a held visit comes to be, whoever asks: a visitor's booking
+(booking/visits.py), a draw's allotment (booking/draw.py), a waitlist offer
+(booking/waitlist.py). It puts the visit on a desk (booking/store.py) and writes the mail that
+carries the confirmation link, in the same transaction.
+
+Overdue holds are expired when one blocks a booking's insert, before a cancellation offers its
+slot, before a draw allots, and by the worker's cron for all points (so the visitor is told).
+Readers treat a hold past its expiry as expired whether or not this has run yet (SQL's
+visit_status()).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 
-from booking.store import add_outbox
+from booking import store
+from booking.domain.visit import HeldVisit, HoldSecrets
+from scheduling.model import Point
+
+#: The mail a new hold sends: the visitor's own booking and a draw win ask to confirm; a
+#: waitlist offer says a time came free and asks the same.
+CONFIRMATION_REQUEST = "confirmation_request"
+WAITLIST_OFFER = "waitlist_offer"
 
 
-async def expire_stale_holds(conn: asyncpg.Connection, point_id: str | None = None) -> list[int]:
-    """Mark overdue holds expired, tell their visitors, and offer each freed slot to the
-    waitlist; return the outbox ids written."""
-    from booking.waitlist import offer_freed_slot, settle_offer
-
-    expired = await conn.fetch(
-        """
-        update bookings set status = 'expired', updated_at = now()
-        where status = 'held' and hold_expires_at <= now()
-          and ($1::text is null or point_id = $1)
-        returning id, sequence, point_id, service_id, starts_at, waitlist_id
-        """,
-        point_id,
+async def place_hold(
+    conn: asyncpg.Connection,
+    point: Point,
+    desk_ids: tuple[str, ...],
+    held: HeldVisit,
+    secrets: HoldSecrets,
+    *,
+    keep_going: bool = False,
+    message: str = CONFIRMATION_REQUEST,
+) -> tuple[store.Placed, int] | None:
+    """Hold the visit on a free desk and queue its confirmation mail: (placed, outbox id), or
+    None when every desk is taken. See store.insert_held for `keep_going`."""
+    placed = await store.insert_held(conn, held, desk_ids, point, keep_going=keep_going)
+    if placed is None:
+        return None
+    outbox_id = await store.add_outbox(
+        conn, placed.id, message, 0, payload={"token": secrets.confirm_token}
     )
+    return placed, outbox_id
+
+
+async def expire_overdue(
+    conn: asyncpg.Connection, hold: dt.timedelta, point_id: str | None = None
+) -> list[int]:
+    """Mark overdue holds expired, tell their visitors, and offer each freed slot to the
+    waitlist (held for `hold`, HOLD_MINUTES); return the outbox ids written."""
+    from booking.waitlist import offer_freed_slot, settle_offer  # it holds visits: a cycle
+
     outbox = []
+    expired = await store.expire_overdue(conn, point_id)
     for row in sorted(expired, key=lambda r: (r["starts_at"], r["id"])):
-        outbox.append(await add_outbox(conn, row["id"], "hold_expired", row["sequence"]))
+        outbox.append(await store.add_outbox(conn, row["id"], "hold_expired", row["sequence"]))
         if row["waitlist_id"] is not None:
             await settle_offer(conn, row["id"], "expired")
-        outbox += await offer_freed_slot(conn, row["point_id"], row["service_id"], row["starts_at"])
+        outbox += await offer_freed_slot(
+            conn, row["point_id"], row["service_id"], row["starts_at"], hold
+        )
     return outbox

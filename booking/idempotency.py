@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -35,3 +36,42 @@ def seal(key: str, answer: bytes) -> bytes:
 
 def unseal(key: str, sealed: bytes) -> bytes:
     return _cipher(key).decrypt(sealed[:12], sealed[12:], None)
+
+
+async def claim(
+    conn: asyncpg.Connection, key_hash: bytes, request_hash: bytes
+) -> asyncpg.Record | None:
+    """Take the key for this request; None when it is new, else the first request's record
+    (its transaction has committed by then: the insert waited for it)."""
+    first = await conn.fetchval(
+        """
+        insert into idempotency_keys (key_hash, request_hash) values ($1, $2)
+        on conflict do nothing returning true
+        """,
+        key_hash,
+        request_hash,
+    )
+    if first:
+        return None
+    return await conn.fetchrow(
+        "select request_hash, status_code, response from idempotency_keys where key_hash = $1",
+        key_hash,
+    )
+
+
+async def record(
+    conn: asyncpg.Connection,
+    key_hash: bytes,
+    status_code: int,
+    sealed: bytes,
+    reference: str | None,
+) -> None:
+    """Keep the answer (sealed) for the key's retries, and the visit it made, if any."""
+    await conn.execute(
+        "update idempotency_keys set status_code = $4, response = $2, "
+        "booking_id = (select id from bookings where reference = $3) where key_hash = $1",
+        key_hash,
+        sealed,
+        reference,
+        status_code,
+    )

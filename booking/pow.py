@@ -10,6 +10,11 @@ the request it was first used for (the Idempotency-Key and the request's body), 
 The same request sent again (a retry with the same Idempotency-Key and body, a resent form) may
 carry the same solution, so that the booking's idempotent replay answers it; anything else is
 refused. The booking page's form sends the solution of the ALTCHA widget as its `altcha` field.
+
+While Redis cannot be asked whether a solution was already used, a booking that needs a proof
+of work is refused with 503 and Retry-After: accepting it would let one solution book without
+limit for as long as Redis is away, and nothing has been written yet. Bookings at points with
+no proof of work (difficulty 0, or PROOF_OF_WORK=off) go on without Redis.
 """
 
 from __future__ import annotations
@@ -24,9 +29,16 @@ import altcha
 import asyncpg
 import msgspec
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from booking import idempotency
-from core.problems import Invalid
+from booking.domain.errors import (
+    ProofOfWorkExpired,
+    ProofOfWorkInvalid,
+    ProofOfWorkMissing,
+    ProofOfWorkUsed,
+)
+from core.errors import StoreUnavailable
 
 VALID_FOR = dt.timedelta(minutes=10)
 _SECRET_NAME = "altcha-hmac-key"
@@ -42,12 +54,15 @@ class Challenge(msgspec.Struct, frozen=True):
 
 async def hmac_key(conn: asyncpg.Connection) -> bytes:
     """The replicas' shared key, created once in PostgreSQL (first writer wins)."""
-    await conn.execute(
-        "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
-        _SECRET_NAME,
-        secrets.token_bytes(32),
-    )
-    return bytes(await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME))
+    value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
+    if value is None:
+        await conn.execute(
+            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
+            _SECRET_NAME,
+            secrets.token_bytes(32),
+        )
+        value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
+    return bytes(value)
 
 
 async def difficulty(conn: asyncpg.Connection, point_id: str) -> int | None:
@@ -97,11 +112,7 @@ async def check_solution(
     with the same solution is accepted again, and the booking's idempotency answers it.
     """
     if not payload:
-        raise Invalid(
-            "A proof of work is required: get a challenge from /api/v1/challenge and send the "
-            "solution in the Altcha header.",
-            field="Altcha",
-        )
+        raise ProofOfWorkMissing()
     try:
         decoded = json.loads(base64.b64decode(payload, validate=True))
         ok, error = altcha.verify_solution_v1(decoded, key, check_expires=True)
@@ -109,15 +120,20 @@ async def check_solution(
     except (ValueError, TypeError, KeyError, AttributeError):
         ok, error, bound = False, "malformed", False
     if not ok or not bound:
-        reason = "expired" if error and "expire" in error.lower() else "not valid for this point"
-        raise Invalid(f"The proof of work is {reason}; solve a new challenge.", field="Altcha")
+        if error and "expire" in error.lower():
+            raise ProofOfWorkExpired()
+        raise ProofOfWorkInvalid()
     # The marker outlives the challenge: it is set at the latest when the challenge expires.
     seconds = int(VALID_FOR.total_seconds())
     marker = f"wizyta:pow:{decoded['signature']}"
-    if await redis.set(marker, request or b"1", nx=True, ex=seconds):
-        return
-    if request is None or await redis.get(marker) != request:
-        raise Invalid("This proof of work was already used; solve a new challenge.", field="Altcha")
+    try:
+        if await redis.set(marker, request or b"1", nx=True, ex=seconds):
+            return
+        first_use = await redis.get(marker)
+    except (RedisError, OSError, TimeoutError) as e:  # single use cannot be checked: refuse
+        raise StoreUnavailable(retry_after=5) from e
+    if request is None or first_use != request:
+        raise ProofOfWorkUsed()
 
 
 def solve(challenge: Challenge) -> str:

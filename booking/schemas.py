@@ -1,17 +1,29 @@
-"""What the booking API accepts and returns."""
+"""What the booking API accepts; what it returns is the domain's own (booking/domain/visit.py).
+
+The pages convert their forms into these same Structs with `msgspec.convert`, so a limit
+written here holds for both. Text that ends up in mails and calendar files may not carry
+control characters (RFC 5545 3.3.11 allows none but HTAB; a form's line breaks are fine in
+notes).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-EmailText = Annotated[str, Meta(min_length=3, max_length=254)]
+from booking.domain.visit import Visit, VisitCreated, Visitor
+
+#: No C0 control characters, no DEL, no C1 controls (RFC 5545 3.3.11 TEXT).
+_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # lines may break (\t \n \r)
+
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE)]
+EmailText = Annotated[str, Meta(min_length=3, max_length=254, pattern=_LINE)]
 Phone = Annotated[str, Meta(pattern=r"^\+?[0-9][0-9 ()-]{5,30}$")]
-Need = Annotated[str, Meta(min_length=1, max_length=100)]
+Need = Annotated[str, Meta(min_length=1, max_length=100, pattern=_LINE)]
+Notes = Annotated[str, Meta(max_length=2000, pattern=_TEXT)]
 Slug = Annotated[str, Meta(min_length=1, max_length=100)]
 Language = Annotated[str, Meta(min_length=2, max_length=3)]
 Start = Annotated[str, Meta(min_length=16, max_length=40, description="RFC 3339, or local time")]
@@ -29,7 +41,7 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     start: Start
     language: Language
     visitor: VisitorIn
-    notes: Annotated[str, Meta(max_length=2000)] | None = None
+    notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
 
 
@@ -41,28 +53,4 @@ class RescheduleIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     start: Start
 
 
-class VisitorOut(msgspec.Struct, frozen=True):
-    name: str | None
-    email: str | None
-    phone: str | None
-
-
-class Visit(msgspec.Struct, frozen=True, kw_only=True):
-    reference: str
-    status: str
-    point_id: str
-    service_id: str
-    desk_id: str
-    start: dt.datetime
-    end: dt.datetime
-    timezone: str
-    language: str
-    visitor: VisitorOut
-    notes: str | None
-    needs: list[str]
-    sequence: int
-    expires_at: dt.datetime | None
-
-
-class VisitCreated(Visit, frozen=True, kw_only=True):
-    manage_token: str
+__all__ = ["BookingCreate", "ConfirmIn", "RescheduleIn", "Visit", "VisitCreated", "Visitor"]

@@ -3,8 +3,8 @@
 When a visit is cancelled or a hold expires, the slot it frees is offered, in the same
 transaction, to the earliest waiting entry for that point and service whose dates include it
 and whose language a free desk speaks. The offer is an ordinary `held` visit (confirmed from
-the e-mail like any other) that expires after WAITLIST_HOLD_MINUTES; when it expires, the slot
-goes to the next person in line.
+the e-mail like any other), held through booking/holds.py like every visit and for as long
+(HOLD_MINUTES); when it expires, the slot goes to the next person in line.
 """
 
 from __future__ import annotations
@@ -15,24 +15,35 @@ from uuid import UUID
 
 import asyncpg
 
-from booking import store
-from booking.checks import bookable_slot
-from booking.desks import take_a_desk
-from booking.secrets import new_token, token_hash
-from core.problems import Conflict, DomainError
-from scheduling import store as scheduling_store
-
-OFFER_HOLD = dt.timedelta(minutes=15)
+from booking.checks import bookable_slot, check_language, config_and_offer
+from booking.domain.errors import (
+    PerPersonLimit,
+    WaitlistDaysPast,
+    WaitlistDaysReversed,
+    WaitlistEntryNotFound,
+    WaitlistTokenMissing,
+    WaitlistTooLong,
+)
+from booking.domain.visit import Visitor, hold_visit
+from booking.holds import WAITLIST_OFFER, place_hold
+from booking.secrets import new_token, token_hash, token_matches
+from core.errors import DomainError
 
 
 async def offer_freed_slot(
-    conn: asyncpg.Connection, point_id: str, service_id: str, start: dt.datetime
+    conn: asyncpg.Connection,
+    point_id: str,
+    service_id: str,
+    start: dt.datetime,
+    hold: dt.timedelta,
 ) -> list[int]:
     """Offer the slot at `start` to the first suitable waiting entry; return outbox ids."""
-    point = await scheduling_store.get_point(conn, point_id)
-    offer = await scheduling_store.get_point_service(conn, point_id, service_id)
+    try:
+        config, offer, now = await config_and_offer(conn, point_id, service_id)
+    except DomainError:
+        return []  # the service was withdrawn: nobody can be offered it
+    point = config.point
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
-    now = await conn.fetchval("select now()")
     entries = await conn.fetch(
         """
         select id, language, visitor_name, visitor_email, visitor_email_key from waitlist
@@ -50,45 +61,34 @@ async def offer_freed_slot(
             slot = await bookable_slot(conn, point, offer, entry["language"], start, now)
         except DomainError:
             continue  # no free desk speaks this person's language then, or it is too soon
-        confirm = new_token()
+        held, secrets = hold_visit(
+            point_id=point_id,
+            service_id=service_id,
+            start=slot.start,
+            end=slot.end,
+            language=entry["language"],
+            visitor=Visitor(entry["visitor_name"], entry["visitor_email"], None),
+            now=now,
+            hold=hold,
+            # The offer mail's link confirms; the manage token comes with the confirmation.
+            manage_token_issued=False,
+            waitlist_id=entry["id"],
+        )
         try:
-            taken = await take_a_desk(
-                conn,
-                slot.desk_ids,
-                point,
-                keep_going=True,
-                point_id=point_id,
-                service_id=service_id,
-                starts_at=slot.start,
-                ends_at=slot.end,
-                language=entry["language"],
-                visitor_name=entry["visitor_name"],
-                visitor_email=entry["visitor_email"],
-                visitor_email_key=entry["visitor_email_key"],
-                status="held",
-                hold_expires_at=now + OFFER_HOLD,
-                # The visitor has no manage token yet; the offer mail's link confirms, and
-                # the manage token comes with the confirmation.
-                manage_token_hash=token_hash(new_token()),
-                manage_token_issued=False,
-                confirm_token_hash=token_hash(confirm),
-                waitlist_id=entry["id"],
+            placed = await place_hold(
+                conn, point, slot.desk_ids, held, secrets, keep_going=True, message=WAITLIST_OFFER
             )
-        except Conflict:  # they hold a visit here already
+        except PerPersonLimit:  # they hold a visit here already
             continue
-        if taken is None:  # the desks were taken meanwhile
+        if placed is None:  # the desks were taken meanwhile
             continue
-        booking_id = taken[0]
+        booking, outbox_id = placed
         await conn.execute(
             "update waitlist set status = 'offered', booking_id = $2 where id = $1",
             entry["id"],
-            booking_id,
+            booking.id,
         )
-        return [
-            await store.add_outbox(
-                conn, booking_id, "waitlist_offer", 0, payload={"token": confirm}
-            )
-        ]
+        return [outbox_id]
     return []
 
 
@@ -119,22 +119,15 @@ async def join(
     email_key: str,
 ) -> tuple[UUID, str]:
     """Add a person to the waitlist; return the entry's id and its token (shown once)."""
-    from core.problems import Invalid, NotFound
-    from scheduling.points_api import check_language
-
-    try:
-        point = await scheduling_store.get_point(conn, point_id)
-        offer = await scheduling_store.get_point_service(conn, point_id, service_id)
-    except NotFound as e:
-        raise Invalid(e.detail) from e
+    config, offer, now = await config_and_offer(conn, point_id, service_id)
     check_language(offer, language)
-    today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+    today = now.astimezone(zoneinfo.ZoneInfo(config.point.timezone)).date()
     if last_day < first_day:
-        raise Invalid("'last_day' is before 'first_day'.", field="last_day")
+        raise WaitlistDaysReversed()
     if first_day < today:
-        raise Invalid("'first_day' is in the past.", field="first_day")
+        raise WaitlistDaysPast()
     if (last_day - first_day).days + 1 > MAX_DAYS:
-        raise Invalid(f"A waitlist entry may span at most {MAX_DAYS} days.", field="last_day")
+        raise WaitlistTooLong(days=MAX_DAYS)
     token = new_token()
     entry_id = await conn.fetchval(
         """
@@ -156,11 +149,8 @@ async def join(
 
 
 async def entry(conn: asyncpg.Connection, entry_id: UUID, token: str | None) -> asyncpg.Record:
-    from core.problems import NotFound, Unauthorized
-    from core.tokens import token_matches
-
     if not token:
-        raise Unauthorized("This needs the waitlist entry's token: Authorization: Bearer <token>.")
+        raise WaitlistTokenMissing()
     row = await conn.fetchrow(
         """
         select w.*, b.reference from waitlist w left join bookings b on b.id = w.booking_id
@@ -169,5 +159,14 @@ async def entry(conn: asyncpg.Connection, entry_id: UUID, token: str | None) -> 
         entry_id,
     )
     if row is None or not token_matches(token, row["token_hash"]):
-        raise NotFound("No waitlist entry with this id and token.")
+        raise WaitlistEntryNotFound()
     return row
+
+
+async def leave(conn: asyncpg.Connection, entry_id: UUID, token: str | None) -> asyncpg.Record:
+    """Withdraw a waiting entry (an offered or settled one keeps its status)."""
+    await entry(conn, entry_id, token)
+    await conn.execute(
+        "update waitlist set status = 'withdrawn' where id = $1 and status = 'waiting'", entry_id
+    )
+    return await entry(conn, entry_id, token)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
 import msgspec
+
+from core.errors import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -44,16 +47,62 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
+#: How long a request waits for a pooled connection before it answers 503 (Retry-After).
+ACQUIRE_TIMEOUT = 5.0
+#: How long one statement may run before asyncpg cancels it (a 503 for a request).
+COMMAND_TIMEOUT = 10.0
+
+
+class BoundedPool:
+    """An asyncpg pool whose every acquire has a timeout, and says so in domain words.
+
+    A request waits at most `acquire_timeout` for a connection; then it is refused with
+    StoreUnavailable (503 with Retry-After) instead of queueing without end behind a burst.
+    Everything else is the pool's own (`close`, `get_size`...).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float = ACQUIRE_TIMEOUT) -> None:
+        self._pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, *, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            conn = await self._pool.acquire(timeout=timeout or self.acquire_timeout)
+        except TimeoutError as e:
+            raise StoreUnavailable(retry_after=2) from e
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        async with self.acquire() as conn:
+            return await conn.fetch(query, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._pool, name)
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    acquire_timeout: float = ACQUIRE_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+) -> BoundedPool:
+    pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         connection_class=PooledConnection,
         init=_init_connection,
-        command_timeout=30,
+        command_timeout=command_timeout,
+        timeout=acquire_timeout,  # connecting a new connection
         server_settings={"application_name": "wizyta", "timezone": "UTC"},
     )
+    return BoundedPool(pool, acquire_timeout)
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
@@ -63,7 +112,7 @@ async def connect(dsn: str) -> asyncpg.Connection:
 
 
 async def in_transaction(
-    pool: asyncpg.Pool,
+    pool: BoundedPool | asyncpg.Pool,
     work: Callable[[asyncpg.Connection], Awaitable[T]],
     *,
     isolation: str = "read_committed",
@@ -81,7 +130,7 @@ async def in_transaction(
     raise AssertionError("unreachable")
 
 
-async def provide_connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def provide_connection(pool: BoundedPool) -> AsyncIterator[asyncpg.Connection]:
     """One connection and one transaction per request; an exception in the handler rolls back."""
     async with pool.acquire() as conn, conn.transaction():
         yield conn

@@ -1,54 +1,48 @@
-"""One error tree for the domain, mapped once to RFC 9457 application/problem+json."""
+"""The domain's error tree (core/errors.py), mapped once to RFC 9457 application/problem+json."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import asyncpg
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    StoreUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 logger = logging.getLogger("wizyta.errors")
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class DomainError(Exception):
-    """A request the domain refuses; `status` and `title` say how it reaches a client."""
-
-    status: int = 400
-    title: str = "Bad request"
-    type_slug: str = "bad-request"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-
-class NotFound(DomainError):
-    status, title, type_slug = 404, "Not found", "not-found"
+#: HTTP status and RFC 9110 reason for each kind of domain error.
+STATUS: dict[str, tuple[int, str]] = {
+    "invalid": (422, "Invalid request"),
+    "not_found": (404, "Not found"),
+    "conflict": (409, "Conflict"),
+    "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "Forbidden"),
+    "gone": (410, "Gone"),
+    "too_many_requests": (429, "Too many requests"),
+    "unavailable": (503, "Service unavailable"),
+}
 
 
-class Invalid(DomainError):
-    status, title, type_slug = 422, "Invalid request", "invalid"
-
-
-class Conflict(DomainError):
-    status, title, type_slug = 409, "Conflict", "conflict"
-
-
-class Unauthorized(DomainError):
-    status, title, type_slug = 401, "Unauthorized", "unauthorized"
-
-
-class Forbidden(DomainError):
-    status, title, type_slug = 403, "Forbidden", "forbidden"
-
-
-class Gone(DomainError):
-    status, title, type_slug = 410, "Gone", "gone"
+def status_of(error: DomainError) -> int:
+    return STATUS[error.kind][0]
 
 
 def problem(
@@ -63,11 +57,49 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def domain_error_handler(_: Request, exc: DomainError) -> Response:
-    response = problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.extra)
-    if "retry_after" in exc.extra:
-        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+def problem_of(error: DomainError) -> Response:
+    """The one mapping of a domain error to problem+json: the status by its kind, the stable
+    `code`, its `field` and parameters as members, Retry-After when it says when to retry."""
+    status, title = STATUS[error.kind]
+    extra: dict[str, Any] = {"code": error.code}
+    if error.field is not None:
+        extra["field"] = error.field
+    extra |= msgspec.to_builtins(error.params)
+    response = problem(status, title, error.detail, error.type_slug or _slug(error.kind), extra)
+    retry_after = error.params.get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _slug(kind: str) -> str:
+    return kind.replace("_", "-")
+
+
+def domain_error_handler(_: Request, exc: DomainError) -> Response:
+    return problem_of(exc)
+
+
+#: What a failing PostgreSQL looks like to asyncpg: no connection, a lost one, a server that
+#: refuses or is shutting down, a statement that timed out. Each is a 503, never a 500.
+STORE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.QueryCanceledError,
+)
+
+
+def store_failure_handler(request: Request, exc: Exception) -> Response:
+    logger.warning(
+        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem_of(StoreUnavailable())
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:
@@ -111,8 +143,9 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-exception_handlers = {
+exception_handlers: dict[Any, Any] = {
     DomainError: domain_error_handler,
+    **dict.fromkeys(STORE_FAILURES, store_failure_handler),
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
@@ -127,7 +160,10 @@ __all__ = [
     "Invalid",
     "MediaType",
     "NotFound",
+    "StoreUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "exception_handlers",
     "problem",
+    "status_of",
 ]

@@ -16,7 +16,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from core.problems import DomainError
+from core import errors
 
 logger = logging.getLogger("wizyta.ratelimit")
 
@@ -37,12 +37,11 @@ POLICIES: dict[str, dict[str, tuple[RateLimitItem, ...]]] = {
 WHO = {"address": "from this network address", "person": "for this person or visit"}
 
 
-class TooManyRequests(DomainError):
-    status, title, type_slug = 429, "Too many requests", "too-many-requests"
+class TooManyRequests(errors.TooManyRequests):
+    code = "rate_limited"
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
-        self.retry_after = retry_after
 
 
 class RateLimits:

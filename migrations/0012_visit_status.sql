@@ -7,3 +7,11 @@ create function visit_status(status text, hold_expires_at timestamptz) returns t
 language sql stable parallel safe as $$
     select case when status = 'held' and hold_expires_at <= now() then 'expired' else status end
 $$;
+
+-- Whether a visit occupies its desk as a reader sees it: held (and not overdue), confirmed or
+-- checked in. The exclusion constraint's WHERE clause (0003) is the same list without the
+-- clock; booking/domain/lifecycle.py ACTIVE is this list in Python (a test keeps them equal).
+create function visit_is_active(status text, hold_expires_at timestamptz) returns boolean
+language sql stable parallel safe as $$
+    select visit_status(status, hold_expires_at) in ('held', 'confirmed', 'checked_in')
+$$;

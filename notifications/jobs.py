@@ -93,10 +93,11 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 async def expire_holds(ctx: dict[str, Any]) -> int:
     """Give back the desks of holds nobody confirmed, and tell their visitors."""
-    from booking.holds import expire_stale_holds  # booking's rule; imported when it runs
+    from booking.holds import expire_overdue  # booking's rule; imported when it runs
 
+    hold = timedelta(minutes=ctx["settings"].hold_minutes)
     async with ctx["pool"].acquire() as conn, conn.transaction():
-        outbox_ids = await expire_stale_holds(conn)
+        outbox_ids = await expire_overdue(conn, hold)
     await enqueue_outbox(ctx["redis"], outbox_ids)
     return len(outbox_ids)
 

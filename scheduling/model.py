@@ -9,6 +9,10 @@ import msgspec
 
 Labels = dict[str, str]
 
+#: The languages a visit may be held in: four spoken, three sign languages (PJM: Polish,
+#: UKL: Ukrainian, RSL: Russian). The bookings table checks the same list (migrations/0003).
+LANGUAGES = ("pl", "en", "uk", "ru", "pjm", "ukl", "rsl")
+
 
 class Point(msgspec.Struct, frozen=True, kw_only=True):
     id: str

@@ -15,11 +15,10 @@ from litestar.params import FromPath, QueryParameter
 from core.problems import Invalid
 from scheduling import store
 from scheduling.availability import point_days, slots_for
-from scheduling.model import Point, PointService
+from scheduling.model import LANGUAGES, Point, PointService
 
 MAX_RANGE_DAYS = 93
 DEFAULT_RANGE_DAYS = 14
-LANGUAGES = ("pl", "en", "uk", "ru", "pjm", "ukl", "rsl")
 
 Conn = NamedDependency[asyncpg.Connection]
 FromDate = Annotated[dt.date | None, QueryParameter(name="from", description="first local date")]

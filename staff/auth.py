@@ -8,12 +8,14 @@ SameSite=Strict cookie, and then every unsafe request must carry the session's C
 from __future__ import annotations
 
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from core.problems import Forbidden
+from core.db import BoundedPool
+from core.errors import FormExpired
 from core.tokens import token_matches
+from core.uow import UnitOfWork, Uow
 from staff.accounts import StaffMember
+from staff.errors import AdminOnly, NotYourPoint
 from staff.sessions import authenticate
 
 SESSION_COOKIE = "wizyta_session"
@@ -25,29 +27,36 @@ def bearer_token(request: Request) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def current_staff(request: Request, state: State) -> StaffMember:
+async def current_staff(request: Request, uow: Uow) -> StaffMember:
+    """The staff member behind the request's session (the API's dependency `staff`)."""
+    return await staff_of(request, uow)
+
+
+async def staff_of(request: Request, source: UnitOfWork | BoundedPool) -> StaffMember:
+    """The staff member behind the request's session, read through `source`: the request's
+    unit of work, or (pages, before they take a connection of their own) the pool."""
     token = bearer_token(request)
     from_cookie = token is None and SESSION_COOKIE in request.cookies
     if from_cookie:
         token = request.cookies[SESSION_COOKIE]
-    staff, csrf_hash = await authenticate(state.pool, token)
+    staff, csrf_hash = await authenticate(source, token)
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token")
         if sent is None and "form" in request.headers.get("content-type", ""):
             sent = (await request.form()).get("csrf_token")
         if not token_matches(sent, csrf_hash):
-            raise Forbidden("The form has expired or did not come from this site; reload it.")
+            raise FormExpired()
     return staff
 
 
 def require_point(staff: StaffMember, point_id: str) -> None:
     if not staff.may_manage(point_id):
-        raise Forbidden(f"Your account may not manage the point {point_id!r}.")
+        raise NotYourPoint(point_id=point_id)
 
 
 def require_admin(staff: StaffMember) -> None:
     if not staff.is_admin:
-        raise Forbidden("Only an administrator may do this.")
+        raise AdminOnly()
 
 
 #: A handler parameter `staff: Staff` receives the logged-in staff member (or the request is 401).

@@ -16,22 +16,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from booking.store import add_outbox
+from booking.office import AffectedVisit, cancel_by_office, future_active
 from core.db import in_transaction
 from core.jobs import enqueue_outbox
 from scheduling import store
 from scheduling.availability import desk_schedules
 from staff.accounts import StaffMember
-
-
-class AffectedVisit(msgspec.Struct, frozen=True):
-    reference: str
-    start: dt.datetime
-    end: dt.datetime
-    desk_id: str
-    service_id: str
-    language: str
-    status: str
 
 
 class ChangeOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,68 +65,28 @@ async def audit(
 
 async def visits_outside_hours(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
     """Active future visits of a point that no longer lie inside their desk's hours."""
-    rows = await conn.fetch(
-        """
-        select reference, starts_at, ends_at, desk_id, service_id, language, status
-        from bookings
-        where point_id = $1 and starts_at > now()
-          and (status = 'confirmed' or (status = 'held' and hold_expires_at > now()))
-        order by starts_at
-        """,
-        point_id,
-    )
-    if not rows:
+    visits = await future_active(conn, point_id)
+    if not visits:
         return []
     point = await store.get_point(conn, point_id)
     zone = zoneinfo.ZoneInfo(point.timezone)
-    first = min(r["starts_at"] for r in rows).astimezone(zone).date()
-    last = max(r["ends_at"] for r in rows).astimezone(zone).date()
+    first = min(v.start for v in visits).astimezone(zone).date()
+    last = max(v.end for v in visits).astimezone(zone).date()
     rules = await store.list_rules(conn, point_id)
     schedules = {d.desk_id: d for d in await desk_schedules(conn, point, rules, first, last)}
     affected = []
-    for r in rows:
-        day = r["starts_at"].astimezone(zone).date()
-        schedule = schedules.get(r["desk_id"])
+    for v in visits:
+        day = v.start.astimezone(zone).date()
+        schedule = schedules.get(v.desk_id)
         intervals = schedule.days.get(day, ()) if schedule else ()
         inside = any(
-            dt.datetime.combine(day, i.opens, zone) <= r["starts_at"]
-            and r["ends_at"] <= dt.datetime.combine(day, i.closes, zone)
+            dt.datetime.combine(day, i.opens, zone) <= v.start
+            and v.end <= dt.datetime.combine(day, i.closes, zone)
             for i in intervals
         )
         if not inside:
-            affected.append(
-                AffectedVisit(
-                    r["reference"],
-                    r["starts_at"],
-                    r["ends_at"],
-                    r["desk_id"],
-                    r["service_id"],
-                    r["language"],
-                    r["status"],
-                )
-            )
+            affected.append(v)
     return affected
-
-
-async def cancel_by_office(
-    conn: asyncpg.Connection, references: list[str], reason: dict[str, str]
-) -> list[int]:
-    """Cancel visits because the office closed; each visitor is told why (outbox)."""
-    rows = await conn.fetch(
-        """
-        update bookings set status = 'cancelled', cancelled_by = 'office', cancelled_at = now(),
-               sequence = sequence + 1, updated_at = now()
-        where reference = any($1::text[]) and status in ('held', 'confirmed')
-        returning id, sequence
-        """,
-        references,
-    )
-    return [
-        await add_outbox(
-            conn, r["id"], "cancelled_by_office", r["sequence"], payload={"reason": reason}
-        )
-        for r in rows
-    ]
 
 
 async def apply_change(

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from booking.domain.lifecycle import Event, sources
 from staff.changes import AffectedVisit, ChangeOutcome, apply_change, visits_outside_hours
 
 HOURS_CHANGED = {
@@ -41,16 +42,17 @@ async def visits_unservable(conn: asyncpg.Connection, point_id: str) -> list[Aff
     rows = await conn.fetch(
         """
         select b.reference, b.starts_at, b.ends_at, b.desk_id, b.service_id, b.language,
-               b.status
+               visit_status(b.status, b.hold_expires_at) as status
         from bookings b
-        join desks d on d.id = b.desk_id
+        join desks d on d.point_id = b.point_id and d.id = b.desk_id
         join point_services ps on ps.point_id = b.point_id and ps.service_id = b.service_id
         where b.point_id = $1 and b.starts_at > now()
-          and (b.status = 'confirmed' or (b.status = 'held' and b.hold_expires_at > now()))
+          and visit_status(b.status, b.hold_expires_at) = any($2::text[])
           and (not d.active or not ps.active
                or not (b.language = any(d.languages)) or not (b.language = any(ps.languages)))
         """,
         point_id,
+        sorted(sources(Event.CANCEL)),  # the visits the office could still cancel
     )
     found = {v.reference: v for v in await visits_outside_hours(conn, point_id)}
     for r in rows:

@@ -15,9 +15,9 @@ import math
 import asyncpg
 import msgspec
 
-from core.problems import DomainError, Unauthorized
 from core.tokens import new_token, token_hash
 from staff.accounts import StaffMember, verify_password
+from staff.errors import LoginRequired, SessionEnded, TooManyLogins, WrongPassword
 
 IDLE = dt.timedelta(minutes=30)
 ABSOLUTE = dt.timedelta(hours=12)
@@ -26,17 +26,6 @@ SLOW_AFTER = 3
 LOCK_AFTER = {"account": 5, "address": 20}
 LOCK_FOR = dt.timedelta(minutes=15)
 _TOUCH_EVERY = dt.timedelta(seconds=60)
-
-
-class TooManyAttempts(DomainError):
-    status, title, type_slug = 429, "Too many attempts", "too-many-login-attempts"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many failed logins; try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
-        self.retry_after = retry_after
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -71,7 +60,7 @@ async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) ->
     async with pool.acquire() as conn:
         waits = [await _wait_needed(conn, scope, key) for scope, key in keys.items()]
         if max(waits) > 0:
-            raise TooManyAttempts(max(waits))
+            raise TooManyLogins(max(waits))
         row = await conn.fetchrow(
             """
             select a.id, a.email, a.role, a.password_hash, a.disabled_at,
@@ -87,7 +76,7 @@ async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) ->
             await conn.executemany(
                 "insert into login_failures (scope, key) values ($1, $2)", list(keys.items())
             )
-            raise Unauthorized("The e-mail or password is wrong.")
+            raise WrongPassword()
         token, csrf = new_token(), new_token()
         async with conn.transaction():
             await conn.execute(
@@ -111,7 +100,7 @@ async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) ->
 async def authenticate(pool: asyncpg.Pool, token: str | None) -> tuple[StaffMember, bytes]:
     """The staff member behind a live session token (and the session's CSRF hash), or 401."""
     if not token:
-        raise Unauthorized("Log in first: Authorization: Bearer <session token>.")
+        raise LoginRequired()
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             """
@@ -129,7 +118,7 @@ async def authenticate(pool: asyncpg.Pool, token: str | None) -> tuple[StaffMemb
             IDLE,
         )
         if row is None:
-            raise Unauthorized("The session has ended or is not valid; log in again.")
+            raise SessionEnded()
         if row["now"] - row["last_seen_at"] > _TOUCH_EVERY:
             await conn.execute(
                 "update staff_sessions set last_seen_at = now() where token_hash = $1",

@@ -1,7 +1,7 @@
 """Server-rendered pages for visitors and staff: small, usable without JavaScript, in pl/en/uk/ru.
 
-The controllers call the domain directly (booking.service.Bookings, scheduling.store and
-availability, staff.sessions), never the JSON API over HTTP.
+The controllers call the same use-cases as the JSON API (booking.visits, booking.office,
+scheduling.store and availability, staff.sessions), never the API over HTTP.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.static_files import create_static_files_router
 
-from core.problems import DomainError
+from core.problems import STORE_FAILURES, DomainError, StoreUnavailable, status_of
 from web.render import STATIC, template_config
 from web.security import CSRFMiddleware, SecurityHeadersMiddleware, is_page, security_headers
 
@@ -85,8 +85,13 @@ def _error_page(request: Request, exc: Exception) -> Response:
     from web.render import language_of, page
 
     lang = language_of(request)
+    headers: dict[str, str] = {}
+    if isinstance(exc, STORE_FAILURES):
+        exc = StoreUnavailable()
     if isinstance(exc, DomainError):
-        status, message = exc.status, explain(exc, lang).message
+        status, message = status_of(exc), explain(exc, lang).message
+        if "retry_after" in exc.params:
+            headers["Retry-After"] = str(exc.params["retry_after"])
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         if isinstance(exc, NotFoundException):
@@ -97,4 +102,4 @@ def _error_page(request: Request, exc: Exception) -> Response:
             "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
         )
         status, message = 500, general(500, lang)
-    return page(request, "problem.html", lang=lang, status=status, message=message)
+    return page(request, "problem.html", lang=lang, status=status, message=message, headers=headers)

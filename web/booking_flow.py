@@ -16,7 +16,6 @@ tells such visitors (in <noscript>) to turn JavaScript on or to phone or write t
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 import zoneinfo
 from typing import Any
@@ -25,30 +24,27 @@ from urllib.parse import urlencode
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from booking import pow
-from booking.api import require_proof_of_work
+from booking import pow, schemas, visits
 from booking.draw import DrawEntry
-from booking.schemas import BookingCreate, VisitCreated, VisitorIn
-from booking.secrets import email_key
-from core.problems import DomainError, NotFound
+from booking.schemas import BookingCreate
+from core.problems import DomainError
 from scheduling import store
 from scheduling.model import Point, PointService
 from web.common import (
-    bookings_of,
+    CallerDep,
     day_slots,
     form_of,
     free_days,
     iso,
     languages_in_order,
-    limit,
     local_today,
     parse_day,
     parse_instant,
+    provide_caller,
     text,
 )
 from web.errors import explain
@@ -67,7 +63,6 @@ STEP_NAMES = {
     "details": N_("Your details"),
 }
 NEEDS = {"step-free-access": N_("I need step-free access (wheelchair, pram)")}
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 
 
 def draw_path(entry_id: uuid.UUID, token: str) -> str:
@@ -80,36 +75,87 @@ def step_link(point_id: str, **choices: str | None) -> str:
     return f"/points/{point_id}/book" + (f"?{urlencode(query)}" if query else "")
 
 
-def details_errors(form: dict[str, Any]) -> dict[str, str]:
-    """What is missing or malformed in the details form (msgids; translated when shown)."""
-    errors: dict[str, str] = {}
-    name, email, phone = text(form, "name"), text(form, "email"), text(form, "phone")
-    if not name:
-        errors["name"] = N_("Please enter your name.")
-    elif len(name) > 200:
-        errors["name"] = N_("The name is too long: at most 200 characters.")
-    if not email:
-        errors["email"] = N_(
-            "Please enter your e-mail address: the confirmation link is sent there."
-        )
-    elif len(email) > 254 or "@" not in email:
-        errors["email"] = N_(
+#: The details form's fields, the API's types for them (booking/schemas.py), and what to say
+#: when a value is refused: (when empty, when too long, otherwise). The limits themselves are
+#: the types'; a sentence is only chosen here.
+_DETAILS: dict[str, tuple[Any, str | None, str | None, str]] = {
+    "name": (
+        schemas.Name,
+        N_("Please enter your name."),
+        N_("The name is too long: at most 200 characters."),
+        N_("The name contains characters that cannot be used. Please type it again."),
+    ),
+    "email": (
+        schemas.EmailText,
+        N_("Please enter your e-mail address: the confirmation link is sent there."),
+        None,
+        N_(
             "This e-mail address does not look right. Please check it "
             "(it should look like name@example.com)."
-        )
-    if phone and not PHONE.match(phone):
-        errors["phone"] = N_(
+        ),
+    ),
+    "phone": (
+        schemas.Phone,
+        None,
+        None,
+        N_(
             "This phone number does not look right. Use digits, with + and the country code "
             "at the start if it is not Polish, e.g. +380 67 123 4567."
-        )
-    if len(text(form, "notes")) > 2000:
-        errors["notes"] = N_("The note is too long: at most 2000 characters.")
-    return errors
+        ),
+    ),
+    "notes": (
+        schemas.Notes,
+        None,
+        N_("The note is too long: at most 2000 characters."),
+        N_("The note contains characters that cannot be used. Please type it again."),
+    ),
+}
+
+
+def booking_request(
+    form: dict[str, Any], point_id: str, offer: PointService, language: str, start: dt.datetime
+) -> tuple[BookingCreate | None, dict[str, str]]:
+    """The form as the API's BookingCreate (msgspec.convert: the same checks as the API), or
+    the msgids to show next to each field that was refused."""
+    errors: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    for field, (kind, empty, too_long, otherwise) in _DETAILS.items():
+        value = text(form, field)
+        if not value and empty is None:
+            values[field] = None  # optional and not given
+            continue
+        try:
+            values[field] = msgspec.convert(value, kind)
+        except msgspec.ValidationError:
+            if not value and empty is not None:
+                errors[field] = empty
+            elif too_long is not None and len(value) > _max_length(kind):
+                errors[field] = too_long
+            else:
+                errors[field] = otherwise
+    if errors:
+        return None, errors
+    visitor = {"name": values["name"], "email": values["email"], "phone": values["phone"]}
+    body = {
+        "point_id": point_id,
+        "service_id": offer.id,
+        "start": start.isoformat(),
+        "language": language,
+        "visitor": visitor,
+        "notes": values["notes"],
+        "needs": [n for n in _as_list(form.get("needs")) if n in NEEDS],
+    }
+    return msgspec.convert(body, BookingCreate), {}
+
+
+def _max_length(kind: Any) -> int:
+    return next(m.max_length for m in kind.__metadata__ if getattr(m, "max_length", None))
 
 
 class BookingPages(Controller):
     path = "/points/{point_id:str}/book"
     include_in_schema = False
+    dependencies = {"caller": Provide(provide_caller)}
 
     @get("/")
     async def step(self, request: Request, conn: Conn, point_id: FromPath[str]) -> Template:
@@ -212,57 +258,37 @@ class BookingPages(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+    async def create(self, request: Request, caller: CallerDep, point_id: FromPath[str]) -> Any:
         form = await form_of(request)
         lang = language_of(request)
-        async with state.pool.acquire() as conn:
-            point = await store.get_point(conn, point_id)
-            try:
-                offer = await store.get_point_service(conn, point.id, text(form, "service"))
-            except NotFound:
-                offer = None
-            services = await store.list_point_services(conn, point.id)
-            proof_of_work = await pow.needed(conn, point.id, state.settings.proof_of_work)
+        conn = await caller.uow.connection()
+        point = await store.get_point(conn, point_id)
+        services = await store.list_point_services(conn, point.id)
+        offer = next((s for s in services if s.id == text(form, "service")), None)
+        proof_of_work = await pow.needed(conn, point.id, caller.settings.proof_of_work)
         language = text(form, "language")
         start = parse_instant(text(form, "start"))
         if offer is None or language not in offer.languages or start is None:
             return Redirect(path=step_link(point.id), status_code=303)
-        errors = {field: gettext_for(lang)(msg) for field, msg in details_errors(form).items()}
-        if not errors:
-            data = BookingCreate(
-                point_id=point.id,
-                service_id=offer.id,
-                start=start.isoformat(),
-                language=language,
-                visitor=VisitorIn(
-                    name=text(form, "name"),
-                    email=text(form, "email"),
-                    phone=text(form, "phone") or None,
-                ),
-                notes=text(form, "notes") or None,
-                needs=[n for n in _as_list(form.get("needs")) if n in NEEDS],
-            )
-            key = text(form, "key")
+        data, problems = booking_request(form, point.id, offer, language, start)
+        errors = {field: gettext_for(lang)(msg) for field, msg in problems.items()}
+        if data is not None:
             try:
-                await limit(request, "booking", email_key(data.visitor.email))
-                # As the API does: the proof of work before anything is written, spent on this
-                # request (key and details), so the same form sent again gets its first answer.
-                await require_proof_of_work(
-                    state, point.id, text(form, "altcha") or None, pow.request_tag(key, data)
+                # The API's use-case: the same limits, proof of work and idempotency (the key
+                # is a hidden field, so the same form sent again gets its first answer).
+                answer = await visits.hold(
+                    caller, data, text(form, "key"), text(form, "altcha") or None
                 )
-                result = await bookings_of(state).create(data, key)
             except DomainError as error:
                 problem = explain(error, lang)
                 errors[problem.field or "form"] = problem.message
             else:
-                if result.status == 202:  # a release's first minutes: an entry in its draw
-                    entry = msgspec.json.decode(result.body, type=DrawEntry)
+                if isinstance(answer, DrawEntry):  # a release's first minutes: the draw
                     return Redirect(
-                        path=draw_path(entry.entry_id, entry.token or ""), status_code=303
+                        path=draw_path(answer.entry_id, answer.token or ""), status_code=303
                     )
-                created = msgspec.json.decode(result.body, type=VisitCreated)
-                target = f"/bookings/{created.reference}/sent?" + urlencode(
-                    {"token": created.manage_token}
+                target = f"/bookings/{answer.reference}/sent?" + urlencode(
+                    {"token": answer.manage_token}
                 )
                 return Redirect(path=target, status_code=303)
         day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
@@ -282,11 +308,11 @@ class BookingPages(Controller):
                 "service": step_link(point.id),
                 "language": step_link(point.id, service=offer.id),
                 "day": step_link(point.id, service=offer.id, language=language),
+                "time": step_link(
+                    point.id, service=offer.id, language=language, day=day.isoformat()
+                ),
             },
         }
-        context["links"]["time"] = step_link(
-            point.id, service=offer.id, language=language, day=day.isoformat()
-        )
         return self._page(request, "details", context, status=422)
 
 

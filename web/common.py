@@ -1,4 +1,4 @@
-"""What the visitor's page controllers share: the booking service, limits, form fields."""
+"""What the visitor's page controllers share: the use-cases' caller, limits, form fields."""
 
 from __future__ import annotations
 
@@ -9,20 +9,14 @@ from typing import Any
 
 import asyncpg
 from litestar import Request
-from litestar.datastructures import State
 
-from booking.service import Bookings
+from booking.api import client_address, provide_caller
+from booking.caller import Caller, CallerDep
 from scheduling.availability import slots_for
 from scheduling.model import Point, PointService
 from scheduling.slots import DaySlots
 
-
-def bookings_of(state: State) -> Bookings:
-    return Bookings(state.pool, state.redis, state.settings)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+__all__ = ["Caller", "CallerDep", "client_address", "provide_caller"]
 
 
 async def limit(request: Request, action: str, person: str | None) -> None:

@@ -9,23 +9,20 @@ also gets the usual e-mail to confirm the visit.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Template
 
 from booking import draw
 from booking import store as booking_store
-from booking.guards import visit_of
-from core.jobs import enqueue_outbox
 from core.problems import DomainError
 from scheduling import store
 from web.booking_flow import draw_path, step_link
-from web.common import limit
+from web.common import CallerDep, provide_caller
 from web.points import address_line, map_link
 from web.render import page
 from web.visits import refused
@@ -34,26 +31,24 @@ from web.visits import refused
 class DrawPages(Controller):
     path = "/draws"
     include_in_schema = False
+    dependencies = {"caller": Provide(provide_caller)}
 
     @get("/{entry_id:uuid}")
-    async def entry(self, request: Request, state: State, entry_id: FromPath[UUID]) -> Template:
+    async def entry(
+        self, request: Request, caller: CallerDep, entry_id: FromPath[UUID]
+    ) -> Template:
         token = request.query_params.get("token")
-        hold = dt.timedelta(minutes=state.settings.hold_minutes)
         context: dict[str, Any] = {"visit": None, "offer": None}
         try:
-            await limit(request, "manage", str(entry_id))
-            async with state.pool.acquire() as conn, conn.transaction():
-                entry, outbox = await draw.result(conn, entry_id, token, hold)
-                point = await store.get_point(conn, entry.point_id)
-                if entry.reference is not None:
-                    row = await booking_store.visit_by_reference(conn, entry.reference)
-                    context["visit"] = visit_of(row)
-                    context["offer"] = await store.get_point_service(
-                        conn, point.id, row["service_id"]
-                    )
+            entry = await draw.answer(caller, entry_id, token)
         except DomainError as error:
             return refused(request, error)
-        await enqueue_outbox(state.redis, outbox)
+        conn = await caller.uow.connection()
+        point = await store.get_point(conn, entry.point_id)
+        if entry.reference is not None:
+            row = await booking_store.by_reference(conn, entry.reference)
+            context["visit"] = booking_store.visit_of(row)
+            context["offer"] = await store.get_point_service(conn, point.id, row["service_id"])
         return page(
             request,
             "draw.html",
@@ -61,7 +56,7 @@ class DrawPages(Controller):
             point=point,
             address=address_line(point),
             map=map_link(point),
-            link=state.settings.public_url + draw_path(entry_id, token or ""),
+            link=caller.settings.public_url + draw_path(entry_id, token or ""),
             again=step_link(point.id),
             **context,
         )

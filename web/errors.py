@@ -1,17 +1,18 @@
-"""Every refusal the domain can give, as a sentence in the reader's language.
+"""Every refusal the domain can give, as a sentence in the reader's language, by its code.
 
-The domain speaks English to API clients (problem+json `detail`). A page shows the same refusal
-translated, next to the field that caused it; each sentence below is matched to the domain's
-own wording, so a new refusal falls back to a general sentence for its status, never to English.
+The domain's errors (core/errors.py and each feature's errors module) carry a stable `code`
+and the parameters their sentence needs; API clients get them as problem+json, and a page shows
+the sentence below for the code, translated, next to the form field it belongs to. A code with
+no sentence here falls back to a general sentence for its kind, never to English.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from core.problems import DomainError
+from core.errors import DomainError
+from core.problems import status_of
 from web.i18n import N_, STATUS_NAMES, N_plural, gettext_for, plural
 
 #: The form field each domain `field` belongs to.
@@ -33,11 +34,12 @@ class Problem(NamedTuple):
     message: str
 
 
-Explainer = Callable[[re.Match[str], DomainError, str], str]
+#: (the error's parameters, the language) -> the sentence
+Explainer = Callable[[Mapping[str, Any], str], str]
 
 
 def _plain(message: str) -> Explainer:
-    return lambda match, error, lang: gettext_for(lang)(message)
+    return lambda params, lang: gettext_for(lang)(message)
 
 
 HOURS = N_plural("%(n)s hour", "%(n)s hours")
@@ -48,8 +50,8 @@ TOO_FAR = N_plural(
 )
 
 
-def _too_soon(match: re.Match[str], error: DomainError, lang: str) -> str:
-    minutes = int(match["minutes"])
+def _too_soon(params: Mapping[str, Any], lang: str) -> str:
+    minutes = int(params["minutes"])
     if minutes % 60 == 0:
         ahead = plural(lang, HOURS, minutes // 60)
     else:
@@ -60,60 +62,77 @@ def _too_soon(match: re.Match[str], error: DomainError, lang: str) -> str:
     ) % {"ahead": ahead}
 
 
-def _too_far(match: re.Match[str], error: DomainError, lang: str) -> str:
-    return plural(lang, TOO_FAR, int(match["days"]))
+def _too_far(params: Mapping[str, Any], lang: str) -> str:
+    return plural(lang, TOO_FAR, int(params["days"]))
 
 
-def _off_grid(match: re.Match[str], error: DomainError, lang: str) -> str:
+def _off_grid(params: Mapping[str, Any], lang: str) -> str:
     return gettext_for(lang)(
         "%(time)s is not a starting time for this service. Please choose one of the times shown."
-    ) % {"time": match["time"]}
+    ) % {"time": params["time"]}
 
 
-def _illegal(match: re.Match[str], error: DomainError, lang: str) -> str:
+def _illegal(params: Mapping[str, Any], lang: str) -> str:
     _ = gettext_for(lang)
-    status = _(STATUS_NAMES.get(match["status"].replace(" ", "_"), match["status"]))
+    status = _(STATUS_NAMES.get(params["visit_status"], params["visit_status"]))
     sentences = {
         "confirm": N_("This visit is %(status)s, so it cannot be confirmed any more."),
         "cancel": N_("This visit is %(status)s, so it cannot be cancelled any more."),
         "reschedule": N_("This visit is %(status)s, so it cannot be moved any more."),
     }
     sentence = sentences.get(
-        match["event"], N_("This visit is %(status)s, so this cannot be done any more.")
+        params["event"], N_("This visit is %(status)s, so this cannot be done any more.")
     )
     return _(sentence) % {"status": status}
 
 
-def _started(match: re.Match[str], error: DomainError, lang: str) -> str:
+def _started(params: Mapping[str, Any], lang: str) -> str:
     _ = gettext_for(lang)
-    if match["verb"] == "moved":
+    if params["verb"] == "moved":
         return _("The visit has already started, so it can no longer be moved online.")
     return _("The visit has already started, so it can no longer be cancelled online.")
 
 
 def _wait(forms: tuple[str, str]) -> Explainer:
-    def explain(match: re.Match[str], error: DomainError, lang: str) -> str:
-        return plural(lang, forms, int(error.extra.get("retry_after", 60)))
+    def explain(params: Mapping[str, Any], lang: str) -> str:
+        return plural(lang, forms, int(params.get("retry_after", 60)))
 
     return explain
 
 
-# (pattern on the domain's detail, field or None to keep the domain's, explanation)
-_RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
-    (
-        re.compile(r"^This time has just been taken"),
+_VISIT_LINK_INVALID = _plain(
+    N_(
+        "This link for managing a visit is not valid. Please open the private link you "
+        "received when you booked."
+    )
+)
+_GONE_POINT = _plain(
+    N_(
+        "This point or service is not available any more. "
+        "Please start again from the list of points."
+    )
+)
+_SESSION_ENDED = _plain(N_("Your session has ended. Please log in again."))
+_WAIT = _wait(
+    N_plural(
+        "Too many attempts in a short time. Please wait %(n)s second and try again.",
+        "Too many attempts in a short time. Please wait %(n)s seconds and try again.",
+    )
+)
+
+#: code -> (the form field it belongs to, or None for the domain's own; the sentence)
+SENTENCES: dict[str, tuple[str | None, Explainer]] = {
+    "slot_taken": (
         "start",
         _plain(N_("Someone has just booked this time. Please choose another time.")),
     ),
-    (
-        re.compile(r"^This time is in the past"),
+    "in_past": (
         "start",
         _plain(N_("This time has already passed. Please choose a later time.")),
     ),
-    (re.compile(r"^This time is too soon.* at least (?P<minutes>\d+) minutes"), "start", _too_soon),
-    (re.compile(r"^This time is too far ahead.* up to (?P<days>\d+) days"), "start", _too_far),
-    (
-        re.compile(r"does not exist in .*: the clocks move forward"),
+    "too_soon": ("start", _too_soon),
+    "too_far": ("start", _too_far),
+    "dst_gap": (
         "start",
         _plain(
             N_(
@@ -122,18 +141,12 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^Visits for this service start every .*; (?P<time>\d\d:\d\d) is not one"),
-        "start",
-        _off_grid,
-    ),
-    (
-        re.compile(r"^The point is closed on"),
+    "off_grid": ("start", _off_grid),
+    "point_closed": (
         "start",
         _plain(N_("The point is closed on this day. Please choose another day.")),
     ),
-    (
-        re.compile(r"is outside the opening hours"),
+    "outside_hours": (
         "start",
         _plain(
             N_(
@@ -142,13 +155,8 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^'start' is not a date and time"),
-        "start",
-        _plain(N_("Please choose a time from the list.")),
-    ),
-    (
-        re.compile(r"^The e-mail address is not valid"),
+    "start_malformed": ("start", _plain(N_("Please choose a time from the list."))),
+    "email_invalid": (
         "email",
         _plain(
             N_(
@@ -157,8 +165,7 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^You already have an active visit at this point"),
+    "per_person_limit": (
         "email",
         _plain(
             N_(
@@ -167,8 +174,7 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^(Unknown language|The service .* is not offered in)"),
+    "unknown_language": (
         "language",
         _plain(
             N_(
@@ -177,19 +183,19 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^(There is no point|The point .* does not offer)"),
-        None,
+    "language_not_offered": (
+        "language",
         _plain(
             N_(
-                "This point or service is not available any more. "
-                "Please start again from the list of points."
+                "This service is not offered in the chosen language at this point. "
+                "Please choose another language."
             )
         ),
     ),
+    "unknown_point": (None, _GONE_POINT),
+    "service_not_offered": (None, _GONE_POINT),
     # The proof of work of the booking form (booking/pow.py; the ALTCHA widget on the page).
-    (
-        re.compile(r"^A proof of work is required"),
+    "proof_of_work_missing": (
         "altcha",
         _plain(
             N_(
@@ -199,8 +205,7 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^The proof of work is expired"),
+    "proof_of_work_expired": (
         "altcha",
         _plain(
             N_(
@@ -209,8 +214,7 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^(The proof of work is not valid|This proof of work was already used)"),
+    "proof_of_work_invalid": (
         "altcha",
         _plain(
             N_(
@@ -219,15 +223,13 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"Idempotency-Key"),
+    "idempotency_key_reused": (
         None,
         _plain(
             N_("This form was already sent with different details. Please start the booking again.")
         ),
     ),
-    (
-        re.compile(r"^No visit with this reference and confirmation link"),
+    "confirm_link_invalid": (
         None,
         _plain(
             N_(
@@ -236,8 +238,7 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^This visit was held for you, but it was not confirmed in time"),
+    "hold_expired": (
         None,
         _plain(
             N_(
@@ -246,27 +247,12 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (re.compile(r"^A visit that is (?P<status>[a-z ]+) cannot (?P<event>[a-z_]+)"), None, _illegal),
-    (re.compile(r"^The visit has already started, so it cannot be (?P<verb>\w+)"), None, _started),
-    (
-        re.compile(
-            r"^(This needs the visit's manage token|No visit with this reference and token)"
-        ),
-        None,
-        _plain(
-            N_(
-                "This link for managing a visit is not valid. Please open the private link you "
-                "received when you booked."
-            )
-        ),
-    ),
-    (
-        re.compile(r"^The e-mail or password is wrong"),
-        "password",
-        _plain(N_("The e-mail address or the password is wrong.")),
-    ),
-    (
-        re.compile(r"^Too many failed logins"),
+    "illegal_transition": (None, _illegal),
+    "already_started": (None, _started),
+    "manage_token_missing": (None, _VISIT_LINK_INVALID),
+    "visit_not_found": (None, _VISIT_LINK_INVALID),
+    "wrong_password": ("password", _plain(N_("The e-mail address or the password is wrong."))),
+    "too_many_logins": (
         "password",
         _wait(
             N_plural(
@@ -275,33 +261,13 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^Too many requests"),
-        None,
-        _wait(
-            N_plural(
-                "Too many attempts in a short time. Please wait %(n)s second and try again.",
-                "Too many attempts in a short time. Please wait %(n)s seconds and try again.",
-            )
-        ),
-    ),
-    (
-        re.compile(r"^(The session has ended|Log in first)"),
-        None,
-        _plain(N_("Your session has ended. Please log in again.")),
-    ),
-    (
-        re.compile(r"^Your account may not manage the point"),
-        None,
-        _plain(N_("Your account may not manage this point.")),
-    ),
-    (
-        re.compile(r"^Only an administrator may do this"),
-        None,
-        _plain(N_("Only an administrator may do this.")),
-    ),
-    (
-        re.compile(r"^The form has expired"),
+    "rate_limited": (None, _WAIT),
+    "too_many_requests": (None, _WAIT),
+    "login_required": (None, _SESSION_ENDED),
+    "session_ended": (None, _SESSION_ENDED),
+    "not_your_point": (None, _plain(N_("Your account may not manage this point."))),
+    "admin_only": (None, _plain(N_("Only an administrator may do this."))),
+    "form_expired": (
         None,
         _plain(
             N_(
@@ -310,32 +276,33 @@ _RULES: list[tuple[re.Pattern[str], str | None, Explainer]] = [
             )
         ),
     ),
-    (
-        re.compile(r"^An open day needs 'opens' and 'closes'"),
-        "opens",
-        _plain(N_("An open day needs an opening and a closing time.")),
-    ),
-    (
-        re.compile(r"^The visit is on .*; it can be checked in on that day"),
-        None,
-        _plain(N_("A visit can be checked in only on its day.")),
-    ),
-    (
-        re.compile(r"^The visit has not started yet, so the visitor cannot be a no-show"),
+    "check_in_not_today": (None, _plain(N_("A visit can be checked in only on its day."))),
+    "no_show_too_early": (
         None,
         _plain(N_("The visit has not started yet, so it cannot be marked as missed.")),
     ),
-    (
-        re.compile(r"^There is no visit"),
-        None,
-        _plain(N_("There is no such visit; it may have been removed.")),
+    "no_such_visit": (None, _plain(N_("There is no such visit; it may have been removed."))),
+    # The staff's rules (staff/rules_api.py).
+    "open_day_needs_times": (
+        "opens",
+        _plain(N_("An open day needs an opening and a closing time.")),
     ),
-    (
-        re.compile(r"^The point .* has no rule"),
+    "no_such_rule": (
         None,
         _plain(N_("This rule does not exist any more; someone may have removed it.")),
     ),
-]
+    "store_unavailable": (
+        None,
+        _plain(
+            N_(
+                "The service is very busy right now, so nothing was changed. "
+                "Please try again in a moment."
+            )
+        ),
+    ),
+}
+SENTENCES["proof_of_work_used"] = SENTENCES["proof_of_work_invalid"]
+SENTENCES["idempotency_key_missing"] = SENTENCES["idempotency_key_reused"]
 
 _BY_STATUS = {
     401: N_("Please log in first."),
@@ -348,19 +315,21 @@ _BY_STATUS = {
     410: N_("This is no longer available."),
     429: N_("Too many attempts in a short time. Please wait a minute and try again."),
     500: N_("Something went wrong on our side; nothing was changed. Please try again."),
+    503: N_(
+        "The service is very busy right now, so nothing was changed. Please try again in a moment."
+    ),
 }
 _OTHERWISE = N_("Something in the form is not right. Please check it and try again.")
 
 
 def explain(error: DomainError, lang: str) -> Problem:
     """The field (of the page's form) the refusal belongs to, and the sentence to show there."""
-    field: Any = error.extra.get("field")
-    field = FIELDS.get(field) if isinstance(field, str) else None
-    for pattern, own_field, explainer in _RULES:
-        match = pattern.search(error.detail)
-        if match:
-            return Problem(own_field or field, explainer(match, error, lang))
-    return Problem(field, general(error.status, lang))
+    field = FIELDS.get(error.field) if error.field else None
+    known = SENTENCES.get(error.code)
+    if known is None:
+        return Problem(field, general(status_of(error), lang))
+    own_field, explainer = known
+    return Problem(own_field or field, explainer(error.params, lang))
 
 
 def general(status: int, lang: str) -> str:

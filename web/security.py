@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.problems import Forbidden
+from core.errors import FormExpired
 
 CSRF_COOKIE = "wizyta_csrf"
 STAFF_CSRF_COOKIE = "wizyta_staff_csrf"
@@ -97,12 +97,6 @@ def security_headers(path: str) -> dict[str, str]:
     return headers
 
 
-class FormExpired(Forbidden):
-    """A form without the token its page was given: from another site, or from before."""
-
-    type_slug = "form-expired"
-
-
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -144,7 +138,7 @@ class CSRFMiddleware:
         if not isinstance(sent, str) or not any(
             secrets.compare_digest(sent.encode(), c.encode()) for c in expected
         ):
-            raise FormExpired("The form has expired or did not come from this site; reload it.")
+            raise FormExpired()
         scope.setdefault("state", {})["csrf_token"] = cookie or sent
         await self.app(scope, receive, send)
 

@@ -1,6 +1,6 @@
 """The staff package's operations, as the pages call them.
 
-The day sheet and the moves on it are staff's own functions (`day_sheet_visits`, `move`). The
+The day sheet is booking's (booking/office.py); the moves on it go through staff's `move`. The
 special-day change still lives inside staff's API handler; until staff exposes it as a function
 of its own, this module is the one place that reaches into it, so the pages run exactly what
 the API runs (same validation, same audit, same dry run).
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from litestar.datastructures import State
 
+from booking import office
 from staff import rules_api, visits_api
 from staff.accounts import StaffMember
 from staff.changes import ChangeOutcome
 
 SpecialDayIn = rules_api.SpecialDayIn
-day_sheet = visits_api.day_sheet_visits
+day_sheet = office.day_sheet
 move = visits_api.move
 
 

@@ -20,12 +20,13 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from booking.lifecycle import Event, allowed_events
-from core.problems import DomainError, Unauthorized
+from booking.domain.lifecycle import Event, allowed_events
+from core.problems import DomainError, Unauthorized, status_of
+from core.uow import Uow
 from scheduling import store
 from scheduling.model import Point
 from staff.accounts import StaffMember
-from staff.auth import SESSION_COOKIE, current_staff, require_point
+from staff.auth import SESSION_COOKIE, require_point, staff_of
 from staff.sessions import ABSOLUTE, log_in, log_out
 from web.common import client_address, form_of, limit, parse_day, text
 from web.errors import explain
@@ -53,7 +54,7 @@ WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 async def who(request: Request) -> StaffMember | None:
     """The logged-in staff member, or None (the page then asks to log in)."""
     try:
-        return await current_staff(request, request.app.state)
+        return await staff_of(request, request.app.state.pool)
     except Unauthorized:
         return None
 
@@ -109,7 +110,7 @@ class StaffPages(Controller):
                 request,
                 "staff/login.html",
                 lang=lang,
-                status=error.status,
+                status=status_of(error),
                 form={"email": email},
                 problem=explain(error, lang).message,
             )
@@ -193,21 +194,22 @@ class StaffPages(Controller):
         self,
         request: Request,
         state: State,
+        uow: Uow,
         point_id: FromPath[str],
         reference: FromPath[str],
         action: FromPath[str],
     ) -> Any:
-        staff = await current_staff(request, state)
+        staff = await staff_of(request, state.pool)
         form = await form_of(request)
         day = parse_day(text(form, "date"))
         if action not in ACTIONS:
             return Redirect(path=f"/staff/points/{point_id}", status_code=303)
         try:
-            await move(state.pool, staff, reference, ACTIONS[action][0])
+            await move(uow, staff, reference, ACTIONS[action][0])
         except DomainError as error:
             message = explain(error, language_of(request)).message
             return await self._sheet(
-                request, state, staff, point_id, {reference: message}, day, error.status
+                request, state, staff, point_id, {reference: message}, day, status_of(error)
             )
         query = {"done": action} | ({"date": day.isoformat()} if day else {})
         target = f"/staff/points/{point_id}?{urlencode(query)}#visit-{reference}"
@@ -265,7 +267,7 @@ class StaffPages(Controller):
 
     @post("/points/{point_id:str}/special-days")
     async def add_special_day(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
-        staff = await current_staff(request, state)
+        staff = await staff_of(request, state.pool)
         require_point(staff, point_id)
         form = await form_of(request)
         lang = language_of(request)
@@ -295,7 +297,9 @@ class StaffPages(Controller):
         except DomainError as error:
             problem = explain(error, lang)
             errors = {problem.field or "form": problem.message}
-            return await self._special(request, state, staff, point_id, form, errors, error.status)
+            return await self._special(
+                request, state, staff, point_id, form, errors, status_of(error)
+            )
         if confirmed:
             return Redirect(
                 path=f"/staff/points/{point_id}/special-days?done=added", status_code=303

@@ -14,29 +14,35 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
-import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking import store as booking_store
+from booking import visits
 from booking.schemas import Visit
 from booking.secrets import token_matches
-from booking.service import visit_of
-from core.problems import DomainError, NotFound
+from core.problems import DomainError, NotFound, status_of
 from notifications.invitation import VisitSnapshot, build_visit_ics
 from scheduling import store
 from scheduling.model import Point, PointService
 from web.booking_flow import step_link
-from web.common import bookings_of, day_slots, form_of, free_days, iso, limit, parse_day, text
+from web.common import (
+    CallerDep,
+    day_slots,
+    form_of,
+    free_days,
+    iso,
+    parse_day,
+    provide_caller,
+    text,
+)
 from web.errors import explain
 from web.i18n import written
 from web.points import address_line, map_link
 from web.render import language_of, page
 
-Conn = NamedDependency[asyncpg.Connection]
 CHANGEABLE = ("held", "confirmed")
 DAYS_PER_PAGE = 21
 
@@ -68,23 +74,17 @@ def refused(request: Request, error: DomainError, *, hint: str | None = None) ->
     """A refusal as a page: the problem's sentence in the visitor's language, its status."""
     lang = language_of(request, hint)
     problem = explain(error, lang)
-    return page(request, "problem.html", lang=lang, status=error.status, message=problem.message)
+    return page(
+        request, "problem.html", lang=lang, status=status_of(error), message=problem.message
+    )
 
 
 class VisitPages(Controller):
+    """Every handler uses the request's one connection (caller.uow): none takes a second."""
+
     path = "/bookings/{reference:str}"
     include_in_schema = False
-
-    async def _visit(
-        self, request: Request, state: State, reference: str, token: str | None
-    ) -> Visit:
-        await limit(request, "manage", reference)
-        return await bookings_of(state).get(reference, token)
-
-    async def _refused(
-        self, request: Request, error: DomainError, *, hint: str | None = None
-    ) -> Template:
-        return refused(request, error, hint=hint)
+    dependencies = {"caller": Provide(provide_caller)}
 
     @get("/")
     async def reference_only(self, request: Request, reference: FromPath[str]) -> Any:
@@ -95,62 +95,58 @@ class VisitPages(Controller):
         return page(request, "manage_missing.html", reference=reference)
 
     @get("/sent")
-    async def sent(
-        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
-    ) -> Template:
+    async def sent(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Template:
         token = request.query_params.get("token")
         try:
-            visit = await self._visit(request, state, reference, token)
+            visit = await visits.get(caller, reference, token)
         except DomainError as error:
-            return await self._refused(request, error)
-        point, offer = await _place(conn, visit)
-        private = state.settings.public_url + manage_path(reference, token or "")
+            return refused(request, error)
+        point, offer = await _place(await caller.uow.connection(), visit)
+        private = caller.settings.public_url + manage_path(reference, token or "")
         return page(
             request,
             "sent.html",
             private_link=private,
             manage=manage_path(reference, token or ""),
-            hold_minutes=state.settings.hold_minutes,
+            hold_minutes=caller.settings.hold_minutes,
             **_visit_context(visit, point, offer),
         )
 
     @get("/confirm")
     async def confirm_page(
-        self, request: Request, conn: Conn, reference: FromPath[str]
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
     ) -> Template:
         token = request.query_params.get("token", "")
-        row = await booking_store.visit_by_reference(conn, reference)
+        conn = await caller.uow.connection()
+        row = await booking_store.by_reference(conn, reference)
         context: dict[str, Any] = {"reference": reference, "token": token, "visit": None}
         hint = None
         if row is not None and token and token_matches(token, row["confirm_token_hash"]):
             hint = written(row["language"])
-            visit = visit_of(row)
+            visit = booking_store.visit_of(row)
             point, offer = await _place(conn, visit)
             context |= _visit_context(visit, point, offer)
         return page(request, "confirm.html", lang=language_of(request, hint), **context)
 
     @post("/confirm")
-    async def confirm(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+    async def confirm(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
         form = await form_of(request)
         token = text(form, "token")
         try:
-            await limit(request, "confirm", reference)
-            result = await bookings_of(state).confirm(reference, token)
+            visit = await visits.confirm(caller, reference, token)
         except DomainError as error:
             lang = language_of(request)
             return page(
                 request,
                 "confirm.html",
                 lang=lang,
-                status=error.status,
+                status=status_of(error),
                 reference=reference,
                 token=token,
                 visit=None,
                 problem=explain(error, lang).message,
             )
-        visit = msgspec.json.decode(result.body, type=Visit)
-        async with state.pool.acquire() as conn:
-            point, offer = await _place(conn, visit)
+        point, offer = await _place(await caller.uow.connection(), visit)
         return page(
             request,
             "confirmed.html",
@@ -160,16 +156,16 @@ class VisitPages(Controller):
 
     @get("/manage")
     async def manage(
-        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
     ) -> Template:
         token = request.query_params.get("token")
         if not token:
             return page(request, "manage_missing.html", reference=reference)
         try:
-            visit = await self._visit(request, state, reference, token)
+            visit = await visits.get(caller, reference, token)
         except DomainError as error:
-            return await self._refused(request, error)
-        point, offer = await _place(conn, visit)
+            return refused(request, error)
+        point, offer = await _place(await caller.uow.connection(), visit)
         now = dt.datetime.now(dt.UTC)
         changeable = visit.status in CHANGEABLE and visit.start > now
         return page(
@@ -190,17 +186,18 @@ class VisitPages(Controller):
 
     @get("/calendar.ics")
     async def calendar(
-        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
     ) -> Response[bytes] | Template:
         token = request.query_params.get("token")
         try:
-            visit = await self._visit(request, state, reference, token)
+            visit = await visits.get(caller, reference, token)
         except DomainError as error:
-            return await self._refused(request, error)
+            return refused(request, error)
+        conn = await caller.uow.connection()
         point, offer = await _place(conn, visit)
         booking_id = await conn.fetchval(
             "select id from bookings where reference = $1", visit.reference
-        )
+        )  # the invitation's UID (notifications/invitation.py)
         snapshot = VisitSnapshot(
             reference=visit.reference,
             uid=f"{booking_id}@wizyta",
@@ -217,7 +214,7 @@ class VisitPages(Controller):
             point_email=next(iter(point.emails), "") or "no-reply@wizyta.localhost",
             service_name=offer.names if offer else {"en": visit.service_id},
             what_to_bring=offer.what_to_bring if offer else None,
-            manage_url=f"{state.settings.public_url}/bookings/{visit.reference}",
+            manage_url=f"{caller.settings.public_url}/bookings/{visit.reference}",
         )
         body = build_visit_ics(snapshot, dt.datetime.now(dt.UTC))
         return Response(
@@ -233,14 +230,14 @@ class VisitPages(Controller):
 
     @get("/move")
     async def move_page(
-        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
     ) -> Template:
         token = request.query_params.get("token")
         try:
-            visit = await self._visit(request, state, reference, token)
+            visit = await visits.get(caller, reference, token)
         except DomainError as error:
-            return await self._refused(request, error)
-        return await self._move(request, conn, visit, token or "", None)
+            return refused(request, error)
+        return await self._move(request, await caller.uow.connection(), visit, token or "", None)
 
     async def _move(
         self,
@@ -286,34 +283,33 @@ class VisitPages(Controller):
         return page(request, "move.html", lang=lang, status=status, **context)
 
     @post("/move")
-    async def move(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+    async def move(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
         form = await form_of(request)
         token = text(form, "token")
         try:
-            await limit(request, "manage", reference)
-            await bookings_of(state).reschedule(reference, token, text(form, "start"))
+            await visits.move(caller, reference, token, text(form, "start"))
         except DomainError as error:
             try:
-                visit = await bookings_of(state).get(reference, token)
+                visit = await visits.get(caller, reference, token)
             except DomainError:
-                return await self._refused(request, error)
+                return refused(request, error)
             message = explain(error, language_of(request, written(visit.language))).message
-            async with state.pool.acquire() as conn:
-                return await self._move(request, conn, visit, token, message, error.status)
+            conn = await caller.uow.connection()
+            return await self._move(request, conn, visit, token, message, status_of(error))
         return Redirect(path=manage_path(reference, token, done="moved"), status_code=303)
 
     # ------------------------------------------------------------------------ cancel
 
     @get("/cancel")
     async def cancel_page(
-        self, request: Request, state: State, conn: Conn, reference: FromPath[str]
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
     ) -> Template:
         token = request.query_params.get("token")
         try:
-            visit = await self._visit(request, state, reference, token)
+            visit = await visits.get(caller, reference, token)
         except DomainError as error:
-            return await self._refused(request, error)
-        point, offer = await _place(conn, visit)
+            return refused(request, error)
+        point, offer = await _place(await caller.uow.connection(), visit)
         return page(
             request,
             "cancel.html",
@@ -325,25 +321,23 @@ class VisitPages(Controller):
         )
 
     @post("/cancel")
-    async def cancel(self, request: Request, state: State, reference: FromPath[str]) -> Any:
+    async def cancel(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
         form = await form_of(request)
         token = text(form, "token")
         try:
-            await limit(request, "manage", reference)
-            await bookings_of(state).cancel(reference, token)
+            await visits.cancel(caller, reference, token)
         except DomainError as error:
             try:
-                visit = await bookings_of(state).get(reference, token)
+                visit = await visits.get(caller, reference, token)
             except DomainError:
-                return await self._refused(request, error)
+                return refused(request, error)
             lang = language_of(request, written(visit.language))
-            async with state.pool.acquire() as conn:
-                point, offer = await _place(conn, visit)
+            point, offer = await _place(await caller.uow.connection(), visit)
             return page(
                 request,
                 "cancel.html",
                 lang=lang,
-                status=error.status,
+                status=status_of(error),
                 token=token,
                 problem=explain(error, lang).message,
                 manage=manage_path(reference, token),

@@ -152,7 +152,16 @@ class Site:
                 "and tablename <> 'schema_migrations'"
             )
             names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            await conn.execute(f"truncate {names} restart identity cascade")
+            # The live site's worker may be reading a table (its cron) while the truncate takes
+            # its locks one table after another: PostgreSQL may then break a deadlock by
+            # cancelling the truncate. It is safe to try again.
+            for attempt in range(5):
+                try:
+                    await conn.execute(f"truncate {names} restart identity cascade")
+                    break
+                except asyncpg.DeadlockDetectedError:
+                    if attempt == 4:
+                        raise
             await seed_database(conn)
             await add_staff(
                 conn, "basztowa@wizyta.test", "staff", ["krakow-basztowa-22"], STAFF_PASSWORD

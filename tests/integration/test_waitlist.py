@@ -80,7 +80,7 @@ async def test_a_cancellation_reaches_the_first_person_on_the_waitlist(client, p
 
 
 async def test_an_unanswered_offer_expires_and_goes_to_the_next_person(client, pool):
-    from booking.holds import expire_stale_holds
+    from booking.holds import expire_overdue
 
     _, visit, day = await _fully_booked_slot(client)
     await _join(client, "slow@example.org", day)
@@ -93,7 +93,7 @@ async def test_an_unanswered_offer_expires_and_goes_to_the_next_person(client, p
         "where visitor_email = 'slow@example.org'"
     )
     async with pool.acquire() as conn, conn.transaction():
-        await expire_stale_holds(conn)
+        await expire_overdue(conn, dt.timedelta(minutes=30))
     assert (await _offer(pool, "slow@example.org"))["status"] == "expired"
     assert (await _offer(pool, "next@example.org"))["status"] == "held"
     statuses = dict(await pool.fetch("select visitor_email, status from waitlist"))

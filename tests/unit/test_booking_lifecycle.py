@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from booking.lifecycle import ACTIVE, Event, IllegalTransition, Status, allowed_events, transition
+from booking.domain.lifecycle import (
+    ACTIVE,
+    Event,
+    IllegalTransition,
+    Status,
+    allowed_events,
+    transition,
+)
 from booking.secrets import (
     REFERENCE_ALPHABET,
     email_key,

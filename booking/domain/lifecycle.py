@@ -1,12 +1,17 @@
 """The visit's state machine: which event moves a visit from which status to which.
 
-Pure: no clock, no database. The service layer asks `transition` before it writes, and the
-database's constraints guard the rest (overlap, per-person limit).
+Pure: no clock, no database. The store (booking/store.py) asks `transition` before every
+status it writes, and the database's constraints guard the rest (overlap, per-person limit).
+`effective` is the one rule for reading a status: a hold past its expiry is expired, whether
+or not the sweep has marked it yet (the same rule as SQL's visit_status(), migrations/0012).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+
+from core.errors import Conflict
 
 
 class Status(enum.StrEnum):
@@ -45,9 +50,18 @@ _MOVES: dict[tuple[Status, Event], Status] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
+    """The event is not allowed from the visit's status (`visit_status` and `event`)."""
+
+    code = "illegal_transition"
+    template = "A visit that is {status_words} cannot {event}."
+
     def __init__(self, status: Status, event: Event) -> None:
-        super().__init__(f"A visit that is {status.value.replace('_', ' ')} cannot {event.value}.")
+        super().__init__(
+            visit_status=status.value,
+            event=event.value,
+            status_words=status.value.replace("_", " "),
+        )
         self.status = status
         self.event = event
 
@@ -63,3 +77,18 @@ def transition(status: Status | str, event: Event) -> Status:
 
 def allowed_events(status: Status | str) -> frozenset[Event]:
     return frozenset(event for (source, event) in _MOVES if source == Status(status))
+
+
+def effective(
+    status: Status | str, hold_expires_at: dt.datetime | None, now: dt.datetime
+) -> Status:
+    """The status a reader sees: a hold past its expiry counts as expired."""
+    status = Status(status)
+    if status == Status.HELD and hold_expires_at is not None and hold_expires_at <= now:
+        return Status.EXPIRED
+    return status
+
+
+def sources(event: Event) -> frozenset[Status]:
+    """The statuses from which `event` is allowed (for changes made to many visits at once)."""
+    return frozenset(status for (status, e) in _MOVES if e == event)

@@ -1,0 +1,62 @@
+"""Who asks: what every booking use-case needs to know about the request it serves.
+
+The JSON API and the pages build a `Caller` the same way (booking/api.py `provide_caller`),
+so the same limits apply whichever way a visitor comes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.di import NamedDependency
+
+from booking.domain.errors import EmailInvalid
+from core.ratelimit import RateLimits
+from core.settings import Settings
+from core.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, as the use-cases need it: the request's unit of work, the app's settings and
+    shared limits, and the client's address (for per-address limits)."""
+
+    uow: UnitOfWork
+    settings: Settings
+    limits: RateLimits | None
+    redis: Any
+    address: str
+
+    @property
+    def hold(self) -> dt.timedelta:
+        """How long a held visit waits for its confirmation (HOLD_MINUTES)."""
+        return dt.timedelta(minutes=self.settings.hold_minutes)
+
+    async def limit(self, action: str, *, person: str | None = None, address: bool = True) -> None:
+        if self.limits is not None:
+            await self.limits.check(
+                action, address=self.address if address else None, person=person
+            )
+
+
+def valid_email(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as e:
+        raise EmailInvalid(reason=str(e)) from e
+
+
+def token_key(reference: str, token: str | None) -> str:
+    """The per-visit limit counts each (reference, token) apart: the reference is not secret
+    (mail subjects, feeds), so a stranger's wrong tokens must not spend the owner's budget."""
+    digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
+    return f"{reference}:{digest}"
+
+
+#: A handler's parameter for the use-cases' caller (booking/api.py provides it as `caller`).
+CallerDep = NamedDependency[Caller]

@@ -1,0 +1,255 @@
+"""Every refusal of the booking domain, with a stable code and the parameters its sentence needs.
+
+The English templates are the API's `detail`; pages translate by `code` (web/errors.py), and
+API clients branch on `code` (in every problem+json body). Codes never change meaning; a new
+refusal gets a new class.
+"""
+
+from __future__ import annotations
+
+from core.errors import Conflict, Gone, Invalid, NotFound, TooManyRequests, Unauthorized
+
+# ---------------------------------------------------------------------------- the time asked for
+
+
+class StartMalformed(Invalid):
+    code, field = "start_malformed", "start"
+    template = "'start' is not a date and time: {value!r}."
+
+
+class InDstGap(Invalid):
+    code, field = "dst_gap", "start"
+    template = (
+        "{time} does not exist in {timezone}: the clocks move forward that night. "
+        "Choose another time."
+    )
+
+
+class InPast(Invalid):
+    code, field = "in_past", "start"
+    template = "This time is in the past."
+
+
+class TooSoon(Invalid):
+    code, field = "too_soon", "start"
+    template = "This time is too soon: visits must be booked at least {minutes} minutes ahead."
+
+
+class TooFar(Invalid):
+    code, field = "too_far", "start"
+    template = "This time is too far ahead: visits can be booked up to {days} days ahead."
+
+
+class NotPublished(Invalid):
+    code, field = "not_published", "start"
+    template = "Visits on {day} are not published yet; they can be booked from {opens}."
+
+
+class OffGrid(Invalid):
+    code, field = "off_grid", "start"
+    template = (
+        "Visits for this service start every {step} minutes from the opening time; "
+        "{time} is not one of them."
+    )
+
+
+class PointClosed(Invalid):
+    code, field = "point_closed", "start"
+    template = "The point is closed on {day}."
+
+
+class OutsideHours(Invalid):
+    code, field = "outside_hours", "start"
+    template = (
+        "{time} is outside the opening hours on {day} ({hours}), or no desk that speaks "
+        "{language!r} is free then."
+    )
+
+
+class SlotTaken(Conflict):
+    code, field = "slot_taken", "start"
+    template = "This time has just been taken. Please choose another."
+
+
+# ---------------------------------------------------------------------------- what and who
+
+
+class UnknownPoint(Invalid):
+    """In a request body (a 422); an unknown point in a path is scheduling's 404."""
+
+    code, field = "unknown_point", "point_id"
+    template = "There is no point with id {point_id!r}."
+
+
+class ServiceNotOffered(Invalid):
+    code, field = "service_not_offered", "service_id"
+    template = "The point {point_id!r} does not offer a service {service_id!r}."
+
+
+class UnknownLanguage(Invalid):
+    code, field = "unknown_language", "language"
+    template = "Unknown language {language!r}; use one of {languages}."
+
+
+class LanguageNotOffered(Invalid):
+    code, field = "language_not_offered", "language"
+    template = (
+        "The service {service_id!r} is not offered in {language!r} here; "
+        "it is offered in {offered}."
+    )
+
+
+class EmailInvalid(Invalid):
+    code, field = "email_invalid", "visitor.email"
+    template = "The e-mail address is not valid: {reason}"
+
+
+class PerPersonLimit(Conflict):
+    code, field = "per_person_limit", "visitor.email"
+    type_slug = "per-person-limit"
+    template = (
+        "You already have an active visit at this point. Cancel or move it, or wait until it "
+        "has taken place."
+    )
+
+
+# ---------------------------------------------------------------------------- the request itself
+
+
+class IdempotencyKeyMissing(Invalid):
+    code, field = "idempotency_key_missing", "Idempotency-Key"
+    template = (
+        "An Idempotency-Key header (1 to 200 characters, e.g. a UUID) is required, "
+        "so a retried request cannot book twice."
+    )
+
+
+class IdempotencyKeyReused(Invalid):
+    code, field = "idempotency_key_reused", "Idempotency-Key"
+    template = (
+        "This Idempotency-Key was already used for a different request; "
+        "use a new key for a new booking."
+    )
+
+
+class ProofOfWorkMissing(Invalid):
+    code, field = "proof_of_work_missing", "Altcha"
+    template = (
+        "A proof of work is required: get a challenge from /api/v1/challenge and send the "
+        "solution in the Altcha header."
+    )
+
+
+class ProofOfWorkExpired(Invalid):
+    code, field = "proof_of_work_expired", "Altcha"
+    template = "The proof of work is expired; solve a new challenge."
+
+
+class ProofOfWorkInvalid(Invalid):
+    code, field = "proof_of_work_invalid", "Altcha"
+    template = "The proof of work is not valid for this point; solve a new challenge."
+
+
+class ProofOfWorkUsed(Invalid):
+    code, field = "proof_of_work_used", "Altcha"
+    template = "This proof of work was already used; solve a new challenge."
+
+
+class TooManyBookingRequests(TooManyRequests):
+    """A rate limit (core/ratelimit.py) in the booking's words: `who` is `address` or
+    `person`."""
+
+    code = "rate_limited"
+
+
+# ---------------------------------------------------------------------------- an existing visit
+
+
+class ManageTokenMissing(Unauthorized):
+    code = "manage_token_missing"
+    template = "This needs the visit's manage token: Authorization: Bearer <token>."
+
+
+class VisitNotFound(NotFound):
+    """A reference and token that do not belong together; says nothing about which is wrong."""
+
+    code = "visit_not_found"
+    template = "No visit with this reference and token."
+
+
+class ConfirmLinkInvalid(NotFound):
+    code = "confirm_link_invalid"
+    template = "No visit with this reference and confirmation link."
+
+
+class HoldExpired(Gone):
+    code = "hold_expired"
+    template = (
+        "This visit was held for you, but it was not confirmed in time and the time was "
+        "released. Please book again."
+    )
+
+
+class AlreadyStarted(Conflict):
+    code = "already_started"
+    template = "The visit has already started, so it cannot be {verb} online."
+
+
+class NoSuchVisit(NotFound):
+    """Staff asked for a reference that does not exist."""
+
+    code = "no_such_visit"
+    template = "There is no visit {reference!r}."
+
+
+class CheckInNotToday(Conflict):
+    code = "check_in_not_today"
+    template = "The visit is on {day}; it can be checked in on that day."
+
+
+class NoShowTooEarly(Conflict):
+    code = "no_show_too_early"
+    template = "The visit has not started yet, so the visitor cannot be a no-show."
+
+
+# ---------------------------------------------------------------------------- draw and waitlist
+
+
+class AlreadyInDraw(Conflict):
+    code = "already_in_draw"
+    template = "You are already in the draw for {day}; one entry per person."
+
+
+class DrawTokenMissing(Unauthorized):
+    code = "draw_token_missing"
+    template = "This needs the draw entry's token: Authorization: Bearer <token>."
+
+
+class DrawEntryNotFound(NotFound):
+    code = "draw_entry_not_found"
+    template = "No draw entry with this id and token."
+
+
+class WaitlistTokenMissing(Unauthorized):
+    code = "waitlist_token_missing"
+    template = "This needs the waitlist entry's token: Authorization: Bearer <token>."
+
+
+class WaitlistEntryNotFound(NotFound):
+    code = "waitlist_entry_not_found"
+    template = "No waitlist entry with this id and token."
+
+
+class WaitlistDaysReversed(Invalid):
+    code, field = "waitlist_days_reversed", "last_day"
+    template = "'last_day' is before 'first_day'."
+
+
+class WaitlistDaysPast(Invalid):
+    code, field = "waitlist_days_past", "first_day"
+    template = "'first_day' is in the past."
+
+
+class WaitlistTooLong(Invalid):
+    code, field = "waitlist_too_long", "last_day"
+    template = "A waitlist entry may span at most {days} days."

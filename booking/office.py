@@ -1,0 +1,189 @@
+"""The office's side of visits: the day sheet, the moves staff make on the day, and the office's
+cancellation when hours change.
+
+Staff's controllers (staff/visits_api.py, web/staff_pages.py, staff/changes.py) are thin: who
+may act is theirs (they pass `authorize`, and write the audit line with `audited`); what a move
+does to a visit is here, through the same store and state machine as the visitor's own changes.
+The clock rules: a visit is checked in on its day, not before, and is a no-show only once it
+has started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import msgspec
+
+from booking import store
+from booking.domain.errors import CheckInNotToday, NoShowTooEarly, NoSuchVisit
+from booking.domain.lifecycle import Event, sources, transition
+from core.uow import UnitOfWork
+from scheduling.model import Point
+
+
+class VisitorOnSheet(msgspec.Struct, frozen=True):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
+    time: str
+    """Local wall-clock start, HH:MM."""
+    start: dt.datetime
+    end: dt.datetime
+    reference: str
+    status: str
+    service_id: str
+    service: dict[str, str]
+    language: str
+    needs: list[str]
+    notes: str | None
+    visitor: VisitorOnSheet
+    desk_id: str
+    desk: dict[str, str]
+
+
+_SHEET = """
+    select b.id, b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.needs, b.notes,
+           b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
+           b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
+           p.timezone, visit_status(b.status, b.hold_expires_at) as status
+    from bookings b
+    join services s on s.id = b.service_id
+    join desks d on d.point_id = b.point_id and d.id = b.desk_id
+    join points p on p.id = b.point_id
+"""
+
+
+def sheet_visit(row: asyncpg.Record) -> SheetVisit:
+    zone = zoneinfo.ZoneInfo(row["timezone"])
+    start = row["starts_at"].astimezone(zone)
+    return SheetVisit(
+        time=start.strftime("%H:%M"),
+        start=start,
+        end=row["ends_at"].astimezone(zone),
+        reference=row["reference"],
+        status=row["status"],
+        service_id=row["service_id"],
+        service=row["service_names"],
+        language=row["language"],
+        needs=list(row["needs"]),
+        notes=row["notes"],
+        visitor=VisitorOnSheet(row["visitor_name"], row["visitor_email"], row["visitor_phone"]),
+        desk_id=row["desk_id"],
+        desk=row["desk_names"],
+    )
+
+
+async def day_sheet(conn: asyncpg.Connection, point: Point, day: dt.date) -> list[SheetVisit]:
+    """Every visit starting on one local date of the point, whatever its status (staff also see
+    who cancelled), by time, then desk."""
+    zone = zoneinfo.ZoneInfo(point.timezone)
+    rows = await conn.fetch(
+        _SHEET
+        + """
+        where b.point_id = $1 and b.starts_at >= $2 and b.starts_at < $3
+        order by b.starts_at, b.desk_id, b.reference
+        """,
+        point.id,
+        dt.datetime.combine(day, dt.time(0), zone),
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone),
+    )
+    return [sheet_visit(r) for r in rows]
+
+
+#: Writes the audit line of a move in its transaction: (conn, point id, before, after).
+Audited = Callable[[asyncpg.Connection, str, dict, dict], Awaitable[None]]
+
+
+async def record(
+    uow: UnitOfWork,
+    reference: str,
+    event: Event,
+    *,
+    authorize: Callable[[str], None],
+    audited: Audited,
+) -> SheetVisit:
+    """Apply one staff event (check-in, no-show, complete) to a visit: NoSuchVisit, the
+    caller's refusal for another point's visit, IllegalTransition or a clock rule otherwise."""
+
+    async def work(conn: asyncpg.Connection) -> SheetVisit:
+        row = await conn.fetchrow(_SHEET + " where b.reference = $1 for update of b", reference)
+        if row is None:
+            raise NoSuchVisit(reference=reference)
+        authorize(row["point_id"])
+        transition(row["status"], event)
+        _check_clock(row, event, await conn.fetchval("select now()"))
+        status = await store.record(conn, row, event)
+        await audited(conn, row["point_id"], {"status": row["status"]}, {"status": status.value})
+        return sheet_visit(await conn.fetchrow(_SHEET + " where b.id = $1", row["id"]))
+
+    return await uow.atomic(work)
+
+
+def _check_clock(row: asyncpg.Record, event: Event, now: dt.datetime) -> None:
+    zone = zoneinfo.ZoneInfo(row["timezone"])
+    day = row["starts_at"].astimezone(zone).date()
+    if event == Event.CHECK_IN and day > now.astimezone(zone).date():
+        raise CheckInNotToday(day=day.isoformat(), visit_status=row["status"])
+    if event == Event.NO_SHOW and row["starts_at"] > now:
+        raise NoShowTooEarly(visit_status=row["status"])
+
+
+# ---------------------------------------------------------------------------- hours that change
+
+
+class AffectedVisit(msgspec.Struct, frozen=True):
+    reference: str
+    start: dt.datetime
+    end: dt.datetime
+    desk_id: str
+    service_id: str
+    language: str
+    status: str
+
+
+async def future_active(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
+    """The point's active visits still ahead (held and not overdue, or confirmed), by time."""
+    rows = await conn.fetch(
+        """
+        select reference, starts_at, ends_at, desk_id, service_id, language,
+               visit_status(status, hold_expires_at) as status
+        from bookings
+        where point_id = $1 and starts_at > now()
+          and visit_status(status, hold_expires_at) = any($2::text[])
+        order by starts_at
+        """,
+        point_id,
+        sorted(sources(Event.CANCEL)),  # the visits the office could still cancel
+    )
+    return [
+        AffectedVisit(
+            r["reference"],
+            r["starts_at"],
+            r["ends_at"],
+            r["desk_id"],
+            r["service_id"],
+            r["language"],
+            r["status"],
+        )
+        for r in rows
+    ]
+
+
+async def cancel_by_office(
+    conn: asyncpg.Connection, references: list[str], reason: dict[str, str]
+) -> list[int]:
+    """Cancel visits because the office closed or changed its hours; each visitor is told why
+    (outbox). Returns the outbox ids (announce them with the unit of work)."""
+    rows = await store.cancel_by_office(conn, references)
+    return [
+        await store.add_outbox(
+            conn, r["id"], "cancelled_by_office", r["sequence"], payload={"reason": reason}
+        )
+        for r in rows
+    ]

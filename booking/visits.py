@@ -1,0 +1,299 @@
+"""The visitor's use-cases: hold a visit, read it, confirm, cancel, move it.
+
+Each takes plain values and a `Caller` (the request's unit of work, settings, limits and
+address) and returns domain values; the JSON API (booking/api.py) and the pages
+(web/booking_flow.py, web/visits.py) call these same functions, so both get the same
+validation, rate limits and proof of work. Each change is one short transaction (core/uow.py)
+that re-checks the requested time against the slot engine (rules may have just changed),
+lets PostgreSQL's constraints settle races, and writes its outbox rows with the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from booking import draw, idempotency, pow, store
+from booking.caller import Caller, token_key, valid_email
+from booking.checks import bookable_slot, check_language, config_and_offer, parse_start
+from booking.domain.errors import (
+    AlreadyStarted,
+    ConfirmLinkInvalid,
+    HoldExpired,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    ManageTokenMissing,
+    SlotTaken,
+    VisitNotFound,
+)
+from booking.domain.lifecycle import Event, Status, transition
+from booking.domain.visit import Visit, VisitCreated, Visitor, created, hold_visit
+from booking.holds import expire_overdue, place_hold
+from booking.reminders import parse_offsets, reminder_times
+from booking.schemas import BookingCreate
+from booking.secrets import email_key, new_token, token_hash, token_matches
+from booking.waitlist import offer_freed_slot, settle_offer
+
+# ---------------------------------------------------------------------------- hold
+
+
+async def hold(
+    caller: Caller, data: BookingCreate, key: str, altcha: str | None
+) -> VisitCreated | draw.DrawEntry:
+    """Hold the visit (its manage token shown once), or, in a release's first minutes, enter
+    its draw. The same key and body again get the first answer (booking/idempotency.py)."""
+    if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+        raise IdempotencyKeyMissing()
+    email = valid_email(data.visitor.email)
+    await caller.limit("booking")
+    conn = await caller.uow.connection()
+    if await pow.needed(conn, data.point_id, caller.settings.proof_of_work):
+        # Only a request that did the work counts toward the person's limit: else anyone
+        # could lock a stranger out by naming their e-mail in unsolved requests.
+        await pow.check_solution(
+            caller.redis,
+            await pow.hmac_key(conn),
+            data.point_id,
+            altcha,
+            request=pow.request_tag(key, data),
+        )
+    await caller.limit("booking", person=email_key(email), address=False)
+    key_hash, request_hash = idempotency.key_hash(key), idempotency.request_hash(data)
+
+    async def work(conn: asyncpg.Connection) -> VisitCreated | draw.DrawEntry:
+        first = await idempotency.claim(conn, key_hash, request_hash)
+        if first is not None:  # the key was used: the other transaction has committed by now
+            if bytes(first["request_hash"]) != request_hash:
+                raise IdempotencyKeyReused()
+            answer = idempotency.unseal(key, first["response"])
+            kind = draw.DrawEntry if first["status_code"] == 202 else VisitCreated
+            return msgspec.json.decode(answer, type=kind)
+        result = await _hold_or_enter(caller, conn, data, email)
+        booking_reference = result.reference if isinstance(result, VisitCreated) else None
+        await idempotency.record(
+            conn,
+            key_hash,
+            202 if isinstance(result, draw.DrawEntry) else 201,
+            idempotency.seal(key, msgspec.json.encode(result)),
+            booking_reference,
+        )
+        return result
+
+    return await caller.uow.atomic(work)
+
+
+async def _hold_or_enter(
+    caller: Caller, conn: asyncpg.Connection, data: BookingCreate, email: str
+) -> VisitCreated | draw.DrawEntry:
+    config, offer, now = await config_and_offer(conn, data.point_id, data.service_id)
+    point = config.point
+    check_language(offer, data.language)
+    start = parse_start(data.start, point.timezone)
+    day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
+    hold_for = caller.hold
+    window = draw.open_window(point, day, now)
+    if not window:  # after a draw's window, the draw is decided before anyone books that day
+        caller.uow.send(await draw.decide_due(conn, point, day, hold_for, now))
+    slot = await bookable_slot(
+        conn, point, offer, data.language, start, now, config=config, free_only=not window
+    )
+    visitor = Visitor(data.visitor.name.strip(), email, data.visitor.phone)
+    if window:
+        return await draw.enter(
+            conn,
+            point,
+            offer.id,
+            data.language,
+            slot.start,
+            window[1],
+            visitor=visitor,
+            notes=data.notes,
+            needs=list(data.needs),
+        )
+    held, secrets = hold_visit(
+        point_id=point.id,
+        service_id=offer.id,
+        start=slot.start,
+        end=slot.end,
+        language=data.language,
+        visitor=visitor,
+        now=now,
+        hold=hold_for,
+        notes=data.notes,
+        needs=tuple(data.needs),
+    )
+    placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
+    if placed is None:
+        # The slot engine counts a hold past its expiry as free; the exclusion constraint
+        # still sees it until it is marked expired: mark this point's, then try once more.
+        expired = await expire_overdue(conn, hold_for, point.id)
+        caller.uow.send(expired)
+        if expired:
+            placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
+    if placed is None:
+        raise SlotTaken()
+    booking, outbox_id = placed
+    caller.uow.send([outbox_id])
+    return VisitCreated(
+        reference=booking.reference,
+        status=Status.HELD.value,
+        point_id=point.id,
+        service_id=offer.id,
+        desk_id=booking.desk_id,
+        start=slot.start,
+        end=slot.end,
+        timezone=point.timezone,
+        language=data.language,
+        visitor=visitor,
+        notes=data.notes,
+        needs=list(data.needs),
+        sequence=0,
+        expires_at=held.hold_expires_at,
+        manage_token=secrets.manage_token,
+    )
+
+
+# ---------------------------------------------------------------------------- the visitor's own
+
+
+async def _authorized(
+    conn: asyncpg.Connection, reference: str, token: str | None, *, lock: bool
+) -> asyncpg.Record:
+    """The visit, if the manage token is its own; otherwise reveal nothing about it."""
+    if not token:
+        raise ManageTokenMissing()
+    row = await store.by_reference(conn, reference, lock=lock)
+    if row is None or not token_matches(token, row["manage_token_hash"]):
+        raise VisitNotFound()
+    return row
+
+
+async def get(caller: Caller, reference: str, token: str | None) -> Visit:
+    await caller.limit("manage", person=token_key(reference, token))
+    row = await _authorized(await caller.uow.connection(), reference, token, lock=False)
+    return store.visit_of(row)
+
+
+def _confirmed_marker(token: str) -> bytes:
+    """After confirming, the confirmation hash is replaced by one that still recognises a
+    repeated click on the same link (idempotent confirm) but no longer confirms anything else."""
+    return token_hash("confirmed:" + token)
+
+
+async def confirm(caller: Caller, reference: str, token: str) -> Visit | VisitCreated:
+    """Confirm from the e-mailed link. A visit held without a manage token (a draw win, a
+    waitlist offer) gets one now, shown once (VisitCreated)."""
+    await caller.limit("confirm", person=token_key(reference, token))
+
+    async def work(conn: asyncpg.Connection) -> Visit | VisitCreated:
+        row = await store.by_reference(conn, reference, lock=True)
+        if row is None:
+            raise ConfirmLinkInvalid()
+        if row["status"] == Status.CONFIRMED and token_matches(
+            "confirmed:" + token, row["confirm_token_hash"]
+        ):
+            return store.visit_of(row)  # a second click
+        if not token_matches(token, row["confirm_token_hash"]):
+            raise ConfirmLinkInvalid()
+        if row["status"] == Status.EXPIRED:
+            raise HoldExpired()
+        transition(row["status"], Event.CONFIRM)
+        manage = None if row["manage_token_issued"] else new_token()
+        await store.confirm(
+            conn, row, _confirmed_marker(token), token_hash(manage) if manage else None
+        )
+        if row["waitlist_id"] is not None:
+            await settle_offer(conn, row["id"], "booked")
+        now = await conn.fetchval("select now()")
+        caller.uow.send([await store.add_outbox(conn, row["id"], "confirmed", row["sequence"])])
+        caller.uow.send(
+            await _reminders(caller, conn, row["id"], row["starts_at"], row["sequence"], now)
+        )
+        fresh = store.visit_of(await store.by_id(conn, row["id"]))
+        return created(fresh, manage) if manage is not None else fresh
+
+    return await caller.uow.atomic(work)
+
+
+async def cancel(caller: Caller, reference: str, token: str | None) -> Visit:
+    await caller.limit("manage", person=token_key(reference, token))
+
+    async def work(conn: asyncpg.Connection) -> Visit:
+        row = await _authorized(conn, reference, token, lock=True)
+        now = await conn.fetchval("select now()")
+        _not_started(row, now, "cancelled")
+        transition(row["status"], Event.CANCEL)
+        # Overdue holds give their desks back first, so the freed slot can be offered.
+        caller.uow.send(await expire_overdue(conn, caller.hold, row["point_id"]))
+        sequence = await store.cancel(conn, row, "visitor")
+        caller.uow.send([await store.add_outbox(conn, row["id"], "cancelled", sequence)])
+        caller.uow.send(
+            await offer_freed_slot(
+                conn, row["point_id"], row["service_id"], row["starts_at"], caller.hold
+            )
+        )
+        return store.visit_of(await store.by_id(conn, row["id"]))
+
+    return await caller.uow.atomic(work)
+
+
+async def move(caller: Caller, reference: str, token: str | None, new_start: str) -> Visit:
+    await caller.limit("manage", person=token_key(reference, token))
+
+    async def work(conn: asyncpg.Connection) -> Visit:
+        row = await _authorized(conn, reference, token, lock=True)
+        config, offer, now = await config_and_offer(conn, row["point_id"], row["service_id"])
+        point = config.point
+        _not_started(row, now, "moved")
+        transition(row["status"], Event.RESCHEDULE)
+        start = parse_start(new_start, point.timezone)
+        if start == row["starts_at"]:
+            return store.visit_of(row)
+        caller.uow.send(await expire_overdue(conn, caller.hold, point.id))
+        slot = await bookable_slot(
+            conn, point, offer, row["language"], start, now, excluding=row["id"]
+        )
+        moved = await store.move(conn, point, row, slot.desk_ids, slot.start, slot.end)
+        if moved is None:
+            raise SlotTaken()
+        _, sequence = moved
+        previous = {"previous_start": row["starts_at"].isoformat()}
+        caller.uow.send(
+            [await store.add_outbox(conn, row["id"], "moved", sequence, payload=previous)]
+        )
+        if row["status"] == Status.CONFIRMED:
+            caller.uow.send(await _reminders(caller, conn, row["id"], slot.start, sequence, now))
+        caller.uow.send(
+            await offer_freed_slot(
+                conn, row["point_id"], row["service_id"], row["starts_at"], caller.hold
+            )
+        )
+        return store.visit_of(await store.by_id(conn, row["id"]))
+
+    return await caller.uow.atomic(work)
+
+
+def _not_started(row: asyncpg.Record, now: dt.datetime, verb: str) -> None:
+    if row["starts_at"] <= now:
+        raise AlreadyStarted(verb=verb)
+
+
+async def _reminders(
+    caller: Caller,
+    conn: asyncpg.Connection,
+    booking_id: Any,
+    start: dt.datetime,
+    sequence: int,
+    now: dt.datetime,
+) -> list[int]:
+    offsets = parse_offsets(caller.settings.reminder_offsets)
+    return [
+        await store.add_outbox(
+            conn, booking_id, "reminder", sequence, due_at=due, payload={"offset": label}
+        )
+        for due, label in reminder_times(start, now, offsets)
+    ]

@@ -1,0 +1,100 @@
+"""The unit of work of one request: one pooled connection, short transactions, the outbox after.
+
+A request gets at most one connection, taken when it first needs one (with the pool's timeout:
+a 503 rather than a wait without end) and given back when the request ends. Nothing a request
+runs takes a second connection while it holds this one: a burst of requests can fill the pool,
+never deadlock it.
+
+`atomic(work)` runs `work(conn)` in one transaction, retried whole on a serialization failure
+or a deadlock (the database asking us to try again). The outbox rows a change writes are
+announced with `send(ids)`; they are enqueued (core/jobs.py) only after their transaction has
+committed, so the worker never looks for a row that is not there yet, and a rolled-back try
+announces nothing. A lost enqueue is safe: the worker's sweep finds every unsent row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import asyncpg
+from litestar.di import NamedDependency
+
+from core.db import RETRYABLE, BoundedPool
+from core.jobs import enqueue_outbox
+
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    def __init__(self, pool: BoundedPool, redis: Any, *, attempts: int = 5) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._attempts = attempts
+        self._holder: Any = None
+        self._conn: asyncpg.Connection | None = None
+        self._pending: list[int] | None = None
+
+    async def connection(self) -> asyncpg.Connection:
+        """This request's connection (taken from the pool the first time)."""
+        if self._conn is None:
+            self._holder = self._pool.acquire()
+            self._conn = await self._holder.__aenter__()
+        return self._conn
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, *, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        """Pool-shaped access to this request's one connection, for code written against a
+        pool (staff sessions, `in_transaction`): it never takes a second connection."""
+        yield await self.connection()
+
+    async def close(self) -> None:
+        if self._holder is not None:
+            holder, self._holder, self._conn = self._holder, None, None
+            await holder.__aexit__(None, None, None)
+
+    async def __aenter__(self) -> UnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._pending is not None
+
+    def send(self, outbox_ids: Iterable[int]) -> None:
+        """Announce outbox rows written in the current transaction."""
+        assert self._pending is not None, "outbox rows are written inside atomic()"
+        self._pending.extend(outbox_ids)
+
+    async def atomic(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` in one transaction (or inside the current one, when already in one)."""
+        conn = await self.connection()
+        if self._pending is not None:
+            return await work(conn)  # nested: part of the caller's transaction and its retries
+        for attempt in range(1, self._attempts + 1):
+            self._pending = []
+            try:
+                async with conn.transaction():
+                    result = await work(conn)
+                sent, self._pending = self._pending, None
+            except RETRYABLE:
+                self._pending = None
+                if attempt == self._attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+                continue
+            except BaseException:
+                self._pending = None
+                raise
+            await enqueue_outbox(self._redis, sent)
+            return result
+        raise AssertionError("unreachable")
+
+
+#: A handler's parameter for the request's unit of work (app.py provides it as `uow`).
+Uow = NamedDependency[UnitOfWork]

@@ -1,0 +1,41 @@
+"""Staff's refusals: logging in, sessions, and what an account may touch (codes as everywhere:
+core/errors.py; pages translate them in web/errors.py)."""
+
+from __future__ import annotations
+
+from core.errors import Forbidden, TooManyRequests, Unauthorized
+
+
+class WrongPassword(Unauthorized):
+    code, field = "wrong_password", "password"
+    template = "The e-mail or password is wrong."
+
+
+class LoginRequired(Unauthorized):
+    code = "login_required"
+    template = "Log in first: Authorization: Bearer <session token>."
+
+
+class SessionEnded(Unauthorized):
+    code = "session_ended"
+    template = "The session has ended or is not valid; log in again."
+
+
+class TooManyLogins(TooManyRequests):
+    code, field = "too_many_logins", "password"
+    type_slug = "too-many-login-attempts"
+    template = "Too many failed logins; try again in {retry_after} {seconds}."
+
+    def __init__(self, retry_after: int) -> None:
+        seconds = "second" if retry_after == 1 else "seconds"
+        super().__init__(retry_after=retry_after, seconds=seconds)
+
+
+class NotYourPoint(Forbidden):
+    code = "not_your_point"
+    template = "Your account may not manage the point {point_id!r}."
+
+
+class AdminOnly(Forbidden):
+    code = "admin_only"
+    template = "Only an administrator may do this."
