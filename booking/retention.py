@@ -1,30 +1,253 @@
-"""Personal data is kept only as long as needed: names, e-mails, phones and notes of visits
-that ended more than RETENTION_DAYS ago are removed; the anonymous rest stays for statistics
-(point, service, language, time, status)."""
+"""Personal data is kept only as long as it is needed, in every table that holds any.
+
+What is forgotten, and when (PERSONAL_DATA below lists every column, NOT_PERSONAL the columns
+whose names only look personal; a test compares both lists with the schema):
+
+- **visits** (`bookings`) that ended more than RETENTION_DAYS ago lose the visitor's name,
+  e-mail, e-mail key, phone, notes, needs (a need such as a sign-language interpreter can say
+  something about a person's health) and the confirmation token's hash; their **outbox** rows
+  lose their payload (tokens, the previous time) and last error (an SMTP answer often repeats
+  the address). The row stays, anonymous: point, service, desk, time, language, status.
+- **draw entries** whose released day ended, and **waitlist entries** whose last day ended,
+  more than RETENTION_DAYS ago lose the same personal columns and keep their anonymous facts
+  (how many entered a day's draw, in which language, how many won; how many waited and were
+  offered a slot), which are what shows the draw is fair and where visits are short. Their
+  rows are kept rather than deleted for that, and so that a visit's link to the draw entry or
+  waitlist entry it came from stays. Their token hashes stay, as a visit's manage token hash
+  does: a hash of a random secret names no one, and the holder of the link sees only the
+  anonymous rest.
+- **idempotency keys** are deleted 24 hours after they were made: a key only has to outlive a
+  client's retries of one request (minutes), and its row holds the sealed answer (the
+  visitor's details and manage token) and a hash of the request (the visitor's details). A
+  retry more than a day later books anew, as after any other key's end (Stripe keeps its
+  keys 24 hours for the same reason).
+- **failed logins** are deleted after a day (they hold an e-mail or a client's IP address); the
+  brake in staff/sessions.py looks back 15 minutes and locks for 15 minutes, far shorter.
+- **staff sessions** are deleted a day after they ended (expired, revoked, or idle for a day;
+  staff/sessions.py ends them after 30 idle minutes or 12 hours).
+
+Staff accounts' e-mails, the audit log (who changed what, with the changing staff member's
+e-mail: the point's record of its own work, which names no visitor) and feed token labels are
+kept while the account, the point or the token exists; points' addresses and contacts are an
+office's, not a person's.
+
+Each step runs in batches of BATCH rows, each batch its own short transaction, and skips rows
+a live transaction holds (they are taken on the next run), so a purge over a year of visits
+never holds a long transaction or blocks a booking. Run it on a connection outside a
+transaction (the worker's daily job and `wizyta purge` do).
+"""
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
+import msgspec
+
+logger = logging.getLogger("wizyta.retention")
+
+BATCH = 1000
+
+#: Every column that may hold personal data: (table, column) -> what happens to it.
+PERSONAL_DATA: dict[tuple[str, str], str] = {
+    ("bookings", "visitor_name"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "visitor_email"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "visitor_email_key"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "visitor_phone"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "notes"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "needs"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "confirm_token_hash"): "emptied RETENTION_DAYS after the visit",
+    ("bookings", "manage_token_hash"): "kept: a hash of a random secret, names no one",
+    ("outbox", "payload"): "emptied with its visit",
+    ("outbox", "last_error"): "emptied with its visit",
+    ("draw_entries", "visitor_name"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "visitor_email"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "visitor_email_key"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "visitor_phone"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "notes"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "needs"): "emptied RETENTION_DAYS after the day",
+    ("draw_entries", "token_hash"): "kept: a hash of a random secret, names no one",
+    ("waitlist", "visitor_name"): "emptied RETENTION_DAYS after the last day",
+    ("waitlist", "visitor_email"): "emptied RETENTION_DAYS after the last day",
+    ("waitlist", "visitor_email_key"): "emptied RETENTION_DAYS after the last day",
+    ("waitlist", "token_hash"): "kept: a hash of a random secret, names no one",
+    ("idempotency_keys", "key_hash"): "row deleted after 24 hours",
+    ("idempotency_keys", "request_hash"): "row deleted after 24 hours",
+    ("idempotency_keys", "response"): "row deleted after 24 hours",
+    ("login_failures", "key"): "row deleted after a day",
+    ("staff_sessions", "token_hash"): "row deleted a day after the session ended",
+    ("staff_sessions", "csrf_hash"): "row deleted a day after the session ended",
+    ("staff_accounts", "email"): "kept while the account exists",
+    ("staff_accounts", "password_hash"): "kept while the account exists",
+    ("audit_log", "staff_email"): "kept: the point's record of its staff's work",
+    ("audit_log", "before"): "kept: configuration and visit statuses, no visitor's data",
+    ("audit_log", "after"): "kept: configuration and visit statuses, no visitor's data",
+    ("feed_tokens", "label"): "kept while the token exists: staff's own words",
+    ("feed_tokens", "token_hash"): "kept while the token exists: names no one",
+}
+
+#: Columns whose names look personal but hold an office's or the system's data.
+NOT_PERSONAL: dict[tuple[str, str], str] = {
+    ("points", "names"): "the office's names",
+    ("points", "address"): "the office's address",
+    ("points", "phones"): "the office's phones",
+    ("points", "emails"): "the office's e-mail addresses",
+    ("services", "names"): "a service's names",
+    ("desks", "names"): "a desk's names",
+    ("calendar_rules", "labels"): "an opening rule's names (an open Saturday, a holiday)",
+    ("bookings", "manage_token_issued"): "a flag",
+    ("feed_tokens", "show_names"): "a flag",
+    ("point_services", "per_person_limit"): "a number",
+    ("app_secrets", "name"): "which server secret",
+    ("schema_migrations", "name"): "a migration file's name",
+}
+
+
+class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
+    """How many rows of each table one purge anonymised or deleted."""
+
+    visits: int = 0  # with their outbox rows
+    draw_entries: int = 0
+    waitlist: int = 0
+    idempotency_keys: int = 0
+    login_failures: int = 0
+    staff_sessions: int = 0
+
+
+_VISITS = """
+with purged as (
+    update bookings
+       set visitor_name = null, visitor_email = null, visitor_email_key = null,
+           visitor_phone = null, notes = null, needs = '{}', confirm_token_hash = null,
+           purged_at = now(), updated_at = now()
+     where id in (select id from bookings
+                   where purged_at is null and ends_at < now() - make_interval(days => $1)
+                   order by ends_at limit $2 for update skip locked)
+    returning id
+), emptied as (
+    update outbox set payload = '{}', last_error = null
+     where booking_id in (select id from purged)
+       and (payload <> '{}' or last_error is not null)
+)
+select count(*) from purged
+"""
+
+# What an earlier purge left of a visit it anonymised (it kept needs), and outbox rows of an
+# anonymised visit that still say something (earlier purges kept last_error).
+_VISITS_LEFT = """
+with purged as (
+    update bookings set needs = '{}'
+     where id in (select id from bookings where purged_at is not null and needs <> '{}'
+                   limit $1 for update skip locked)
+    returning 1
+)
+select count(*) from purged
+"""
+
+_OUTBOX_LEFT = """
+with emptied as (
+    update outbox set payload = '{}', last_error = null
+     where id in (select o.id from outbox o join bookings b on b.id = o.booking_id
+                   where b.purged_at is not null
+                     and (o.payload <> '{}' or o.last_error is not null)
+                   limit $1 for update of o skip locked)
+    returning 1
+)
+select count(*) from emptied
+"""
+
+_DRAW_ENTRIES = """
+with purged as (
+    update draw_entries
+       set visitor_name = null, visitor_email = null, visitor_email_key = null,
+           visitor_phone = null, notes = null, needs = '{}', purged_at = now()
+     where id in (select id from draw_entries
+                   where purged_at is null and day < (now() - make_interval(days => $1))::date
+                   order by day limit $2 for update skip locked)
+    returning 1
+)
+select count(*) from purged
+"""
+
+_WAITLIST = """
+with purged as (
+    update waitlist
+       set visitor_name = null, visitor_email = null, visitor_email_key = null,
+           purged_at = now()
+     where id in (select id from waitlist
+                   where purged_at is null
+                     and last_day < (now() - make_interval(days => $1))::date
+                   order by last_day limit $2 for update skip locked)
+    returning 1
+)
+select count(*) from purged
+"""
+
+_IDEMPOTENCY_KEYS = """
+with gone as (
+    delete from idempotency_keys
+     where key_hash in (select key_hash from idempotency_keys
+                         where created_at < now() - interval '24 hours'
+                         limit $1 for update skip locked)
+    returning 1
+)
+select count(*) from gone
+"""
+
+_LOGIN_FAILURES = """
+with gone as (
+    delete from login_failures
+     where id in (select id from login_failures where failed_at < now() - interval '1 day'
+                   limit $1 for update skip locked)
+    returning 1
+)
+select count(*) from gone
+"""
+
+_STAFF_SESSIONS = """
+with gone as (
+    delete from staff_sessions
+     where token_hash in (select token_hash from staff_sessions
+                           where expires_at < now() - interval '1 day'
+                              or revoked_at < now() - interval '1 day'
+                              or last_seen_at < now() - interval '1 day'
+                           limit $1 for update skip locked)
+    returning 1
+)
+select count(*) from gone
+"""
+
+
+async def _in_batches(conn: asyncpg.Connection, sql: str, *args: object, batch: int) -> int:
+    """Run `sql` (its last parameter is the batch size) until a batch is not full."""
+    total = 0
+    while True:
+        async with conn.transaction():
+            done = await conn.fetchval(sql, *args, batch)
+        total += done
+        if done < batch:
+            return total
+
+
+async def forget(conn: asyncpg.Connection, retention_days: int, *, batch: int = BATCH) -> Forgotten:
+    """Anonymise or delete whatever personal data has outlived its use (see the module)."""
+    visits = await _in_batches(conn, _VISITS, retention_days, batch=batch)
+    await _in_batches(conn, _VISITS_LEFT, batch=batch)
+    await _in_batches(conn, _OUTBOX_LEFT, batch=batch)
+    forgotten = Forgotten(
+        visits=visits,
+        draw_entries=await _in_batches(conn, _DRAW_ENTRIES, retention_days, batch=batch),
+        waitlist=await _in_batches(conn, _WAITLIST, retention_days, batch=batch),
+        idempotency_keys=await _in_batches(conn, _IDEMPOTENCY_KEYS, batch=batch),
+        login_failures=await _in_batches(conn, _LOGIN_FAILURES, batch=batch),
+        staff_sessions=await _in_batches(conn, _STAFF_SESSIONS, batch=batch),
+    )
+    if forgotten != Forgotten():
+        logger.info("personal data forgotten: %s", msgspec.structs.asdict(forgotten))
+    return forgotten
 
 
 async def purge_personal_data(conn: asyncpg.Connection, retention_days: int) -> int:
-    """Remove personal data of visits that ended before the retention window; return how many."""
-    result = await conn.execute(
-        """
-        update bookings
-           set visitor_name = null, visitor_email = null, visitor_email_key = null,
-               visitor_phone = null, notes = null, confirm_token_hash = null,
-               purged_at = now(), updated_at = now()
-         where purged_at is null
-           and ends_at < now() - make_interval(days => $1)
-        """,
-        retention_days,
-    )
-    await conn.execute(
-        """
-        update outbox o set payload = '{}'
-          from bookings b
-         where b.id = o.booking_id and b.purged_at is not null and o.payload <> '{}'
-        """
-    )
-    return int(result.split()[-1])
+    """Forget what has outlived its use (see the module); return how many visits were
+    anonymised now (the CLI and the worker report that figure)."""
+    return (await forget(conn, retention_days)).visits

@@ -1,7 +1,8 @@
 """Plain numbered SQL migrations, one transaction per file, guarded by an advisory lock.
 
 Every replica may run `wizyta migrate` at start: the lock makes the second one wait and then
-find nothing to do. A file that was edited after it was applied is refused before anything runs.
+find nothing to do. A file that was edited after it was applied is refused before anything runs
+(the one tolerated exception, SUPERSEDED below, is a past mistake of ours, not a way to edit).
 """
 
 from __future__ import annotations
@@ -22,6 +23,23 @@ class MigrationError(Exception):
     pass
 
 
+#: Checksums a file once had in a release, accepted in place of its current one, by (file
+#: name, the checksum the file has now): so any further edit of the file is still refused,
+#: whichever version a database applied. This exists for one mistake only: 0011 was edited
+#: after it had landed (a `setval` starting the version sequence at a random number was added)
+#: and the last release shipped the edited file; the file is now restored byte for byte as it
+#: first landed, and 0013 fixes forward. Databases made with either version must keep
+#: starting, and nothing re-runs: both versions made the same objects, only the sequence's
+#: first number differs. This table must never grow for a new reason: an applied migration is
+#: never edited; a change is a new migration.
+SUPERSEDED: dict[tuple[str, str], frozenset[str]] = {
+    (
+        "0011_point_config_versions.sql",
+        "b9b2ed2694edd94b3f1c5f92ee8f439236d397163989218e40dbac8f0b5e9092",
+    ): frozenset({"3ead4e1742f189b63985ff58bd326063e150190b8024b5c5910208f397f821bb"}),
+}
+
+
 @dataclass(frozen=True)
 class Migration:
     name: str
@@ -30,6 +48,12 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def matches(self, applied_checksum: str) -> bool:
+        """Whether a database that recorded `applied_checksum` applied this very file."""
+        return applied_checksum == self.checksum or applied_checksum in SUPERSEDED.get(
+            (self.name, self.checksum), frozenset()
+        )
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -70,7 +94,7 @@ async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATION
             if name not in known:
                 raise MigrationError(f"migration {name} was applied but its file is missing")
         for m in migrations:
-            if m.name in applied and applied[m.name] != m.checksum:
+            if m.name in applied and not m.matches(applied[m.name]):
                 raise MigrationError(
                     f"migration {m.name} was edited after it was applied; "
                     "add a new migration instead of changing an applied one"

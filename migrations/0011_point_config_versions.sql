@@ -7,9 +7,6 @@
 -- its number while it is being deleted.
 
 create sequence point_config_version;
--- Start somewhere random, so that two databases (a test database and another, one process)
--- practically never hand out the same number for the same point.
-select setval('point_config_version', 1 + floor(random() * 4e15)::bigint);
 
 create table point_config_versions (
     point_id text primary key,

@@ -5,14 +5,17 @@ have just closed the day). Reading the point, its services, rules and desks take
 queries and parsing every RRULE; the configuration changes a few times a day. So a process
 keeps each point's parsed configuration with its version (migrations/0011: every change to
 the point, its services, desks or rules takes a new number from one sequence, in the changing
-transaction) and a transaction reads only the number, together with the database's clock:
+transaction) and a transaction reads only the number, together with the database's clock and
+identity:
 
     config, now = await current(conn, point_id)   # one query when nothing changed
 
-A number is never given twice (and each database's sequence starts at a random point, so a
-process that talks to two databases does not confuse them), so a kept configuration is either
-exactly the current one or is replaced; the data loaded after reading a number is never older
-than that number.
+A number is never given twice within one database, so a kept configuration is either exactly
+the current one or is replaced; the data loaded after reading a number is never older than
+that number. Numbers of two databases do collide (each sequence starts at 1), so what is kept
+is keyed by the database as well as the point: its random identity (migrations/0013) and its
+oid, which a copy made from it in the same cluster (a template) does not share. A process that
+talks to two databases, as the tests do, never hands one the configuration of the other.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class PointConfig:
             ) from None
 
 
-_kept: dict[str, PointConfig] = {}
+#: The kept configurations, by (database, point id); a database is (its identity, its oid).
+_kept: dict[tuple[tuple[str, int], str], PointConfig] = {}
 
 
 async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig, dt.datetime]:
@@ -65,16 +69,19 @@ async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig,
     Raises NotFound for an unknown point."""
     row = await conn.fetchrow(
         "select now() as now, "
+        "database_identity()::text as identity, "
+        "(select oid::int8 from pg_database where datname = current_database()) as oid, "
         "(select version from point_config_versions where point_id = $1) as version",
         point_id,
     )
     version, now = row["version"], row["now"]
-    kept = _kept.get(point_id)
+    key = ((row["identity"], row["oid"]), point_id)
+    kept = _kept.get(key)
     if kept is not None and version is not None and kept.version == version:
         return kept, now
     config = await load(conn, point_id, version or 0)
     if version is not None:
-        _kept[point_id] = config
+        _kept[key] = config
     return config, now
 
 

@@ -3,12 +3,21 @@ reads gives the point a new version, and a booking always decides on the current
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import secrets
+from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
+from core import db
+from core.migrate import apply_migrations
 from scheduling import config
+from scheduling.seed import seed_database
 from tests.booking_helpers import BASZTOWA, book, free_slots
+from tests.conftest import database_url_for
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -90,4 +99,62 @@ async def test_an_unknown_point_is_refused_and_nothing_is_kept(pool):
     async with pool.acquire() as conn:
         with pytest.raises(config.NotFound):
             await config.current(conn, "nowhere")
-        assert "nowhere" not in config._kept
+        assert all(point_id != "nowhere" for _, point_id in config._kept)
+
+
+@contextlib.asynccontextmanager
+async def _migrated_and_seeded(stores, make):
+    """A database of its own, migrated and seeded; `make` creates it and returns its url."""
+    url = await make()
+    try:
+        conn = await db.connect(url)
+        try:
+            await apply_migrations(conn)  # a no-op on a copy of a migrated database
+            await seed_database(conn)
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await stores.drop_database(url)
+
+
+async def _copy_of(stores, url: str) -> str:
+    """A copy of the database at `url` (a template), in the same cluster."""
+    name = f"wizyta_copy_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(stores.server_url)
+    try:
+        await conn.execute(f'create database "{name}" template "{urlsplit(url).path[1:]}"')
+    finally:
+        await conn.close()
+    return database_url_for(stores.server_url, name)
+
+
+@pytest.mark.parametrize("made", ["apart", "as a copy of the other"])
+async def test_two_databases_with_the_same_points_and_versions_never_get_each_others_config(
+    stores, made
+):
+    async with _migrated_and_seeded(stores, stores.create_database) as first_url:
+        make = (
+            stores.create_database
+            if made == "apart"
+            else functools.partial(_copy_of, stores, first_url)
+        )
+        async with _migrated_and_seeded(stores, make) as second_url:
+            first, second = await db.connect(first_url), await db.connect(second_url)
+            try:
+                # One change each, told apart by its value, numbered alike by each sequence.
+                for conn, minutes in ((first, 45), (second, 60)):
+                    await conn.execute(
+                        "update point_services set duration_minutes = $2 "
+                        "where point_id = $1 and service_id = 'everyday-matters'",
+                        BASZTOWA,
+                        minutes,
+                    )
+                assert await version(first, BASZTOWA) == await version(second, BASZTOWA)
+                for _ in range(2):  # each read after the other database's was kept
+                    for conn, minutes in ((first, 45), (second, 60)):
+                        kept, _ = await config.current(conn, BASZTOWA)
+                        assert kept.offer("everyday-matters").duration_minutes == minutes
+            finally:
+                await first.close()
+                await second.close()
