@@ -45,6 +45,9 @@ class PointConfig:
     services: Mapping[str, PointService]  # the active ones, by service id
     rules: tuple[CalendarRule, ...]
     desks: tuple[Desk, ...]  # the active ones, by id
+    #: the database it was read from, (identity, oid): with `version`, what identifies it
+    #: across databases (caches built from a configuration key on both: scheduling/feed_api.py)
+    database: tuple[str, int] | None = None
     #: desk schedules resolved from this version, by date range (scheduling/availability.py)
     resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -79,13 +82,19 @@ async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig,
     kept = _kept.get(key)
     if kept is not None and version is not None and kept.version == version:
         return kept, now
-    config = await load(conn, point_id, version or 0)
+    config = await load(conn, point_id, version or 0, database=key[0])
     if version is not None:
         _kept[key] = config
     return config, now
 
 
-async def load(conn: asyncpg.Connection, point_id: str, version: int = 0) -> PointConfig:
+async def load(
+    conn: asyncpg.Connection,
+    point_id: str,
+    version: int = 0,
+    *,
+    database: tuple[str, int] | None = None,
+) -> PointConfig:
     point = await store.get_point(conn, point_id)
     services = await store.list_point_services(conn, point_id)
     rules = await store.list_rules(conn, point_id)
@@ -96,4 +105,5 @@ async def load(conn: asyncpg.Connection, point_id: str, version: int = 0) -> Poi
         services={s.id: s for s in services},
         rules=tuple(rules),
         desks=tuple(Desk(d["id"], tuple(d["languages"])) for d in desks),
+        database=database,
     )

@@ -58,7 +58,7 @@ class HoursFeedController(Controller):
         config, _ = await point_config.current(conn, point_id)
         point = config.point
         today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
-        key = (point.id, config.version, today, lang, state.settings.public_url)
+        key = (config.database, point.id, config.version, today, lang, state.settings.public_url)
         if (kept := _built.get(key)) is None:
             body = build_hours_feed(
                 point_id=point.id,
