@@ -91,7 +91,10 @@ def create_app(settings: Settings) -> Litestar:
     async def stores(app: Litestar) -> AsyncIterator[None]:
         assert settings.database_url and settings.redis_url, "URLs are resolved before the app"
         pool = await db.create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            acquire_timeout=settings.db_acquire_timeout,
         )
         try:
             redis = await create_redis(settings.redis_url)

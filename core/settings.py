@@ -22,6 +22,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 30
     db_pool_min: int = 2
     db_pool_max: int = 20
+    #: seconds a request waits for a pooled connection before it is answered 503
+    db_acquire_timeout: float = 5.0
     max_body_bytes: int = 64 * 1024
     read_cache_seconds: int = 1
     reminder_offsets: str = "24h,2h"
@@ -42,6 +44,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             except ValueError as e:
                 raise SystemExit(f"wizyta: {name} must be an integer, got {raw!r}") from e
 
+        def number(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError as e:
+                raise SystemExit(f"wizyta: {name} must be a number, got {raw!r}") from e
+            if value <= 0:
+                raise SystemExit(f"wizyta: {name} must be more than 0, got {raw!r}")
+            return value
+
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
@@ -55,6 +69,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             retention_days=integer("RETENTION_DAYS", default.retention_days),
             db_pool_min=integer("DB_POOL_MIN", default.db_pool_min),
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
+            db_acquire_timeout=number("DB_ACQUIRE_TIMEOUT", default.db_acquire_timeout),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             read_cache_seconds=integer("READ_CACHE_SECONDS", default.read_cache_seconds),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,

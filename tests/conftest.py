@@ -167,25 +167,29 @@ class LiveServer:
     event loop with the server, so a race really races.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         import socket
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items()} | {
-            "DATABASE_URL": settings.database_url or "",
-            "REDIS_URL": settings.redis_url or "",
-            "PUBLIC_URL": self.url,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WIZYTA_DATA_DIR": str(settings.data_dir),
-            "RATE_LIMIT": "on" if settings.rate_limit else "off",
-            "PROOF_OF_WORK": "on" if settings.proof_of_work else "off",
-            "HOLD_MINUTES": str(settings.hold_minutes),
-            "FORWARDED_ALLOW_IPS": "127.0.0.1",
-        }
+        self.env = (
+            {k: v for k, v in os.environ.items()}
+            | {
+                "DATABASE_URL": settings.database_url or "",
+                "REDIS_URL": settings.redis_url or "",
+                "PUBLIC_URL": self.url,
+                "HOST": "127.0.0.1",
+                "PORT": str(self.port),
+                "WIZYTA_DATA_DIR": str(settings.data_dir),
+                "RATE_LIMIT": "on" if settings.rate_limit else "off",
+                "PROOF_OF_WORK": "on" if settings.proof_of_work else "off",
+                "HOLD_MINUTES": str(settings.hold_minutes),
+                "FORWARDED_ALLOW_IPS": "127.0.0.1",
+            }
+            | (env or {})
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LiveServer:

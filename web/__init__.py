@@ -81,7 +81,7 @@ def page_exception_handlers(api_handlers: Mapping[Any, Handler]) -> dict[Any, Ha
 def _error_page(request: Request, exc: Exception) -> Response:
     import logging
 
-    from web.errors import explain, general
+    from web.errors import explain, general, retry_headers
     from web.render import language_of, page
 
     lang = language_of(request)
@@ -90,8 +90,7 @@ def _error_page(request: Request, exc: Exception) -> Response:
         exc = StoreUnavailable()
     if isinstance(exc, DomainError):
         status, message = status_of(exc), explain(exc, lang).message
-        if "retry_after" in exc.params:
-            headers["Retry-After"] = str(exc.params["retry_after"])
+        headers = retry_headers(exc)
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         if isinstance(exc, NotFoundException):

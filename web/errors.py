@@ -332,5 +332,11 @@ def explain(error: DomainError, lang: str) -> Problem:
     return Problem(own_field or field, explainer(error.params, lang))
 
 
+def retry_headers(error: DomainError) -> dict[str, str]:
+    """Retry-After for a refusal that says when to try again (429, 503), on pages as in the API."""
+    retry_after = error.params.get("retry_after")
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
 def general(status: int, lang: str) -> str:
     return gettext_for(lang)(_BY_STATUS.get(status, _OTHERWISE))

@@ -38,7 +38,7 @@ from web.common import (
     provide_caller,
     text,
 )
-from web.errors import explain
+from web.errors import explain, retry_headers
 from web.i18n import written
 from web.points import address_line, map_link
 from web.render import language_of, page
@@ -75,7 +75,12 @@ def refused(request: Request, error: DomainError, *, hint: str | None = None) ->
     lang = language_of(request, hint)
     problem = explain(error, lang)
     return page(
-        request, "problem.html", lang=lang, status=status_of(error), message=problem.message
+        request,
+        "problem.html",
+        lang=lang,
+        status=status_of(error),
+        message=problem.message,
+        headers=retry_headers(error),
     )
 
 
