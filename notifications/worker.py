@@ -50,15 +50,17 @@ def transport_for(settings: Settings, config: MailConfig) -> Transport:
         raise SystemExit(f"wizyta: {e}") from e
 
 
+POOL_SIZE = 4
+"""PostgreSQL connections per worker, shared by all its jobs: a send holds one only for its
+claim and its record (milliseconds each), never while SMTP talks."""
+
+
 async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    config: MailConfig = ctx["mail_config"]
-    # One connection per concurrent send (each holds its row lock while SMTP talks), plus the
-    # cron jobs'.
     ctx["pool"] = await db.create_pool(
         settings.database_url,  # type: ignore[arg-type]
         min_size=1,
-        max_size=config.max_jobs + 3,
+        max_size=POOL_SIZE,
     )
     transport = ctx["transport"]
     if isinstance(transport, FileTransport):
@@ -93,7 +95,8 @@ def worker_options(
         ],
         "cron_jobs": [
             cron(heartbeat, second={0, 30}, run_at_startup=True, unique=True),
-            cron(sweep_outbox, second={10, 40}, run_at_startup=True, unique=True),
+            # Every 10 s: a row whose sender died waits at most its lease and one more tick.
+            cron(sweep_outbox, second=set(range(5, 60, 10)), run_at_startup=True, unique=True),
             cron(expire_holds, second=20, unique=True),
             cron(decide_draws, second={5, 35}, unique=True),
             cron(purge_personal_data, hour=3, minute=30, second=0, unique=True),

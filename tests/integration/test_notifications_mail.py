@@ -58,6 +58,16 @@ def calendar_event(mail: EmailMessage, method: str):
     return event
 
 
+async def invitation_sent(conn, booking_id) -> int:
+    """The outbox row of a confirmation whose REQUEST went out earlier."""
+    row_id = await insert_outbox(conn, booking_id, "confirmed")
+    await conn.execute(
+        "update outbox set sent_at = now(), attempts = 1, itip_method = 'REQUEST' where id = $1",
+        row_id,
+    )
+    return row_id
+
+
 def plain_text(mail: EmailMessage) -> str:
     return mail.get_body(("plain",)).get_content()
 
@@ -137,6 +147,7 @@ async def test_a_visit_cancelled_by_the_office_and_a_moved_one_say_why_and_when(
         closed = await insert_booking(
             conn, status="cancelled", language="pl", sequence=2, was_confirmed=True
         )
+        await invitation_sent(conn, closed["id"])
         moved = await insert_booking(conn, status="confirmed", language="en", sequence=1)
         reason = {"pl": "Awaria zasilania", "en": "Power cut", "uk": "-", "ru": "-"}
         ids = [
