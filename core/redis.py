@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import redis.exceptions
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 
 CONNECT_TIMEOUT = 1.0
 """Seconds to open a connection to Redis."""
@@ -27,15 +27,6 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 """What a Redis that is down, restarting or unreachable raises: worth waiting out, not a bug."""
-
-
-def redis_settings(url: str) -> RedisSettings:
-    """The same bounds in arq's terms (arq's settings have no command timeout of their own:
-    `redis_client` adds it)."""
-    settings = RedisSettings.from_dsn(url)
-    settings.conn_timeout = CONNECT_TIMEOUT  # type: ignore[assignment]  # arq types it int
-    settings.conn_retries = 0
-    return settings
 
 
 def redis_client(url: str) -> ArqRedis:
