@@ -1,10 +1,12 @@
 """Enqueueing outbox jobs: the web app calls this after a commit; the worker's sweep does too.
 
-The arq job id is the outbox row id and how many times the row has been claimed
-(`outbox:{id}:{claims}`). A row is queued at most once per claim however many processes enqueue
-it, and a row whose sender died mid-send (its lease ran out, `claims` went up) gets a job id
-arq has not seen: the stale in-progress key of the dead worker's job does not hold it back. The
-job itself reloads the row and does nothing if it was already sent or is being sent.
+The arq job id names the outbox row: `outbox:{id}` when a fresh row is enqueued after its
+commit, `outbox:{id}:{claims}` when the sweep (or a retry) queues a row claimed `claims` times
+so far. So a row is queued at most once per claim however many processes enqueue it, and a row
+whose worker died after arq started its job (whether before its claim or mid-send, once the
+lease ran out) gets a job id arq has not seen: the stale in-progress key of the dead worker's
+job does not hold it back. The job itself reloads the row and does nothing if it was already
+sent or is being sent (the lease decides who sends).
 
 Enqueueing is best effort and bounded in time: the row is safe in PostgreSQL, and the worker's
 periodic sweep enqueues whatever was not. A request that has committed a visit never waits on
@@ -27,24 +29,24 @@ ENQUEUE_WITHIN = 1.0
 """Seconds the web app gives Redis to take a request's jobs, all together."""
 
 
-def outbox_job_id(outbox_id: int, claims: int = 0) -> str:
-    return f"outbox:{outbox_id}:{claims}"
+def outbox_job_id(outbox_id: int, claims: int | None = None) -> str:
+    return f"outbox:{outbox_id}" if claims is None else f"outbox:{outbox_id}:{claims}"
 
 
 async def enqueue_outbox(redis: ArqRedis, outbox_ids: Iterable[int]) -> None:
-    """Queue freshly written rows (never claimed yet); gives up after `ENQUEUE_WITHIN`."""
-    await enqueue_outbox_jobs(redis, [(outbox_id, 0) for outbox_id in outbox_ids])
+    """Queue freshly written rows; gives up after `ENQUEUE_WITHIN`."""
+    await enqueue_outbox_jobs(redis, [(outbox_id, None) for outbox_id in outbox_ids])
 
 
 async def enqueue_outbox_jobs(
     redis: ArqRedis,
-    jobs: Iterable[tuple[int, int]],
+    jobs: Iterable[tuple[int, int | None]],
     *,
     within: float = ENQUEUE_WITHIN,
     defer_by: float | None = None,
 ) -> int:
-    """Queue (outbox id, claims) pairs, in `within` seconds at most; how many were queued
-    (a job already queued under the same id counts too)."""
+    """Queue (outbox id, claims so far or None for a fresh row) pairs, in `within` seconds at
+    most; how many were queued (a job already queued under the same id counts too)."""
     jobs = list(jobs)
     done = 0
     try:
