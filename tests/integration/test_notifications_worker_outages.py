@@ -6,21 +6,17 @@ the test controls."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from core.embedded import EmbeddedRedis
 from core.jobs import enqueue_outbox
 from core.redis import create_redis
-from tests.factories import SmtpServerProcess, insert_booking, insert_outbox, subprocess_env
+from tests.factories import SmtpServerProcess, insert_booking, insert_outbox
 from tests.proxy import CuttableProxy
+from tests.worker_process import WorkerProcess, until_all_sent
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def new_rows(pool, count: int) -> list[int]:
@@ -33,55 +29,6 @@ async def new_rows(pool, count: int) -> list[int]:
             )
             for n in range(count)
         ]
-
-
-class WorkerProcess:
-    """`wizyta worker` as operators run it, its log in a file."""
-
-    def __init__(self, log: Path, **env: str) -> None:
-        self.log_path = log
-        self.env = subprocess_env(**env)
-        self.log = log.open("wb")  # closed in __aexit__
-
-    async def __aenter__(self) -> WorkerProcess:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "import app; app.main()",
-            "worker",
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        return self
-
-    def alive(self) -> bool:
-        return self.process.returncode is None
-
-    def text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), 30)
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.alive():
-            self.process.kill()
-            await self.process.wait()
-        self.log.close()
-
-
-async def until_all_sent(pool, worker: WorkerProcess, within: float) -> float:
-    """Seconds until no row is unsent; fails if the worker dies or time runs out."""
-    started = time.monotonic()
-    while await pool.fetchval("select count(*) from outbox where sent_at is null"):
-        assert worker.alive(), f"the worker exited:\n{worker.text()[-3000:]}"
-        if time.monotonic() - started > within:
-            pytest.fail(f"rows still unsent after {within} s:\n{worker.text()[-3000:]}")
-        await asyncio.sleep(0.2)
-    return time.monotonic() - started
 
 
 async def test_a_worker_rides_out_redis_cut_blackholed_and_restarted_and_sends_every_row(
@@ -132,7 +79,7 @@ async def test_a_worker_rides_out_redis_cut_blackholed_and_restarted_and_sends_e
                 await until_all_sent(seeded, worker, 30)
 
                 assert worker.alive()
-                assert await worker.stop() == 0, worker.text()[-3000:]
+                assert await worker.stop() == 0, worker.tail()
                 log = worker.text()
             received = smtp.count()
     finally:
@@ -175,7 +122,7 @@ async def test_a_worker_rides_out_a_postgres_outage_and_sends_every_row(
                 took = await until_all_sent(seeded, worker, 60)
 
                 assert worker.alive()
-                assert await worker.stop() == 0, worker.text()[-3000:]
+                assert await worker.stop() == 0, worker.tail()
             assert smtp.count() >= 15
     finally:
         await redis.aclose()
