@@ -18,6 +18,19 @@ T = TypeVar("T")
 _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder()
 
+#: What a PostgreSQL that is down, restarting, overloaded or unreachable raises: a 503 for a
+#: request (core/problems.py), waited out by the worker (notifications/jobs.py); never a bug.
+STORE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # no connection from the pool, or no answer, in time
+    StoreUnavailable,  # no pooled connection in time (BoundedPool)
+    asyncpg.PostgresConnectionError,  # the connection broke
+    asyncpg.exceptions.ConnectionDoesNotExistError,  # ... while a statement was under way
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,  # statement_timeout
+)
+
 # Serialization failures and deadlocks are the database telling us to try again; a few tries with
 # jitter make them invisible to clients (they never become a 500).
 RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)

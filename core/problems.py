@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.db import STORE_FAILURES
 from core.errors import (
     Conflict,
     DomainError,
@@ -80,26 +82,32 @@ def domain_error_handler(_: Request, exc: DomainError) -> Response:
     return problem_of(exc)
 
 
-#: What a failing PostgreSQL looks like to asyncpg: no connection, a lost one, a server that
-#: refuses or is shutting down, a statement that timed out. Each is a 503, never a 500.
-STORE_FAILURES: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.QueryCanceledError,
-)
+class _Throttled:
+    """One log line per `every` seconds for a condition that hits every request at once (an
+    outage): the first occurrence, then a count of what was not logged."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every, self.last, self.quiet = every, -math.inf, 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            self.quiet += 1
+            return
+        if self.quiet:
+            message += f" (and {self.quiet} more in the last {self.every:.0f} s)"
+        self.last, self.quiet = now, 0
+        logger.warning(message, *args)
+
+
+_outage_log = _Throttled()
 
 
 def store_failure_handler(request: Request, exc: Exception) -> Response:
-    logger.warning(
+    _outage_log.warning(
         "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
     )
-    return problem_of(StoreUnavailable())
+    return problem_of(exc if isinstance(exc, StoreUnavailable) else StoreUnavailable())
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:

@@ -11,10 +11,14 @@ from collections.abc import Mapping
 
 import msgspec
 
+LEASE_MARGIN = 10.0
+"""Seconds of an outbox lease beyond the send itself: build the message, record the outcome."""
+
 
 class MailConfig(msgspec.Struct, frozen=True, kw_only=True):
     smtp_timeout: float = 30.0
-    """Seconds for each SMTP step (connect, a command, DATA)."""
+    """Seconds one message may take to send, all SMTP steps together (connect, commands,
+    DATA); the outbox lease is sized from it."""
     max_attempts: int = 8
     """Tries per outbox row; after the last temporary failure the row is recorded as failed."""
     retry_base: float = 60.0
@@ -41,9 +45,17 @@ class MailConfig(msgspec.Struct, frozen=True, kw_only=True):
         return min(self.retry_base * 2 ** max(attempts - 1, 0), self.retry_cap)
 
     @property
+    def lease(self) -> float:
+        """Seconds a claimed row belongs to its worker: the bounded send and a margin for
+        building the message and recording the outcome. Nobody else sends the row before it
+        runs out; after, the sweep lets another worker send it (the first one died)."""
+        return self.smtp_timeout + LEASE_MARGIN
+
+    @property
     def job_timeout(self) -> float:
-        """A send job may take a little longer than SMTP's own timeouts, never forever."""
-        return self.smtp_timeout * 2 + 10
+        """A send job outlives its lease only by the time to record its outcome; arq keeps a
+        job's in-progress key this long plus 10 s."""
+        return self.lease + 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MailConfig:

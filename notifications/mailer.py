@@ -117,11 +117,13 @@ def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
 
 def invitation_method(kind: MessageKind, row: Row) -> Literal["REQUEST", "CANCEL"] | None:
     """REQUEST for a confirmed visit and a confirmed visit moved; CANCEL for a cancelled visit
-    the visitor had an invitation for (RFC 5546 §3.2.2, §3.2.5). A held visit gets none yet."""
+    only if its visitor was sent a REQUEST (RFC 5546 §3.2.2, §3.2.5; `invited`, from the
+    outbox): a CANCEL for an event their calendar never had is noise at best. Without one, the
+    cancellation still goes out, as a plain message. A held visit gets no invitation yet."""
     was_confirmed = row["confirmed_at"] is not None
     if kind is MessageKind.CONFIRMED or (kind is MessageKind.MOVED and was_confirmed):
         return "REQUEST"
-    if kind in _CANCELLED_KINDS and was_confirmed:
+    if kind in _CANCELLED_KINDS and row["invited"]:
         return "CANCEL"
     return None
 

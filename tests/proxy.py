@@ -1,4 +1,8 @@
-"""A TCP proxy a test can cut and restore, to make a real store "go away" and come back.
+"""A TCP proxy a test can cut, blackhole and restore, to make a real store "go away" and come back.
+
+`cut` refuses new connections and breaks open ones (a crashed server, a closed port);
+`blackhole` keeps accepting and keeps connections open but passes no byte either way until
+`restore` (a network that drops packets: the client only notices through its own timeouts).
 
 It runs its own event loop in a thread: the app under test may run in another loop (the
 litestar test client's portal) and block the test's loop while it starts.
@@ -24,6 +28,7 @@ class CuttableProxy:
             self._unix = f"{self._unix}/.s.PGSQL.{self._port}"
         self._server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        self._flowing: asyncio.Event | None = None
         self.port = 0
 
     @property
@@ -48,8 +53,23 @@ class CuttableProxy:
     async def cut(self) -> None:
         await self._call(self._cut())
 
+    async def blackhole(self) -> None:
+        await self._call(self._blackhole())
+
     async def restore(self) -> None:
-        await self._call(self._listen())
+        """Accept and pass traffic again (bytes held back by a blackhole go through now)."""
+        await self._call(self._restore())
+
+    async def _restore(self) -> None:
+        if self._flowing is None:
+            self._flowing = asyncio.Event()
+        self._flowing.set()
+        if self._server is None:
+            await self._listen()
+
+    async def _blackhole(self) -> None:
+        assert self._flowing is not None
+        self._flowing.clear()
 
     async def stop(self) -> None:
         await self.cut()
@@ -71,12 +91,16 @@ class CuttableProxy:
         assert task is not None
         self._pipes.add(task)
         try:
+            assert self._flowing is not None
+            await self._flowing.wait()  # a blackholed network: the connection is not made yet
             if self._unix:
                 up_reader, up_writer = await asyncio.open_unix_connection(self._unix)
             else:
                 up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
             try:
-                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                await asyncio.gather(
+                    _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+                )
             finally:
                 up_writer.close()
         except (asyncio.CancelledError, OSError):
@@ -86,9 +110,12 @@ class CuttableProxy:
             self._pipes.discard(task)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     with contextlib.suppress(ConnectionError):
         while data := await reader.read(65536):
+            await flowing.wait()  # held back, not lost, while blackholed
             writer.write(data)
             await writer.drain()
     with contextlib.suppress(OSError):

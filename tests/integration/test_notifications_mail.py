@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+import pytest
+from arq import Retry
 from icalendar import Calendar
 
 from core.jobs import enqueue_outbox
+from notifications import outbox
 from notifications.jobs import send_outbox
 from notifications.messages import CATALOGS
 from notifications.reminders import reminder_rows
@@ -56,6 +59,16 @@ def calendar_event(mail: EmailMessage, method: str):
     assert str(alternative["METHOD"]) == method
     [event] = alternative.walk("VEVENT")
     return event
+
+
+async def invitation_sent(conn, booking_id) -> int:
+    """The outbox row of a confirmation whose REQUEST went out earlier."""
+    row_id = await insert_outbox(conn, booking_id, "confirmed")
+    await conn.execute(
+        "update outbox set sent_at = now(), attempts = 1, itip_method = 'REQUEST' where id = $1",
+        row_id,
+    )
+    return row_id
 
 
 def plain_text(mail: EmailMessage) -> str:
@@ -137,6 +150,7 @@ async def test_a_visit_cancelled_by_the_office_and_a_moved_one_say_why_and_when(
         closed = await insert_booking(
             conn, status="cancelled", language="pl", sequence=2, was_confirmed=True
         )
+        await invitation_sent(conn, closed["id"])
         moved = await insert_booking(conn, status="confirmed", language="en", sequence=1)
         reason = {"pl": "Awaria zasilania", "en": "Power cut", "uk": "-", "ru": "-"}
         ids = [
@@ -283,3 +297,61 @@ async def test_without_smtp_url_mail_lands_as_readable_eml_files(seeded, redis, 
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mail to")]
     assert line.startswith(f"mail to visitor@example.test: {mail['Subject']} (saved in ")
     assert line.endswith(f"{path.name})")
+
+
+async def test_a_visit_closed_before_its_invitation_went_out_gets_a_plain_cancellation(
+    seeded, redis, smtp_settings, catcher
+):
+    """Issue 14 item 10: confirmed, moved and the day closed within seconds. The confirmation
+    and the move are skipped (the visit is cancelled by then); the cancellation still tells the
+    visitor, but without a METHOD:CANCEL for an event their calendar never received."""
+    async with seeded.acquire() as conn:
+        visit = await insert_booking(
+            conn, status="cancelled", language="en", sequence=3, was_confirmed=True
+        )
+        ids = [
+            await insert_outbox(conn, visit["id"], "confirmed", sequence=1),
+            await insert_outbox(conn, visit["id"], "moved", sequence=2),
+            await insert_outbox(
+                conn, visit["id"], "cancelled_by_office", sequence=3, payload={"reason": {}}
+            ),
+        ]
+    await enqueue_outbox(redis, ids)
+    await run_worker(smtp_settings)
+
+    [mail] = catcher.messages
+    assert mail["Subject"].startswith("Visit ") and visit["reference"] in mail["Subject"]
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
+    assert b"METHOD:CANCEL" not in mail.as_bytes()
+    rows = [await outbox_row(seeded, outbox_id) for outbox_id in ids]
+    assert [r["last_error"] for r in rows[:2]] == ["skipped: the visit is cancelled now"] * 2
+    assert [r["itip_method"] for r in rows] == [None, None, None]
+    assert rows[2]["sent_at"] is not None and rows[2]["last_error"] is None
+
+
+async def test_a_cancellation_waits_while_the_visits_invitation_is_being_sent(
+    seeded, smtp_settings, catcher
+):
+    """One visit's messages go out in order: a CANCEL never overtakes its REQUEST in flight."""
+    async with seeded.acquire() as conn:
+        visit = await insert_booking(conn, status="cancelled", sequence=2, was_confirmed=True)
+        confirmed = await insert_outbox(conn, visit["id"], "confirmed", sequence=1)
+        cancelled = await insert_outbox(conn, visit["id"], "cancelled", sequence=2)
+        claim, _ = await outbox.claim(conn, confirmed, lease=30)  # another worker, sending
+    ctx = {
+        "pool": seeded,
+        "settings": smtp_settings,
+        "mail_config": fast_mail_config(),
+        "transport": SmtpTransport.from_url(catcher.url, timeout=5),
+    }
+
+    with pytest.raises(Retry):
+        await send_outbox(ctx, cancelled)
+    async with seeded.acquire() as conn:
+        assert await outbox.record_sent(conn, claim, itip_method="REQUEST")
+    assert await send_outbox(ctx, cancelled) == "sent"
+
+    [mail] = catcher.messages
+    assert calendar_event(mail, "CANCEL")["SEQUENCE"] == 2
+    assert (await outbox_row(seeded, cancelled))["itip_method"] == "CANCEL"

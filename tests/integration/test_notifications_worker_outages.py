@@ -1,0 +1,130 @@
+"""A worker process rides out its stores going away: Redis cut, blackholed and restarted empty,
+PostgreSQL cut. It stays alive, says so once per outage, and afterwards every outbox row is
+delivered. Real processes: `wizyta worker`, an SMTP server, Redis and PostgreSQL behind a proxy
+the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.embedded import EmbeddedRedis
+from core.jobs import enqueue_outbox
+from core.redis import create_redis
+from tests.factories import SmtpServerProcess, insert_booking, insert_outbox
+from tests.proxy import CuttableProxy
+from tests.worker_process import WorkerProcess, until_all_sent
+
+pytestmark = pytest.mark.slow
+
+
+async def new_rows(pool, count: int) -> list[int]:
+    async with pool.acquire() as conn, conn.transaction():
+        return [
+            await insert_outbox(
+                conn,
+                (await insert_booking(conn, visitor_email=f"v{n}@example.test"))["id"],
+                "confirmed",
+            )
+            for n in range(count)
+        ]
+
+
+async def test_a_worker_rides_out_redis_cut_blackholed_and_restarted_and_sends_every_row(
+    seeded, settings, tmp_path
+):
+    own_redis = EmbeddedRedis(tmp_path / "redis", persist=False)
+    own_redis.start()
+    proxy = CuttableProxy(own_redis.url)
+    await proxy.start()
+    redis = await create_redis(own_redis.url)
+    try:
+        with SmtpServerProcess(tmp_path / "received") as smtp:
+            async with WorkerProcess(
+                tmp_path / "worker.log",
+                DATABASE_URL=settings.database_url,
+                REDIS_URL=proxy.url,
+                SMTP_URL=smtp.url,
+                SMTP_TIMEOUT="5",
+                WIZYTA_DATA_DIR=str(tmp_path),
+            ) as worker:
+                first = await new_rows(seeded, 5)
+                await enqueue_outbox(redis, first)
+                await until_all_sent(seeded, worker, 30)
+
+                # A cut: connections refused and broken; rows written meanwhile were not queued.
+                await proxy.cut()
+                await new_rows(seeded, 5)
+                await asyncio.sleep(4)
+                await proxy.restore()
+                await until_all_sent(seeded, worker, 30)
+
+                # A blackhole: connections open, no reply; commands time out.
+                await proxy.blackhole()
+                await new_rows(seeded, 5)
+                await asyncio.sleep(4)
+                await proxy.restore()
+                await until_all_sent(seeded, worker, 30)
+
+                # Redis restarted without its data: the queue is gone.
+                await redis.aclose()
+                own_redis.stop()
+                await new_rows(seeded, 5)
+                await asyncio.sleep(2)
+                own_redis.start()
+                redis = await create_redis(own_redis.url)
+                after_restart = await new_rows(seeded, 5)
+                await enqueue_outbox(redis, after_restart)
+                await until_all_sent(seeded, worker, 30)
+
+                assert worker.alive()
+                assert await worker.stop() == 0, worker.tail()
+                log = worker.text()
+            received = smtp.count()
+    finally:
+        await redis.aclose()
+        await proxy.stop()
+        own_redis.stop()
+
+    assert received >= 25
+    outages = log.count("Redis unavailable")
+    assert outages == 3, f"one line per outage, got {outages}:\n{log[-3000:]}"
+    assert log.count("Redis is back after") == 3
+    assert "Traceback" not in log, log[-3000:]
+
+
+async def test_a_worker_rides_out_a_postgres_outage_and_sends_every_row(
+    seeded, settings, stores, tmp_path
+):
+    proxy = CuttableProxy(settings.database_url)
+    await proxy.start()
+    redis = await create_redis(stores.redis_url)
+    await redis.flushdb()
+    try:
+        with SmtpServerProcess(tmp_path / "received") as smtp:
+            async with WorkerProcess(
+                tmp_path / "worker.log",
+                DATABASE_URL=proxy.url,
+                REDIS_URL=stores.redis_url,
+                SMTP_URL=smtp.url,
+                SMTP_TIMEOUT="5",
+                WIZYTA_DATA_DIR=str(tmp_path),
+            ) as worker:
+                await enqueue_outbox(redis, await new_rows(seeded, 5))
+                await until_all_sent(seeded, worker, 30)
+
+                await proxy.cut()
+                during = await new_rows(seeded, 10)  # written by a web app that still has PG
+                await enqueue_outbox(redis, during)  # the worker's jobs fail and are retried
+                await asyncio.sleep(5)
+                await proxy.restore()
+                took = await until_all_sent(seeded, worker, 60)
+
+                assert worker.alive()
+                assert await worker.stop() == 0, worker.tail()
+            assert smtp.count() >= 15
+    finally:
+        await redis.aclose()
+        await proxy.stop()
+    print(f"\nPostgreSQL cut for 5 s: every row sent {took:.1f} s after it came back")
