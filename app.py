@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
     from booking.api import booking_handlers
     from core import logs
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
+    from core.hostile import RefuseHostileInput
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
     from staff.routes import staff_management_handlers
@@ -122,7 +123,7 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"settings": settings}),
         dependencies={"conn": Provide(provide_conn)},
         exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]
-        middleware=[*middleware(), ForgetOnWriteMiddleware],
+        middleware=[RefuseHostileInput, *middleware(), ForgetOnWriteMiddleware],
         response_cache_config=response_cache_config(settings.read_cache_seconds),
         template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
