@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -143,3 +146,28 @@ async def test_an_audit_page_before_an_id_past_bigint_is_a_400_not_a_500(client,
     assert response.headers["content-type"].startswith(PROBLEM)
     last = await client.get("/api/v1/staff/audit?before_id=9223372036854775807", headers=admin)
     assert last.status_code == 200
+
+
+# ------------------------------------------------------------------ 3. tokens in the access log
+
+
+async def test_percent_encoded_tokens_are_accepted_but_masked_in_the_live_access_log(
+    live_server, seeded
+):
+    import httpx
+
+    accounts = await make_accounts(seeded)
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        staff = auth(await login(http, accounts.basztowa))
+        created = await http.post(
+            f"/api/v1/staff/points/{BASZTOWA}/feed-tokens", json={}, headers=staff
+        )
+        secret = created.json()["url"].rsplit("/", 1)[1].removesuffix(".ics")
+        for path in (f"/calendars/%73taff/{secret}.ics", f"/calendars/staff%2f{secret}.ics"):
+            assert (await http.get(path)).status_code == 200, path
+        for query in (f"to%6Ben={secret}", f"%74oken={secret}"):
+            await http.get(f"/bookings/KRK-7Q4M-X2/manage?{query}")
+    log = await asyncio.to_thread(Path(live_server.log.name).read_text)
+    assert "/calendars/staff/***.ics" in log
+    assert "?token=***" in log
+    assert secret not in log
