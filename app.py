@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
     from booking.api import booking_handlers
     from core import logs
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
+    from core.head import AnswerHeadAsGet
     from core.hostile import RefuseHostileInput
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
@@ -109,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         async for conn in db.provide_connection(state.pool):
             yield conn
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             *scheduling_handlers(),
@@ -135,6 +136,8 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
     )
+    app.asgi_handler = AnswerHeadAsGet(app.asgi_handler)  # HEAD wherever GET (RFC 9110 §9.3.2)
+    return app
 
 
 # ---------------------------------------------------------------------------- command line

@@ -171,3 +171,67 @@ async def test_percent_encoded_tokens_are_accepted_but_masked_in_the_live_access
     assert "/calendars/staff/***.ics" in log
     assert "?token=***" in log
     assert secret not in log
+
+
+# ------------------------------------------------------------------ 8. HEAD, 415, feed charset
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/points",
+        f"/api/v1/points/{BASZTOWA}/hours",
+        f"/calendars/points/{BASZTOWA}.ics",
+        "/",
+        f"/points/{BASZTOWA}",
+        "/static/site.css",
+        "/healthz",
+    ],
+)
+async def test_head_answers_wherever_get_does_with_its_headers_and_no_content(client, path):
+    got = await client.get(path)
+    head = await client.head(path)
+    assert got.status_code == 200
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers.get("content-length") == got.headers.get("content-length")
+
+
+async def test_head_on_the_live_server_is_200_with_the_length_and_no_body(live_server):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        got = await http.get(f"/api/v1/points/{BASZTOWA}")
+        head = await http.head(f"/api/v1/points/{BASZTOWA}")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert (await http.get("/api/v1/points")).status_code == 200  # the connection lives on
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b'{"point_id": "x"}'),
+        ("application/x-www-form-urlencoded", b"point_id=x"),
+        (None, b'{"point_id": "x"}'),
+    ],
+)
+async def test_a_json_route_refuses_a_body_that_is_not_json_with_415(
+    client, pool, content_type, body
+):
+    headers = {"Idempotency-Key": "k"} | ({"Content-Type": content_type} if content_type else {})
+    response = await client.post("/api/v1/bookings", content=body, headers=headers)
+    _refused(response, 415, "unsupported_media_type")
+    assert await pool.fetchval("select count(*) from bookings") == 0
+
+
+async def test_feeds_send_their_charset_once(client, admin):
+    hours = await client.get(f"/calendars/points/{BASZTOWA}.ics")
+    assert hours.headers["content-type"] == "text/calendar; charset=utf-8"
+    created = await client.post(
+        f"/api/v1/staff/points/{BASZTOWA}/feed-tokens", json={}, headers=admin
+    )
+    staff_feed = await client.get(created.json()["url"].removeprefix("http://wizyta.test"))
+    assert staff_feed.status_code == 200
+    assert staff_feed.headers["content-type"] == "text/calendar; charset=utf-8"
