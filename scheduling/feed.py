@@ -29,6 +29,7 @@ from scheduling.rules import (
     CalendarRule,
     DayHours,
     RuleKind,
+    real_span,
     resolve_days,
     rule_occurrences,
 )
@@ -144,7 +145,9 @@ def _events(
             _pick(r.label, feed.language) for r in day.reasons if r.kind == "special"
         )
         summary = " – ".join(filter(None, (feed.name, extra)))
-        for n, (opens, closes) in enumerate(sorted(resolved[day.date] - produced[day.date]), 1):
+        spans = sorted(resolved[day.date] - produced[day.date])
+        real = [s for s in spans if real_span(day.date, *s, feed.zone) is not None]  # no gap
+        for n, (opens, closes) in enumerate(real, 1):
             event = feed.event(f"{feed.point_id}-{day.date.isoformat()}-{n}@wizyta", summary)
             event.add("DTSTART", feed.at(day.date, opens))
             event.add("DTEND", feed.at(day.date, closes))

@@ -22,7 +22,7 @@ from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import DESK_CLOSED, apply_point_change
-from staff.schemas import Languages, LocalizedText, Slug, unique
+from staff.schemas import Languages, LocalizedText, Slug, refuse_control_characters, unique
 
 
 class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -98,6 +98,7 @@ class StaffDeskController(Controller):
         self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[DeskCreate]
     ) -> ChangeOutcome:
         require_point(staff, point_id)
+        refuse_control_characters(data)
 
         async def change(conn: asyncpg.Connection) -> Desk:
             await store.get_point(conn, point_id)
@@ -150,6 +151,7 @@ class StaffDeskController(Controller):
         """Rename a desk, change its languages, retire or reopen it."""
         require_point(staff, point_id)
         changes = msgspec.to_builtins(data)
+        refuse_control_characters(changes)
         if "languages" in changes:
             changes["languages"] = unique(changes["languages"])
         if not changes:

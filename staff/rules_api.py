@@ -16,10 +16,18 @@ from msgspec import Meta
 
 from core.problems import Invalid, NotFound
 from scheduling import store
-from scheduling.rules import CalendarRule, RuleError, RuleKind, validate_rule
+from scheduling.rules import (
+    CalendarRule,
+    NonexistentTime,
+    RuleError,
+    RuleKind,
+    check_wall_clock,
+    validate_rule,
+)
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, apply_change, audit
+from staff.schemas import refuse_control_characters
 
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
 Labels = Annotated[dict[str, Annotated[str, Meta(max_length=200)]], Meta(max_length=4)]
@@ -95,8 +103,10 @@ def rule_out(rule: CalendarRule) -> RuleOut:
     )
 
 
-def to_rule(rule_id: str, data: RuleIn) -> CalendarRule:
-    """A validated CalendarRule, or 422 with the reason (malformed RRULE, no occurrence...)."""
+def to_rule(rule_id: str, data: RuleIn, timezone: str) -> CalendarRule:
+    """A validated CalendarRule, or 422 with the reason (malformed RRULE, no occurrence, a time
+    in the spring-forward gap of the point's zone...) and the field it concerns."""
+    refuse_control_characters({"labels": data.labels, "rrule": data.rrule})
     try:
         rule = CalendarRule(
             id=rule_id,
@@ -111,6 +121,9 @@ def to_rule(rule_id: str, data: RuleIn) -> CalendarRule:
             desk_id=data.desk_id,
         )
         validate_rule(rule)
+        check_wall_clock(rule, timezone)
+    except NonexistentTime as e:
+        raise Invalid(str(e), field=e.field, code="nonexistent_time") from e
     except (RuleError, ValueError) as e:
         raise Invalid(str(e), field="rule") from e
     return rule
@@ -207,12 +220,13 @@ class StaffRuleController(Controller):
         require_point(staff, point_id)
 
         async def change(conn: asyncpg.Connection) -> RuleOut:
+            point = await store.get_point(conn, point_id)
             before = rule_out(await _existing(conn, point_id, rule_id))
             merged = msgspec.to_builtins(before) | {
                 k: v for k, v in msgspec.to_builtins(data).items()
             }
             merged.pop("id"), merged.pop("source")
-            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn))
+            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn), point.timezone)
             await _save(conn, point_id, rule)
             await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
             return rule_out(rule)
@@ -267,6 +281,7 @@ class StaffRuleController(Controller):
     ) -> ChangeOutcome:
         """Open a day with hours (an open Saturday, a shortened day) or close it."""
         require_point(staff, point_id)
+        refuse_control_characters({"label": data.label})
         if data.kind == "open" and (data.opens is None or data.closes is None):
             raise Invalid("An open day needs 'opens' and 'closes' (HH:MM).", field="opens")
         rule_in = RuleIn(
@@ -290,10 +305,11 @@ async def _create(
     cancel_affected: bool,
 ) -> ChangeOutcome:
     require_point(staff, point_id)
-    rule = to_rule(f"{point_id}-{uuid.uuid4().hex[:12]}", data)
+    rule_id = f"{point_id}-{uuid.uuid4().hex[:12]}"
 
     async def change(conn: asyncpg.Connection) -> RuleOut:
-        await store.get_point(conn, point_id)
+        point = await store.get_point(conn, point_id)
+        rule = to_rule(rule_id, data, point.timezone)
         await _save(conn, point_id, rule)
         await audit(conn, staff, "create", "rule", rule.id, point_id, None, rule_out(rule))
         return rule_out(rule)
@@ -303,7 +319,7 @@ async def _create(
         state.redis,
         point_id,
         change,
-        reason=_reason(rule.labels),
+        reason=_reason(dict(data.labels)),
         cancel_affected=cancel_affected,
         dry_run=dry_run,
     )

@@ -235,3 +235,113 @@ async def test_feeds_send_their_charset_once(client, admin):
     staff_feed = await client.get(created.json()["url"].removeprefix("http://wizyta.test"))
     assert staff_feed.status_code == 200
     assert staff_feed.headers["content-type"] == "text/calendar; charset=utf-8"
+
+
+# ------------------------------------------------------------------ 5. control characters
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            f"/api/v1/staff/points/{BASZTOWA}/special-days",
+            {"date": "2030-06-01", "kind": "closed", "label": {"pl": "Remont\u007f"}},
+            "label.pl",
+        ),
+        (
+            f"/api/v1/staff/points/{BASZTOWA}/rules",
+            {
+                "kind": "special",
+                "dates": ["2030-06-01"],
+                "opens": "09:00",
+                "closes": "12:00",
+                "labels": {"en": "Open\u0001Saturday"},
+            },
+            "labels.en",
+        ),
+        (
+            f"/api/v1/staff/points/{BASZTOWA}/desks",
+            {
+                "names": {"pl": "Okno\u001f", "en": "Desk", "uk": "Вікно", "ru": "Окно"},
+                "languages": ["pl"],
+            },
+            "names.pl",
+        ),
+    ],
+    ids=["special-day-label", "rule-label", "desk-name"],
+)
+async def test_a_control_character_in_a_staff_text_is_a_422_naming_the_field(
+    client, admin, pool, path, body, field
+):
+    before = await pool.fetchval(
+        "select (select count(*) from calendar_rules) + (select count(*) from desks)"
+    )
+    response = await client.post(path, json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["field"] == field
+    assert response.json()["code"] == "control_character"
+    after = await pool.fetchval(
+        "select (select count(*) from calendar_rules) + (select count(*) from desks)"
+    )
+    assert after == before
+
+
+async def test_a_desk_renamed_with_a_control_character_is_refused(client, admin, pool):
+    desk = await pool.fetchval("select id from desks where point_id = $1 limit 1", BASZTOWA)
+    response = await client.patch(
+        f"/api/v1/staff/points/{BASZTOWA}/desks/{desk}",
+        json={"names": {"pl": "a\u0085b", "en": "b", "uk": "c", "ru": "d"}},
+        headers=admin,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "names.pl"
+
+
+# ------------------------------------------------------------------ 6. the spring-forward gap
+
+
+async def test_hours_inside_the_spring_forward_gap_are_refused_naming_the_field(
+    client, admin, pool
+):
+    before = await pool.fetchval("select count(*) from calendar_rules")
+    response = await client.post(
+        f"/api/v1/staff/points/{BASZTOWA}/special-days",
+        json={"date": "2027-03-28", "kind": "open", "opens": "02:30", "closes": "03:30"},
+        headers=admin,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "opens"
+    assert "2027-03-28" in response.json()["detail"]
+    weekly = await client.post(
+        f"/api/v1/staff/points/{BASZTOWA}/rules",
+        json={
+            "kind": "hours",
+            "rrule": "FREQ=WEEKLY;BYDAY=SU",
+            "opens": "01:00",
+            "closes": "02:15",
+        },
+        headers=admin,
+    )
+    assert weekly.status_code == 422, weekly.text
+    assert weekly.json()["field"] == "closes"
+    assert await pool.fetchval("select count(*) from calendar_rules") == before
+
+
+async def test_hours_never_report_an_interval_of_no_length(client, pool):
+    # A rule saved before such rules were refused, straight into the table.
+    await pool.execute(
+        """
+        insert into calendar_rules (id, point_id, kind, dates, opens, closes, valid_from,
+                                    valid_until, labels, source)
+        values ('gap', $1, 'special', array['2027-03-28'::date], '02:30', '03:30',
+                '2027-03-28', '2027-03-28', '{}', 'staff')
+        """,
+        BASZTOWA,
+    )
+    response = await client.get(f"/api/v1/points/{BASZTOWA}/hours?from=2027-03-28&to=2027-03-28")
+    assert response.status_code == 200
+    (day,) = response.json()["days"]
+    assert day["intervals"] == [] and day["status"] == "closed"
+    feed = await client.get(f"/calendars/points/{BASZTOWA}.ics")
+    assert feed.status_code == 200
