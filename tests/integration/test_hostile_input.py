@@ -345,3 +345,32 @@ async def test_hours_never_report_an_interval_of_no_length(client, pool):
     assert day["intervals"] == [] and day["status"] == "closed"
     feed = await client.get(f"/calendars/points/{BASZTOWA}.ics")
     assert feed.status_code == 200
+
+
+# ------------------------------------------------------------------ 9. seed --overwrite
+
+
+async def test_seed_overwrite_reopens_a_retired_desk_and_a_withdrawn_offer(
+    client, admin, pool, database_url
+):
+    from tests.integration.test_cli import _wizyta
+
+    desk = await pool.fetchval("select id from desks where point_id = $1 limit 1", BASZTOWA)
+    service = await pool.fetchval(
+        "select service_id from point_services where point_id = $1 limit 1", BASZTOWA
+    )
+    retired = await client.delete(f"/api/v1/staff/points/{BASZTOWA}/desks/{desk}", headers=admin)
+    withdrawn = await client.delete(
+        f"/api/v1/staff/points/{BASZTOWA}/services/{service}", headers=admin
+    )
+    assert (retired.status_code, withdrawn.status_code) == (200, 200), withdrawn.text
+    await asyncio.to_thread(_wizyta, "seed", DATABASE_URL=database_url)  # staff's change stays
+    assert await pool.fetchval("select active from desks where id = $1", desk) is False
+    result = await asyncio.to_thread(_wizyta, "seed", "--overwrite", DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    assert await pool.fetchval("select active from desks where id = $1", desk) is True
+    assert await pool.fetchval(
+        "select active from point_services where point_id = $1 and service_id = $2",
+        BASZTOWA,
+        service,
+    )
