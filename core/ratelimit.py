@@ -35,6 +35,14 @@ POLICIES: dict[str, dict[str, tuple[RateLimitItem, ...]]] = {
 
 
 WHO = {"address": "from this network address", "person": "for this person or visit"}
+#: Who "person" is, by action: the words a client reads in the 429.
+PERSON = {
+    "login": "for this account",
+    "booking": "for this e-mail address",
+    "waitlist": "for this e-mail address",
+    "confirm": "for this visit",
+    "manage": "for this visit",
+}
 
 
 class TooManyRequests(DomainError):
@@ -70,7 +78,8 @@ class RateLimits:
                     logger.warning("rate limit store unavailable; %s not counted", action)
                     return
                 retry = max(1, math.ceil(stats.reset_time - time.time()))
+                who = PERSON.get(action, WHO[kind]) if kind == "person" else WHO[kind]
                 raise TooManyRequests(
-                    f"Too many requests {WHO[kind]}; try again in {retry} seconds.",
+                    f"Too many requests {who}; try again in {retry} second{'s' * (retry != 1)}.",
                     retry_after=retry,
                 )

@@ -33,7 +33,7 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"Too many failed logins; try again in {retry_after} seconds.",
+            f"Too many failed logins; try again in {retry_after} second{'s' * (retry_after != 1)}.",
             retry_after=retry_after,
         )
         self.retry_after = retry_after

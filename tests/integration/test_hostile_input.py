@@ -374,3 +374,26 @@ async def test_seed_overwrite_reopens_a_retired_desk_and_a_withdrawn_offer(
         BASZTOWA,
         service,
     )
+
+
+# ------------------------------------------------------------------ 11. the login 429's words
+
+
+async def test_the_login_429_speaks_of_the_account_not_a_person_or_visit(settings, pool, redis):
+    from litestar.testing import AsyncTestClient
+
+    from app import create_app
+
+    limited = msgspec.structs.replace(settings, rate_limit=True)
+    refusals = []
+    async with AsyncTestClient(app=create_app(limited)) as http:
+        for _ in range(12):  # the account's limit is 10 a minute
+            response = await http.post(
+                "/api/v1/staff/sessions", json={"email": "nobody@wizyta.test", "password": "x"}
+            )
+            if response.status_code == 429:
+                refusals.append(response.json()["detail"])
+    limited_by_count = [d for d in refusals if d.startswith("Too many requests")]
+    assert limited_by_count, refusals
+    assert all("for this account" in d for d in limited_by_count)
+    assert not any("person or visit" in d or " 1 seconds" in d for d in refusals), refusals
