@@ -19,7 +19,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from core import db
 from core.health import HealthController
@@ -73,6 +73,22 @@ async def check_stores(settings: Settings, within: float = 5.0) -> None:
         ) from e
 
 
+#: The bearer tokens of the API (RFC 6750), for the OpenAPI document's operations to name.
+SECURITY_SCHEMES = {
+    "manage_token": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The visit's manage token, returned once by POST /api/v1/bookings "
+        "(and in the visitor's e-mail): `Authorization: Bearer <manage_token>`.",
+    ),
+    "staff_session": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="A staff session token from POST /api/v1/staff/sessions.",
+    ),
+}
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
     from booking.api import booking_handlers
@@ -85,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
     from staff.routes import staff_management_handlers
     from staff.rules_api import StaffRuleController
     from web import middleware, page_exception_handlers, template_config, web_handlers
+    from web.api_reference import VendoredSwaggerUI
 
     logs.install()  # tokens in URLs are masked in every log line
 
@@ -133,7 +150,8 @@ def create_app(settings: Settings) -> Litestar:
             version="1",
             description="Visits and opening hours of the information points for foreigners.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[VendoredSwaggerUI(path=["/", "/swagger"])],
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
     )
     app.asgi_handler = AnswerHeadAsGet(app.asgi_handler)  # HEAD wherever GET (RFC 9110 §9.3.2)

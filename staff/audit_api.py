@@ -17,6 +17,7 @@ from litestar.di import Provide
 from litestar.params import QueryParameter
 
 from staff.auth import Staff, current_staff, require_admin
+from staff.schemas import STAFF_SECURITY
 
 BIGINT_MAX = 2**63 - 1
 """The largest audit id PostgreSQL can hold (bigint); a larger `before_id` is a 400, not a 500."""
@@ -38,6 +39,7 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
 class StaffAuditController(Controller):
     path = "/api/v1/staff/audit"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")

@@ -22,7 +22,14 @@ from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import DESK_CLOSED, apply_point_change
-from staff.schemas import Languages, LocalizedText, Slug, refuse_control_characters, unique
+from staff.schemas import (
+    STAFF_SECURITY,
+    Languages,
+    LocalizedText,
+    Slug,
+    refuse_control_characters,
+    unique,
+)
 
 
 class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -82,6 +89,7 @@ async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
 class StaffDeskController(Controller):
     path = "/api/v1/staff/points/{point_id:str}/desks"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")

@@ -30,6 +30,7 @@ from staff.auth import Staff, current_staff, require_admin, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import HOURS_CHANGED, apply_point_change
 from staff.schemas import (
+    STAFF_SECURITY,
     Address,
     Email,
     Languages,
@@ -99,6 +100,7 @@ async def _write(conn: asyncpg.Connection, point: Point) -> None:
 class StaffPointController(Controller):
     path = "/api/v1/staff/points"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")

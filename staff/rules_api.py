@@ -27,7 +27,7 @@ from scheduling.rules import (
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, apply_change, audit
-from staff.schemas import refuse_control_characters
+from staff.schemas import STAFF_SECURITY, refuse_control_characters
 
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
 Labels = Annotated[dict[str, Annotated[str, Meta(max_length=200)]], Meta(max_length=4)]
@@ -183,6 +183,7 @@ DryRun = FromQuery[bool]
 class StaffRuleController(Controller):
     path = "/api/v1/staff/points/{point_id:str}"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/rules")

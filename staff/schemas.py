@@ -10,6 +10,9 @@ from msgspec import Meta
 
 from core.problems import Invalid
 
+STAFF_SECURITY = [{"staff_session": []}]
+"""The OpenAPI security requirement of the staff API (the scheme is declared in app.py)."""
+
 Language = Literal["pl", "en", "uk", "ru", "pjm", "ukl", "rsl"]
 """Spoken languages and the sign languages: Polish (pjm), Ukrainian (ukl), Russian (rsl)."""
 

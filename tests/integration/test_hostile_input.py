@@ -397,3 +397,40 @@ async def test_the_login_429_speaks_of_the_account_not_a_person_or_visit(setting
     assert limited_by_count, refusals
     assert all("for this account" in d for d in limited_by_count)
     assert not any("person or visit" in d or " 1 seconds" in d for d in refusals), refusals
+
+
+# ------------------------------------------------------------------ 7. the API reference
+
+
+async def test_the_api_reference_loads_a_pinned_vendored_copy_under_a_policy(client):
+    import hashlib
+    import re
+
+    from web.render import STATIC
+
+    for path in ("/schema", "/schema/swagger"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert "unsafe-eval" not in policy and "script-src 'self' 'unsafe-inline'" not in policy
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith(("/static/", "data:")) for s in sources), sources
+        assert "<script>" not in page.text  # no inline script
+        for source in sources:
+            if source.startswith("/static/"):
+                assert (await client.get(source)).status_code == 200, source
+    folder = STATIC / "vendor" / "swagger-ui"
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert (folder / "LICENSE").exists()
+
+
+async def test_the_openapi_document_declares_the_bearer_schemes_and_staff_uses_one(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["manage_token"] == schemes["manage_token"] | {"type": "http", "scheme": "bearer"}
+    assert schemes["staff_session"]["scheme"] == "bearer"
+    rules = document["paths"]["/api/v1/staff/points/{point_id}/rules"]["get"]
+    assert rules["security"] == [{"staff_session": []}]
