@@ -94,22 +94,22 @@ async def _send_problem(send: Send, refusal: Refusal) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _nul(where: str) -> Refusal:
+def _nul(where: str, field: str | None = None) -> Refusal:
     return Refusal(
         400,
         "nul_byte",
         f"{where[:1].upper()}{where[1:]} contains a NUL character (U+0000).",
-        field=where,
+        **({"field": field} if field else {}),
     )
 
 
-def _date(where: str, value: str) -> Refusal:
+def _date(where: str, value: str, field: str) -> Refusal:
     return Refusal(
         422,
         "date_out_of_range",
         f"{where[:1].upper()}{where[1:]} is {value[:40]!r}, outside the dates this service handles "
         f"({FIRST_DAY} to {LAST_DAY}).",
-        field=where,
+        field=field,
     )
 
 
@@ -118,15 +118,15 @@ def check_query(query_string: bytes) -> None:
         raise _nul("the query string")
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if _day_out_of_range(value):
-            raise _date(f"the query parameter {name!r}", value)
+            raise _date(f"the query parameter {name!r}", value, name)
 
 
 def _walk_json(value: object, where: str) -> None:
     if isinstance(value, str):
         if "\x00" in value:
-            raise _nul(f"the body field {where or 'body'!r}")
+            raise _nul(f"the body field {where or 'body'!r}", where or "body")
         if _day_out_of_range(value):
-            raise _date(f"the body field {where or 'body'!r}", value)
+            raise _date(f"the body field {where or 'body'!r}", value, where or "body")
     elif isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
@@ -161,7 +161,8 @@ def check_body(path: str, content_type: str, body: bytes) -> None:
             field = next(
                 (k for k, v in parse_qsl(body.decode("latin-1")) if "\x00" in k + v), "a field"
             )
-            raise _nul(f"the form field {field.replace(chr(0), '')!r}")
+            name = field.replace(chr(0), "")
+            raise _nul(f"the form field {name!r}", name)
     elif b"\x00" in body:
         raise _nul("the body")
 

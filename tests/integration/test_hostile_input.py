@@ -434,3 +434,18 @@ async def test_the_openapi_document_declares_the_bearer_schemes_and_staff_uses_o
     assert schemes["staff_session"]["scheme"] == "bearer"
     rules = document["paths"]["/api/v1/staff/points/{point_id}/rules"]["get"]
     assert rules["security"] == [{"staff_session": []}]
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:59Z", "0001-01-01T00:00"])
+async def test_a_booking_start_at_the_ends_of_the_calendar_is_a_422_not_a_500(client, pool, start):
+    body = {
+        "point_id": BASZTOWA,
+        "service_id": "everyday-matters",
+        "start": start,
+        "language": "uk",
+        "visitor": {"name": "Olena", "email": "olena@example.com"},
+    }
+    response = await client.post("/api/v1/bookings", json=body, headers={"Idempotency-Key": start})
+    _refused(response, 422, "date_out_of_range")
+    assert response.json()["field"] == "start"
+    assert await pool.fetchval("select count(*) from bookings") == 0
