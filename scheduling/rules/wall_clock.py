@@ -41,7 +41,8 @@ def real_span(
 ) -> tuple[dt.datetime, dt.datetime] | None:
     """[start, end) as real instants, or None when the interval has no real length."""
     start, end = instant(day, opens, zone), instant(day, closes, zone)
-    return (start, end) if start < end else None
+    # Compared in UTC: Python compares two times of one zone by their wall clocks.
+    return (start, end) if start.astimezone(dt.UTC) < end.astimezone(dt.UTC) else None
 
 
 def check_wall_clock(rule: CalendarRule, timezone: str) -> None:

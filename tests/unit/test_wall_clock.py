@@ -36,7 +36,7 @@ def test_a_time_in_the_gap_is_refused_naming_the_field(opens, closes, field):
 
 def test_the_same_hours_on_another_day_and_around_the_gap_are_fine():
     check_wall_clock(_special("02:30", "03:30", dt.date(2027, 3, 27)), "Europe/Warsaw")
-    check_wall_clock(_special("01:00", "02:00"), "Europe/Warsaw")
+    check_wall_clock(_special("00:30", "01:59"), "Europe/Warsaw")
     check_wall_clock(_special("03:00", "04:00"), "Europe/Warsaw")
 
 
@@ -52,4 +52,4 @@ def test_a_weekly_rule_that_meets_the_gap_is_refused():
 def test_an_interval_inside_the_gap_has_no_real_span():
     assert real_span(SPRING, dt.time(2, 30), dt.time(3, 30), WARSAW) is None
     start, end = real_span(SPRING, dt.time(1, 30), dt.time(3, 30), WARSAW)
-    assert end - start == dt.timedelta(hours=1)
+    assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=1)
