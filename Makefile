@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv browser translations altcha
+.PHONY: run test lint format bench clean venv browser translations altcha swagger-ui
 
 venv: $(STAMP)
 
@@ -47,6 +47,23 @@ altcha:
 	cp "$$tmp"/package/dist_external/altcha.js "$$tmp"/package/dist_external/altcha.css \
 		"$$tmp"/package/dist_external/worker.js "$$tmp"/package/LICENSE.txt $(ALTCHA_DIR)/; \
 	(cd $(ALTCHA_DIR) && sha256sum altcha.js altcha.css worker.js LICENSE.txt > SHA256SUMS)
+
+# Swagger UI for the API reference at /schema, vendored into web/static/vendor/swagger-ui
+# (committed, so no build step is needed and the page loads nothing from another origin): the
+# bundle, its stylesheet, and the licences (its own, and those of what the bundle contains),
+# from the package `npm pack` fetches. web/static/api-reference.js, ours, starts it.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_DIR := web/static/vendor/swagger-ui
+swagger-ui:
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+		tar -xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz); \
+	mkdir -p $(SWAGGER_UI_DIR); \
+	cp "$$tmp"/package/swagger-ui-bundle.js "$$tmp"/package/swagger-ui-bundle.js.LICENSE.txt \
+		"$$tmp"/package/swagger-ui.css "$$tmp"/package/LICENSE "$$tmp"/package/NOTICE \
+		$(SWAGGER_UI_DIR)/; \
+	(cd $(SWAGGER_UI_DIR) && sha256sum swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt \
+		swagger-ui.css LICENSE NOTICE > SHA256SUMS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

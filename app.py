@@ -19,7 +19,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from core import db
 from core.health import HealthController
@@ -74,16 +74,35 @@ async def check_stores(settings: Settings, within: float = 5.0) -> None:
         ) from e
 
 
+#: The bearer tokens of the API (RFC 6750), for the OpenAPI document's operations to name.
+SECURITY_SCHEMES = {
+    "manage_token": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The visit's manage token, returned once by POST /api/v1/bookings "
+        "(and in the visitor's e-mail): `Authorization: Bearer <manage_token>`.",
+    ),
+    "staff_session": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="A staff session token from POST /api/v1/staff/sessions.",
+    ),
+}
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
     from booking.api import booking_handlers
     from core import logs
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
+    from core.head import AnswerHeadAsGet
+    from core.hostile import RefuseHostileInput
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
     from staff.routes import staff_management_handlers
     from staff.rules_api import StaffRuleController
     from web import middleware, page_exception_handlers, template_config, web_handlers
+    from web.api_reference import VendoredSwaggerUI
 
     logs.install()  # tokens in URLs are masked in every log line
 
@@ -117,7 +136,7 @@ def create_app(settings: Settings) -> Litestar:
         """A handler's connection for reads: the request's own (core/uow.py)."""
         return await uow.connection()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             *scheduling_handlers(),
@@ -131,7 +150,7 @@ def create_app(settings: Settings) -> Litestar:
         state=State({"settings": settings}),
         dependencies={"uow": Provide(provide_uow), "conn": Provide(provide_conn)},
         exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]
-        middleware=[*middleware(), ForgetOnWriteMiddleware],
+        middleware=[RefuseHostileInput, *middleware(), ForgetOnWriteMiddleware],
         response_cache_config=response_cache_config(settings.read_cache_seconds),
         template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
@@ -140,9 +159,12 @@ def create_app(settings: Settings) -> Litestar:
             version="1",
             description="Visits and opening hours of the information points for foreigners.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[VendoredSwaggerUI(path=["/", "/swagger"])],
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
     )
+    app.asgi_handler = AnswerHeadAsGet(app.asgi_handler)  # HEAD wherever GET (RFC 9110 §9.3.2)
+    return app
 
 
 # ---------------------------------------------------------------------------- command line

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import calendar as gregorian
 import functools
+import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import msgspec
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LF = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def ical_text(value: str, *, lines: bool = False) -> str:
+    """`value` as RFC 5545 TEXT (§3.3.11) can hold it: no control character but HTAB.
+
+    A visitor's name pasted with U+0001, a label ending in U+007F: such characters are dropped,
+    never written raw (a client drops the whole property, or the line). A line break (CRLF, CR
+    or LF) becomes a space, or with `lines` one LF, which icalendar writes as the escape `\\n`.
+    """
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if lines:
+        return _CONTROLS_BUT_LF.sub("", value)
+    return _CONTROLS.sub("", value.replace("\n", " "))
 
 
 def vtimezone(tzid: str, around: datetime) -> Timezone:

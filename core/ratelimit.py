@@ -46,6 +46,14 @@ CHECK_WITHIN = 1.0
 _LOG_OUTAGE_EVERY = 60.0
 
 WHO = {"address": "from this network address", "person": "for this person or visit"}
+#: Who "person" is, by action: the words a client reads in the 429.
+PERSON = {
+    "login": "for this account",
+    "booking": "for this e-mail address",
+    "waitlist": "for this e-mail address",
+    "confirm": "for this visit",
+    "manage": "for this visit",
+}
 
 
 class TooManyRequests(errors.TooManyRequests):
@@ -85,8 +93,9 @@ class RateLimits:
             logger.warning("rate limit store is back; requests are counted again")
         if refused is not None:
             kind, retry = refused
+            who = PERSON.get(action, WHO[kind]) if kind == "person" else WHO[kind]
             raise TooManyRequests(
-                f"Too many requests {WHO[kind]}; try again in {retry} seconds.",
+                f"Too many requests {who}; try again in {retry} second{'s' * (retry != 1)}.",
                 retry_after=retry,
             )
 

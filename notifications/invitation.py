@@ -21,7 +21,7 @@ import msgspec
 from icalendar import Alarm, Calendar, Event
 from icalendar.prop import vCalAddress
 
-from core.ical import vtimezone
+from core.ical import ical_text, vtimezone
 
 PRODID = "-//wizyta//wizyta//EN"
 
@@ -80,6 +80,9 @@ class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     what_to_bring: dict[str, str] | None = None
     manage_url: str | None = None
     desk_name: str | None = None
+    sent_by: str | None = None
+    """The address the e-mail comes From when it is not the point's (RFC 6047 §2.2.2: From is
+    the ORGANIZER or its SENT-BY, RFC 5545 §3.2.18), e.g. no-reply@ for fami@muw.pl."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -205,15 +208,37 @@ def _event(visit: VisitSnapshot, dtstamp: datetime, *, status: str) -> Event:
     event.add("DTSTAMP", dtstamp.astimezone(UTC))
     event.add("DTSTART", _local(visit.start, visit.zone))
     event.add("DTEND", _local(visit.end, visit.zone))
-    event.add("SUMMARY", _summary(visit, language), parameters=text)
-    event.add("LOCATION", f"{point}, {visit.point_address}", parameters=text)
-    event.add("DESCRIPTION", _description(visit, language), parameters=text)
+    event.add("SUMMARY", ical_text(_summary(visit, language)), parameters=text)
+    event.add("LOCATION", ical_text(location(point, visit.point_address)), parameters=text)
+    event.add("DESCRIPTION", ical_text(_description(visit, language), lines=True), parameters=text)
     event.add("STATUS", status)
     event.add("TRANSP", "OPAQUE")
-    event.add("ORGANIZER", vCalAddress.new(visit.point_email, cn=_cn(point)))
+    event.add("ORGANIZER", _organizer(visit, point))
     if visit.manage_url:
         event.add("URL", visit.manage_url)
     return event
+
+
+def location(point_name: str, address: str) -> str:
+    """The point's name and postal address, the street once.
+
+    Points are named by their street ("Punkt ..., ul. Basztowa 22"; in Ukrainian "вул. Basztowa
+    22"), and the address starts with it ("ul. Basztowa 22, 31-156 Kraków"): a trailing part of
+    the name that is the address's street, whatever the street word, is not repeated.
+    """
+    street = address.split(",", 1)[0].strip()
+    parts = [part.strip() for part in point_name.split(",")]
+    if len(parts) > 1 and street and _street_key(parts[-1]) == _street_key(street):
+        parts.pop()
+    return ", ".join(filter(None, [", ".join(parts), address]))
+
+
+def _street_key(street: str) -> str:
+    """ "Basztowa 22" from "ul. Basztowa 22", "вул. Basztowa 22" or "al. Basztowa 22"."""
+    words = street.split()
+    if len(words) > 1 and words[0].endswith("."):
+        words = words[1:]
+    return " ".join(words).casefold()
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -242,6 +267,15 @@ def _description(visit: VisitSnapshot, language: str) -> str:
     return "\n".join(lines)
 
 
+def _organizer(visit: VisitSnapshot, point: str) -> vCalAddress:
+    """The point organizes; the service's own address sends on its behalf (SENT-BY)."""
+    sender = visit.sent_by
+    if sender and sender.removeprefix("mailto:").casefold() != visit.point_email.casefold():
+        sent_by = f"mailto:{sender.removeprefix('mailto:')}"
+        return vCalAddress.new(visit.point_email, cn=_cn(point), sent_by=sent_by)
+    return vCalAddress.new(visit.point_email, cn=_cn(point))
+
+
 def _attendee(visit: VisitSnapshot, *, partstat: str | None) -> vCalAddress:
     return vCalAddress.new(
         visit.visitor_email,
@@ -257,7 +291,7 @@ def _cn(name: str) -> str:
 
     icalendar encodes a double quote as RFC 6868 ^', which Outlook shows literally.
     """
-    return " ".join(name.replace('"', "'").split())
+    return " ".join(ical_text(name).replace('"', "'").split())
 
 
 def _alarm(visit: VisitSnapshot, before: timedelta) -> Alarm:
@@ -266,5 +300,5 @@ def _alarm(visit: VisitSnapshot, before: timedelta) -> Alarm:
     alarm = Alarm()
     alarm.add("ACTION", "DISPLAY")
     alarm.add("TRIGGER", -before)
-    alarm.add("DESCRIPTION", _summary(visit, visit.written_language))
+    alarm.add("DESCRIPTION", ical_text(_summary(visit, visit.written_language)))
     return alarm

@@ -23,12 +23,13 @@ import msgspec
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Event, vDuration, vRecur
 
-from core.ical import vtimezone
+from core.ical import ical_text, vtimezone
 from scheduling.rules import (
     LANGUAGES,
     CalendarRule,
     DayHours,
     RuleKind,
+    real_span,
     resolve_days,
     rule_occurrences,
 )
@@ -77,8 +78,8 @@ def build_hours_feed(
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", "PUBLISH")
-    calendar.add("NAME", feed.name, parameters={"LANGUAGE": language})  # RFC 7986 §5.1
-    calendar.add("X-WR-CALNAME", feed.name)
+    calendar.add("NAME", ical_text(feed.name), parameters={"LANGUAGE": language})  # RFC 7986 §5.1
+    calendar.add("X-WR-CALNAME", ical_text(feed.name))
     calendar.add("X-WR-TIMEZONE", timezone)
     calendar.add("URL", feed.url)  # RFC 7986 §5.5
     calendar.add("SOURCE", f"{public_url.rstrip('/')}/calendars/points/{point_id}.ics")
@@ -106,8 +107,8 @@ class _Feed(msgspec.Struct, frozen=True, kw_only=True):
         event = Event()
         event.add("UID", uid)
         event.add("DTSTAMP", self.stamp)
-        event.add("SUMMARY", summary, parameters={"LANGUAGE": self.language})
-        event.add("LOCATION", self.address)
+        event.add("SUMMARY", ical_text(summary), parameters={"LANGUAGE": self.language})
+        event.add("LOCATION", ical_text(self.address))
         event.add("URL", self.url)
         event.add("TRANSP", "TRANSPARENT")
         return event
@@ -144,7 +145,9 @@ def _events(
             _pick(r.label, feed.language) for r in day.reasons if r.kind == "special"
         )
         summary = " – ".join(filter(None, (feed.name, extra)))
-        for n, (opens, closes) in enumerate(sorted(resolved[day.date] - produced[day.date]), 1):
+        spans = sorted(resolved[day.date] - produced[day.date])
+        real = [s for s in spans if real_span(day.date, *s, feed.zone) is not None]  # no gap
+        for n, (opens, closes) in enumerate(real, 1):
             event = feed.event(f"{feed.point_id}-{day.date.isoformat()}-{n}@wizyta", summary)
             event.add("DTSTART", feed.at(day.date, opens))
             event.add("DTEND", feed.at(day.date, closes))

@@ -80,7 +80,7 @@ class HoursFeedController(Controller):
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(b"", status_code=304, headers=headers)
         headers["Content-Disposition"] = f'inline; filename="{point.id}.ics"'
-        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+        return Response(body, media_type="text/calendar", headers=headers)
 
 
 def _etags(header: str) -> set[str]:

@@ -16,6 +16,7 @@ from core.problems import Invalid
 from scheduling import store
 from scheduling.availability import point_days, slots_for
 from scheduling.model import LANGUAGES, Point, PointService
+from scheduling.rules import real_span
 
 MAX_RANGE_DAYS = 93
 DEFAULT_RANGE_DAYS = 14
@@ -94,28 +95,25 @@ def _wall(t: dt.time) -> str:
 
 
 def hours_of(point: Point, days) -> Hours:
+    """The days' intervals with their real instants; an interval that has no real length (one
+    inside the spring-forward gap, saved before such rules were refused) is left out."""
     zone = zoneinfo.ZoneInfo(point.timezone)
-    return Hours(
-        point_id=point.id,
-        timezone=point.timezone,
-        days=[
+    out = []
+    for day in days:
+        intervals = [
+            Interval(opens=_wall(i.opens), closes=_wall(i.closes), start=span[0], end=span[1])
+            for i in day.intervals
+            if (span := real_span(day.date, i.opens, i.closes, zone)) is not None
+        ]
+        out.append(
             Day(
                 date=day.date,
-                status=day.status,
-                intervals=[
-                    Interval(
-                        opens=_wall(i.opens),
-                        closes=_wall(i.closes),
-                        start=dt.datetime.combine(day.date, i.opens, zone),
-                        end=dt.datetime.combine(day.date, i.closes, zone),
-                    )
-                    for i in day.intervals
-                ],
+                status="open" if intervals else "closed",
+                intervals=intervals,
                 reasons=[DayReason(r.kind, dict(r.label)) for r in day.reasons],
             )
-            for day in days
-        ],
-    )
+        )
+    return Hours(point_id=point.id, timezone=point.timezone, days=out)
 
 
 class PointController(Controller):

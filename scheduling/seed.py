@@ -71,7 +71,10 @@ async def seed_database(
             ],
             ["id"],
         )
-        desk_sql = upsert("desks", ["id", "point_id", "names", "languages", "source"], ["id"])
+        # A seeded desk or offer is active: --overwrite reopens one staff retired or withdrew.
+        desk_sql = upsert(
+            "desks", ["id", "point_id", "names", "languages", "source", "active"], ["id"]
+        )
         offer_sql = upsert(
             "point_services",
             [
@@ -83,6 +86,7 @@ async def seed_database(
                 "min_notice_minutes",
                 "horizon_days",
                 "per_person_limit",
+                "active",
             ],
             ["point_id", "service_id"],
         )
@@ -126,7 +130,7 @@ async def seed_database(
             for d in p.desks:
                 counts["desks"] += bool(
                     await conn.fetchval(
-                        desk_sql, d.id, p.id, _labels(d.names), d.languages, d.source
+                        desk_sql, d.id, p.id, _labels(d.names), d.languages, d.source, True
                     )
                 )
             for o in p.services:
@@ -141,6 +145,7 @@ async def seed_database(
                         o.min_notice_minutes,
                         o.horizon_days,
                         o.per_person_limit,
+                        True,
                     )
                 )
             for r in p.rules:

@@ -17,6 +17,10 @@ from litestar.di import Provide
 from litestar.params import QueryParameter
 
 from staff.auth import Staff, current_staff, require_admin
+from staff.schemas import STAFF_SECURITY
+
+BIGINT_MAX = 2**63 - 1
+"""The largest audit id PostgreSQL can hold (bigint); a larger `before_id` is a 400, not a 500."""
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +39,7 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
 class StaffAuditController(Controller):
     path = "/api/v1/staff/audit"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")
@@ -45,7 +50,7 @@ class StaffAuditController(Controller):
         point_id: Annotated[str | None, QueryParameter(description="only this point")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         before_id: Annotated[
-            int | None, QueryParameter(description="older than this entry")
+            int | None, QueryParameter(description="older than this entry", ge=1, le=BIGINT_MAX)
         ] = None,
     ) -> list[AuditEntry]:
         require_admin(staff)

@@ -22,7 +22,14 @@ from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import DESK_CLOSED, apply_point_change
-from staff.schemas import Languages, LocalizedText, Slug, unique
+from staff.schemas import (
+    STAFF_SECURITY,
+    Languages,
+    LocalizedText,
+    Slug,
+    refuse_control_characters,
+    unique,
+)
 
 
 class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -82,6 +89,7 @@ async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
 class StaffDeskController(Controller):
     path = "/api/v1/staff/points/{point_id:str}/desks"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")
@@ -98,6 +106,7 @@ class StaffDeskController(Controller):
         self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[DeskCreate]
     ) -> ChangeOutcome:
         require_point(staff, point_id)
+        refuse_control_characters(data)
 
         async def change(conn: asyncpg.Connection) -> Desk:
             await store.get_point(conn, point_id)
@@ -150,6 +159,7 @@ class StaffDeskController(Controller):
         """Rename a desk, change its languages, retire or reopen it."""
         require_point(staff, point_id)
         changes = msgspec.to_builtins(data)
+        refuse_control_characters(changes)
         if "languages" in changes:
             changes["languages"] = unique(changes["languages"])
         if not changes:

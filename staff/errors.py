@@ -3,7 +3,7 @@ core/errors.py; pages translate them in web/errors.py)."""
 
 from __future__ import annotations
 
-from core.errors import Forbidden, TooManyRequests, Unauthorized
+from core.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 
 
 class WrongPassword(Unauthorized):
@@ -39,3 +39,29 @@ class NotYourPoint(Forbidden):
 class AdminOnly(Forbidden):
     code = "admin_only"
     template = "Only an administrator may do this."
+
+
+class ControlCharacter(Invalid):
+    """Names, labels and addresses reach mails and calendar files, whose TEXT holds no control
+    character but HTAB (RFC 5545 3.3.11)."""
+
+    code = "control_character"
+    template = (
+        "{where} contains the control character {character}; "
+        "names, labels and addresses are plain text."
+    )
+
+
+class NonexistentHours(Invalid):
+    code = "nonexistent_time"
+    template = "{reason}"
+
+
+class OpenDayNeedsTimes(Invalid):
+    code, field = "open_day_needs_times", "opens"
+    template = "An open day needs 'opens' and 'closes' (HH:MM)."
+
+
+class NoSuchRule(NotFound):
+    code = "no_such_rule"
+    template = "The point {point_id!r} has no rule {rule_id!r}."

@@ -27,6 +27,7 @@ from scheduling import store
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import audit
 from staff.feeds import WINDOW, FeedVisit, build_staff_feed
+from staff.schemas import STAFF_SECURITY
 
 
 class FeedTokenIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -60,6 +61,7 @@ _TOKEN = """
 class StaffFeedTokenController(Controller):
     path = "/api/v1/staff/points/{point_id:str}/feed-tokens"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")
@@ -185,7 +187,7 @@ class StaffFeedController(Controller):
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(b"", status_code=304, headers=headers)
         headers["Content-Disposition"] = f'inline; filename="{point.id}-visits.ics"'
-        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+        return Response(body, media_type="text/calendar", headers=headers)
 
 
 def _etags(header: str) -> set[str]:

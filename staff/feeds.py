@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from icalendar import Calendar, Event, vDuration
 
-from core.ical import vtimezone
+from core.ical import ical_text, vtimezone
 
 PRODID = "-//wizyta//staff visits//EN"
 WINDOW = dt.timedelta(weeks=6)
@@ -63,7 +63,7 @@ def build_staff_feed(
 ) -> bytes:
     """The feed of `visits` (already chosen: the window's confirmed, checked-in and held ones)."""
     zone = ZoneInfo(timezone)
-    name = f"Wizyty – {point_name}"
+    name = ical_text(f"Wizyty – {point_name}")
     calendar = Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")
@@ -90,11 +90,11 @@ def _event(visit: FeedVisit, zone: ZoneInfo, show_names: bool) -> Event:
     event.add("LAST-MODIFIED", visit.updated_at.astimezone(dt.UTC))
     event.add("DTSTART", visit.start.astimezone(zone))
     event.add("DTEND", visit.end.astimezone(zone))
-    event.add("SUMMARY", summary(visit, show_names=show_names))
-    event.add("LOCATION", visit.desk)
+    event.add("SUMMARY", ical_text(summary(visit, show_names=show_names)))
+    event.add("LOCATION", ical_text(visit.desk))
     event.add("STATUS", "TENTATIVE" if visit.status == "held" else "CONFIRMED")
     event.add("TRANSP", "OPAQUE")  # a visit keeps its desk busy
     event.add("CLASS", "CONFIDENTIAL")
     if show_names and visit.needs:
-        event.add("DESCRIPTION", ", ".join(visit.needs))
+        event.add("DESCRIPTION", ical_text(", ".join(visit.needs)))
     return event

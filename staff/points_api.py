@@ -29,7 +29,18 @@ from scheduling.model import Point
 from staff.auth import Staff, current_staff, require_admin, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import HOURS_CHANGED, apply_point_change
-from staff.schemas import Address, Email, Languages, LocalizedText, Phone, Slug, Text, unique
+from staff.schemas import (
+    STAFF_SECURITY,
+    Address,
+    Email,
+    Languages,
+    LocalizedText,
+    Phone,
+    Slug,
+    Text,
+    refuse_control_characters,
+    unique,
+)
 
 
 class PointCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -89,6 +100,7 @@ async def _write(conn: asyncpg.Connection, point: Point) -> None:
 class StaffPointController(Controller):
     path = "/api/v1/staff/points"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")
@@ -105,6 +117,7 @@ class StaffPointController(Controller):
         """A new point (administrators only); desks, services and hours are added after."""
         require_admin(staff)
         values = msgspec.to_builtins(data)
+        refuse_control_characters(values)
 
         async def change(conn: asyncpg.Connection) -> Point:
             try:
@@ -156,6 +169,7 @@ class StaffPointController(Controller):
         """Change a point's details; turning holidays on closes days, so visits are listed."""
         require_point(staff, point_id)
         changes = msgspec.to_builtins(data)
+        refuse_control_characters(changes)
         for key in ("phones", "emails", "languages"):
             if key in changes:
                 changes[key] = unique(changes[key])

@@ -14,12 +14,21 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
-from core.problems import Invalid, NotFound
+from core.problems import Invalid
 from scheduling import store
-from scheduling.rules import CalendarRule, RuleError, RuleKind, validate_rule
+from scheduling.rules import (
+    CalendarRule,
+    NonexistentTime,
+    RuleError,
+    RuleKind,
+    check_wall_clock,
+    validate_rule,
+)
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, apply_change, audit
+from staff.errors import NonexistentHours, NoSuchRule, OpenDayNeedsTimes
+from staff.schemas import STAFF_SECURITY, refuse_control_characters
 
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
 Labels = Annotated[dict[str, Annotated[str, Meta(max_length=200)]], Meta(max_length=4)]
@@ -95,8 +104,10 @@ def rule_out(rule: CalendarRule) -> RuleOut:
     )
 
 
-def to_rule(rule_id: str, data: RuleIn) -> CalendarRule:
-    """A validated CalendarRule, or 422 with the reason (malformed RRULE, no occurrence...)."""
+def to_rule(rule_id: str, data: RuleIn, timezone: str) -> CalendarRule:
+    """A validated CalendarRule, or 422 with the reason (malformed RRULE, no occurrence, a time
+    in the spring-forward gap of the point's zone...) and the field it concerns."""
+    refuse_control_characters({"labels": data.labels, "rrule": data.rrule})
     try:
         rule = CalendarRule(
             id=rule_id,
@@ -111,6 +122,9 @@ def to_rule(rule_id: str, data: RuleIn) -> CalendarRule:
             desk_id=data.desk_id,
         )
         validate_rule(rule)
+        check_wall_clock(rule, timezone)
+    except NonexistentTime as e:
+        raise NonexistentHours(field=e.field, reason=str(e)) from e
     except (RuleError, ValueError) as e:
         raise Invalid(str(e), field="rule") from e
     return rule
@@ -152,7 +166,7 @@ async def _existing(conn: asyncpg.Connection, point_id: str, rule_id: str) -> Ca
     for rule in await store.list_rules(conn, point_id):
         if rule.id == rule_id:
             return rule
-    raise NotFound(f"The point {point_id!r} has no rule {rule_id!r}.")
+    raise NoSuchRule(point_id=point_id, rule_id=rule_id)
 
 
 def _reason(labels: dict[str, str]) -> dict[str, str]:
@@ -170,6 +184,7 @@ DryRun = FromQuery[bool]
 class StaffRuleController(Controller):
     path = "/api/v1/staff/points/{point_id:str}"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/rules")
@@ -207,12 +222,13 @@ class StaffRuleController(Controller):
         require_point(staff, point_id)
 
         async def change(conn: asyncpg.Connection) -> RuleOut:
+            point = await store.get_point(conn, point_id)
             before = rule_out(await _existing(conn, point_id, rule_id))
             merged = msgspec.to_builtins(before) | {
                 k: v for k, v in msgspec.to_builtins(data).items()
             }
             merged.pop("id"), merged.pop("source")
-            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn))
+            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn), point.timezone)
             await _save(conn, point_id, rule)
             await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
             return rule_out(rule)
@@ -267,8 +283,9 @@ class StaffRuleController(Controller):
     ) -> ChangeOutcome:
         """Open a day with hours (an open Saturday, a shortened day) or close it."""
         require_point(staff, point_id)
+        refuse_control_characters({"label": data.label})
         if data.kind == "open" and (data.opens is None or data.closes is None):
-            raise Invalid("An open day needs 'opens' and 'closes' (HH:MM).", field="opens")
+            raise OpenDayNeedsTimes()
         rule_in = RuleIn(
             kind="special" if data.kind == "open" else "closed",
             dates=[data.date],
@@ -290,10 +307,11 @@ async def _create(
     cancel_affected: bool,
 ) -> ChangeOutcome:
     require_point(staff, point_id)
-    rule = to_rule(f"{point_id}-{uuid.uuid4().hex[:12]}", data)
+    rule_id = f"{point_id}-{uuid.uuid4().hex[:12]}"
 
     async def change(conn: asyncpg.Connection) -> RuleOut:
-        await store.get_point(conn, point_id)
+        point = await store.get_point(conn, point_id)
+        rule = to_rule(rule_id, data, point.timezone)
         await _save(conn, point_id, rule)
         await audit(conn, staff, "create", "rule", rule.id, point_id, None, rule_out(rule))
         return rule_out(rule)
@@ -303,7 +321,7 @@ async def _create(
         state.redis,
         point_id,
         change,
-        reason=_reason(rule.labels),
+        reason=_reason(dict(data.labels)),
         cancel_affected=cancel_affected,
         dry_run=dry_run,
     )

@@ -24,7 +24,7 @@ from scheduling import store
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import SERVICE_WITHDRAWN, apply_point_change
-from staff.schemas import Languages, unique
+from staff.schemas import STAFF_SECURITY, Languages, unique
 
 Minutes = Annotated[int, Meta(ge=5, le=480)]
 
@@ -89,6 +89,7 @@ def _missing(point_id: str, service_id: str) -> NotFound:
 class StaffServiceController(Controller):
     path = "/api/v1/staff/points/{point_id:str}/services"
     tags = ["staff"]
+    security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/")

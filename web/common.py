@@ -12,6 +12,7 @@ from litestar import Request
 
 from booking.api import client_address, provide_caller
 from booking.caller import Caller, CallerDep
+from core.hostile import within_calendar
 from scheduling.availability import slots_for
 from scheduling.model import Point, PointService
 from scheduling.slots import DaySlots
@@ -44,18 +45,24 @@ def text(form: dict[str, Any], name: str) -> str:
 
 
 def parse_day(value: str | None) -> dt.date | None:
+    """A day from a query or form, or None when absent, malformed or outside the calendar the
+    service plans for (core.hostile: at its ends a day's bounds overflow)."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and within_calendar(day) else None
 
 
 def parse_instant(value: str | None) -> dt.datetime | None:
+    """An instant with its offset, or None (absent, malformed, naive, outside the calendar)."""
     try:
         parsed = dt.datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    if parsed is None or parsed.tzinfo is None or not within_calendar(parsed.date()):
+        return None
+    return parsed
 
 
 def local_today(point: Point) -> dt.date:

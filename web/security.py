@@ -46,6 +46,22 @@ PROOF_OF_WORK_POLICY = "; ".join(
     [*_PAGE_POLICY, "script-src 'self'", "worker-src 'self'", "connect-src 'self'"]
 )
 
+#: The API reference (/schema, web/api_reference.py): the vendored Swagger UI and its starter,
+#: scripts of this site; it fetches the OpenAPI document from here. Swagger UI sets styles from
+#: its scripts and draws its icons as data: images.
+API_REFERENCE_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -54,10 +70,14 @@ _HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 ]
 _CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_REFERENCE_CSP = (b"content-security-policy", API_REFERENCE_POLICY.encode())
 
-#: The API reference pages (litestar's Scalar and Swagger UI) load their scripts from a CDN;
-#: they keep every other header but not the page CSP, which would leave them blank.
-_NO_CSP = ("/schema", "/swagger")
+#: The API reference pages: their own policy, above.
+_REFERENCE = ("/schema", "/swagger")
+
+
+def _csp_for(path: str) -> tuple[bytes, bytes]:
+    return _REFERENCE_CSP if path.startswith(_REFERENCE) else _CSP
 
 
 def is_page(path: str) -> bool:
@@ -74,9 +94,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(_HEADERS)
-        if not scope["path"].startswith(_NO_CSP):
-            extra.append(_CSP)
+        extra = [*_HEADERS, _csp_for(scope["path"])]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -91,9 +109,7 @@ class SecurityHeadersMiddleware:
 
 def security_headers(path: str) -> dict[str, str]:
     """The same headers as a dict, for responses made outside any route (404, 405)."""
-    headers = {name.decode(): value.decode() for name, value in _HEADERS}
-    if not path.startswith(_NO_CSP):
-        headers[_CSP[0].decode()] = _CSP[1].decode()
+    headers = {name.decode(): value.decode() for name, value in (*_HEADERS, _csp_for(path))}
     return headers
 
 

@@ -18,6 +18,7 @@ from scheduling.rules.model import (
 from scheduling.rules.public_holidays import polish_holiday_labels, polish_holidays
 from scheduling.rules.recurrence import rule_occurrences, validate_rule
 from scheduling.rules.resolution import resolve_days, resolve_desk_days
+from scheduling.rules.wall_clock import NonexistentTime, check_wall_clock, real_span
 
 __all__ = [
     "DEFAULT_ANCHOR",
@@ -25,11 +26,14 @@ __all__ = [
     "CalendarRule",
     "DayHours",
     "LocalInterval",
+    "NonexistentTime",
     "Reason",
     "RuleError",
     "RuleKind",
+    "check_wall_clock",
     "polish_holiday_labels",
     "polish_holidays",
+    "real_span",
     "resolve_days",
     "resolve_desk_days",
     "rule_occurrences",
