@@ -102,7 +102,7 @@ class BoundedPool:
             # The connection may still have a statement, its cancel request or a rollback in
             # flight to a server that does not answer: asyncpg would make the release wait for
             # them, and then fail. Dropped now; the pool opens a fresh one when it is needed.
-            conn.terminate()
+            drop(conn)
             raise
         finally:
             await self._release(conn)
@@ -180,12 +180,27 @@ async def transaction(
             try:
                 yield conn
             except BROKEN_CONNECTION:
-                conn.terminate()
+                drop(conn)
                 raise
     except asyncpg.InterfaceError as e:
-        if not conn.is_closed():
+        if not is_closed(conn):
             raise
         raise StoreUnavailable(retry_after=2) from e
+
+
+def is_closed(conn: asyncpg.Connection) -> bool:
+    """Whether `conn` is closed; a pooled connection that broke has already gone back to its
+    pool (asyncpg then refuses every call on it, even this question)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+def drop(conn: asyncpg.Connection) -> None:
+    """Close `conn` at once, without a word to the server; nothing if it is already closed."""
+    if not is_closed(conn):
+        conn.terminate()
 
 
 async def in_transaction(
