@@ -24,7 +24,7 @@ import asyncpg
 from litestar.di import NamedDependency
 
 from core.db import RETRYABLE, BoundedPool, transaction
-from core.jobs import enqueue_outbox
+from core.jobs import ENQUEUE_WITHIN, enqueue_outbox
 
 T = TypeVar("T")
 
@@ -94,9 +94,28 @@ class UnitOfWork:
             except BaseException:
                 self._pending = None
                 raise
-            await enqueue_outbox(self._redis, sent)
+            if sent:
+                await _enqueue_within_bound(self._redis, sent)
             return result
         raise AssertionError("unreachable")
+
+
+#: Enqueues the request stopped waiting for, until they finish (a task needs a reference).
+_finishing: set[asyncio.Task[None]] = set()
+
+
+async def _enqueue_within_bound(redis: Any, outbox_ids: list[int]) -> None:
+    """Enqueue committed rows; the request waits for that `ENQUEUE_WITHIN` at most.
+
+    enqueue_outbox gives up within that bound, but arq enqueues under a WATCH, and redis-py
+    cleans up a cancelled WATCH with one more command (UNWATCH) that a Redis that hangs answers
+    only at the client's socket timeout: seconds more. That cleanup finishes in the background.
+    """
+    task = asyncio.create_task(enqueue_outbox(redis, outbox_ids))
+    _finishing.add(task)
+    task.add_done_callback(_finishing.discard)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), ENQUEUE_WITHIN + 0.05)
 
 
 #: A handler's parameter for the request's unit of work (app.py provides it as `uow`).
