@@ -389,7 +389,10 @@ async def test_bookings_go_on_through_a_redis_outage_and_their_mail_is_sent_afte
 
     assert _failures(load) == []
     window = [a for a in load.answers if a.phase == "window"]
-    assert any(a.kind == "readyz" and a.status == 503 for a in window), "/readyz did not notice"
+    # A /readyz blackholed from the end of "before" answers 503 in the window's first seconds;
+    # one asked later may get its reply when the window closes.
+    noticed = [a for a in load.answers if a.kind == "readyz" and a.status == 503]
+    assert noticed, "/readyz did not notice"
     bookings = [a for a in window if a.kind == "booking"]
     assert bookings and all(a.status == 201 for a in bookings), [
         (a.status, a.text[:200]) for a in bookings
