@@ -114,6 +114,7 @@ def create_app(settings: Settings) -> Litestar:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             acquire_timeout=settings.db_acquire_timeout,
+            command_timeout=settings.db_command_timeout,
         )
         try:
             redis = await create_redis(settings.redis_url)

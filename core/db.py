@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
@@ -14,6 +15,8 @@ import msgspec
 from core.errors import StoreUnavailable
 
 T = TypeVar("T")
+
+_release_log = logging.getLogger("wizyta.db")
 
 _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder()
@@ -29,6 +32,15 @@ STORE_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
     asyncpg.TooManyConnectionsError,
     asyncpg.QueryCanceledError,  # statement_timeout
+)
+
+#: What a connection raises when it may have been left mid-statement: no answer in time, or the
+#: network or the server gone. Such a connection is dropped, not given back (BoundedPool).
+BROKEN_CONNECTION: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
 )
 
 # Serialization failures and deadlocks are the database telling us to try again; a few tries with
@@ -86,12 +98,38 @@ class BoundedPool:
             raise StoreUnavailable(retry_after=2) from e
         try:
             yield conn
+        except (*BROKEN_CONNECTION, asyncio.CancelledError):
+            # The connection may still have a statement, its cancel request or a rollback in
+            # flight to a server that does not answer: asyncpg would make the release wait for
+            # them, and then fail. Dropped now; the pool opens a fresh one when it is needed.
+            drop(conn)
+            raise
         finally:
+            await self._release(conn)
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
+        """Give `conn` back; never the request's error. asyncpg terminates a connection it cannot
+        reset in time, and the pool replaces it."""
+        try:
             await self._pool.release(conn)
+        except Exception as e:
+            _release_log.warning("a pooled connection was dropped on release: %r", e)
 
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         async with self.acquire() as conn:
             return await conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: object) -> object:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: object) -> str:
+        async with self.acquire() as conn:
+            return await conn.execute(query, *args)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._pool, name)
@@ -124,6 +162,47 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
+@contextlib.asynccontextmanager
+async def transaction(
+    conn: asyncpg.Connection, *, isolation: str | None = None
+) -> AsyncIterator[asyncpg.Connection]:
+    """`conn.transaction()`, except that a connection lost on the way is a store failure.
+
+    When a statement gets no answer in time, the connection is dropped at once rather than
+    rolled back: the rollback would wait on the same silent server (asyncpg gives it a command
+    timeout of its own), and PostgreSQL rolls back the transaction of a connection that went
+    away by itself. A connection that is closed (dropped here, or broken by a restart or a cut
+    network) cannot roll back, and asyncpg says so with an InterfaceError ("the underlying
+    connection is closed") in place of the error that broke it: a 503, not a bug.
+    """
+    try:
+        async with conn.transaction(isolation=isolation):
+            try:
+                yield conn
+            except BROKEN_CONNECTION:
+                drop(conn)
+                raise
+    except asyncpg.InterfaceError as e:
+        if not is_closed(conn):
+            raise
+        raise StoreUnavailable(retry_after=2) from e
+
+
+def is_closed(conn: asyncpg.Connection) -> bool:
+    """Whether `conn` is closed; a pooled connection that broke has already gone back to its
+    pool (asyncpg then refuses every call on it, even this question)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+def drop(conn: asyncpg.Connection) -> None:
+    """Close `conn` at once, without a word to the server; nothing if it is already closed."""
+    if not is_closed(conn):
+        conn.terminate()
+
+
 async def in_transaction(
     pool: BoundedPool | asyncpg.Pool,
     work: Callable[[asyncpg.Connection], Awaitable[T]],
@@ -134,7 +213,7 @@ async def in_transaction(
     """Run `work` in one transaction, retrying it whole on serialization failure or deadlock."""
     for attempt in range(1, attempts + 1):
         try:
-            async with pool.acquire() as conn, conn.transaction(isolation=isolation):
+            async with pool.acquire() as conn, transaction(conn, isolation=isolation):
                 return await work(conn)
         except RETRYABLE:
             if attempt == attempts:
@@ -145,5 +224,5 @@ async def in_transaction(
 
 async def provide_connection(pool: BoundedPool) -> AsyncIterator[asyncpg.Connection]:
     """One connection and one transaction per request; an exception in the handler rolls back."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, transaction(conn):
         yield conn

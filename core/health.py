@@ -8,6 +8,8 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 
 READY_TIMEOUT = 2.0
+#: Seconds a balancer or a person may wait before asking a process that is not ready again.
+RETRY_AFTER = 2
 
 
 class HealthController(Controller):
@@ -29,6 +31,7 @@ class HealthController(Controller):
         return Response(
             {"status": "ready" if ok else "unavailable", "checks": checks},
             status_code=200 if ok else 503,
+            headers={} if ok else {"Retry-After": str(RETRY_AFTER)},
         )
 
 

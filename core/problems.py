@@ -132,7 +132,29 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
     return response
 
 
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised on account of, a failing store: what a broken connection
+    raises while it is cleaned up (a rollback, a release) comes wrapped in other errors, such as
+    an InterfaceError whose context is the failure or the ExceptionGroup of a dependency's
+    cleanup. Such a request is answered 503, as the failure itself would be."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, STORE_FAILURES):
+            return True
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+    return False
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if is_store_failure(exc):
+        return store_failure_handler(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -172,6 +194,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "exception_handlers",
+    "is_store_failure",
     "problem",
     "status_of",
 ]

@@ -23,6 +23,10 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,  # refused, reset, closed
     redis.exceptions.TimeoutError,  # no reply within COMMAND_TIMEOUT
     redis.exceptions.BusyLoadingError,  # a restarted Redis still loading its data
+    # What redis-py raises in place of a ConnectionError when the connection is lost while a
+    # WATCH is pending (arq's start_jobs watches each job's in-progress key); a WatchError for a
+    # watched key that changed, arq catches itself.
+    redis.exceptions.WatchError,
     OSError,
     TimeoutError,
 )

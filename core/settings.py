@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     #: seconds a request waits for a pooled connection before it is answered 503
     db_acquire_timeout: float = 5.0
+    #: seconds one statement may run before it is cancelled and the request answered 503
+    db_command_timeout: float = 10.0
     max_body_bytes: int = 64 * 1024
     read_cache_seconds: int = 1
     reminder_offsets: str = "24h,2h"
@@ -70,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_min=integer("DB_POOL_MIN", default.db_pool_min),
             db_pool_max=integer("DB_POOL_MAX", default.db_pool_max),
             db_acquire_timeout=number("DB_ACQUIRE_TIMEOUT", default.db_acquire_timeout),
+            db_command_timeout=number("DB_COMMAND_TIMEOUT", default.db_command_timeout),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             read_cache_seconds=integer("READ_CACHE_SECONDS", default.read_cache_seconds),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import asyncpg
 from litestar.di import NamedDependency
 
-from core.db import RETRYABLE, BoundedPool
-from core.jobs import enqueue_outbox
+from core.db import RETRYABLE, BoundedPool, transaction
+from core.jobs import ENQUEUE_WITHIN, enqueue_outbox
 
 T = TypeVar("T")
 
@@ -41,8 +41,9 @@ class UnitOfWork:
     async def connection(self) -> asyncpg.Connection:
         """This request's connection (taken from the pool the first time)."""
         if self._conn is None:
-            self._holder = self._pool.acquire()
-            self._conn = await self._holder.__aenter__()
+            holder = self._pool.acquire()
+            self._conn = await holder.__aenter__()  # no connection, nothing to give back
+            self._holder = holder
         return self._conn
 
     @contextlib.asynccontextmanager
@@ -51,16 +52,18 @@ class UnitOfWork:
         pool (staff sessions, `in_transaction`): it never takes a second connection."""
         yield await self.connection()
 
-    async def close(self) -> None:
+    async def close(self, *exc: Any) -> None:
+        """Give the connection back; `exc` is what ended the request, if anything did (the pool
+        drops a connection a store failure may have left mid-statement, core/db.py)."""
         if self._holder is not None:
             holder, self._holder, self._conn = self._holder, None, None
-            await holder.__aexit__(None, None, None)
+            await holder.__aexit__(*(exc or (None, None, None)))
 
     async def __aenter__(self) -> UnitOfWork:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close(*exc)
 
     @property
     def in_transaction(self) -> bool:
@@ -79,7 +82,7 @@ class UnitOfWork:
         for attempt in range(1, self._attempts + 1):
             self._pending = []
             try:
-                async with conn.transaction():
+                async with transaction(conn):
                     result = await work(conn)
                 sent, self._pending = self._pending, None
             except RETRYABLE:
@@ -91,9 +94,28 @@ class UnitOfWork:
             except BaseException:
                 self._pending = None
                 raise
-            await enqueue_outbox(self._redis, sent)
+            if sent:
+                await _enqueue_within_bound(self._redis, sent)
             return result
         raise AssertionError("unreachable")
+
+
+#: Enqueues the request stopped waiting for, until they finish (a task needs a reference).
+_finishing: set[asyncio.Task[None]] = set()
+
+
+async def _enqueue_within_bound(redis: Any, outbox_ids: list[int]) -> None:
+    """Enqueue committed rows; the request waits for that `ENQUEUE_WITHIN` at most.
+
+    enqueue_outbox gives up within that bound, but arq enqueues under a WATCH, and redis-py
+    cleans up a cancelled WATCH with one more command (UNWATCH) that a Redis that hangs answers
+    only at the client's socket timeout: seconds more. That cleanup finishes in the background.
+    """
+    task = asyncio.create_task(enqueue_outbox(redis, outbox_ids))
+    _finishing.add(task)
+    task.add_done_callback(_finishing.discard)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), ENQUEUE_WITHIN + 0.05)
 
 
 #: A handler's parameter for the request's unit of work (app.py provides it as `uow`).
