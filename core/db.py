@@ -7,6 +7,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
@@ -29,6 +30,10 @@ STORE_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
     asyncpg.TooManyConnectionsError,
     asyncpg.QueryCanceledError,  # statement_timeout
+    # A failover under way: every host of a multi-host URL answers, none takes writes yet (the
+    # standby is not promoted), or a connection reached a server that became read-only.
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
+    asyncpg.ReadOnlySQLTransactionError,
 )
 
 # Serialization failures and deadlocks are the database telling us to try again; a few tries with
@@ -97,6 +102,20 @@ class BoundedPool:
         return getattr(self._pool, name)
 
 
+def _writable(dsn: str) -> dict[str, str]:
+    """Connect only to the server that takes writes, when the URL names several.
+
+    With `postgresql://h1:p1,h2:p2/db` asyncpg tries the hosts in order. A connection is opened
+    when the pool needs one (at start, and whenever a pooled connection has broken), so after a
+    failover new connections find the promoted standby by themselves; `read-write` makes them
+    skip a standby still in recovery. A URL that says `target_session_attrs` itself is obeyed.
+    """
+    netloc = urlsplit(dsn).netloc
+    if "," not in netloc or "target_session_attrs" in dsn:
+        return {}
+    return {"target_session_attrs": "read-write"}
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -114,12 +133,13 @@ async def create_pool(
         command_timeout=command_timeout,
         timeout=acquire_timeout,  # connecting a new connection
         server_settings={"application_name": "wizyta", "timezone": "UTC"},
+        **_writable(dsn),
     )
     return BoundedPool(pool, acquire_timeout)
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn, server_settings={"timezone": "UTC"})
+    conn = await asyncpg.connect(dsn, server_settings={"timezone": "UTC"}, **_writable(dsn))
     await _init_connection(conn)
     return conn
 
