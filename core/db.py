@@ -10,6 +10,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
+import asyncpg.transaction
 import msgspec
 
 from core.errors import StoreUnavailable
@@ -63,6 +64,35 @@ class PooledConnection(asyncpg.Connection):
 
     def get_reset_query(self) -> str:
         return ""
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
+    ) -> asyncpg.transaction.Transaction:
+        self._check_open()
+        return _Transaction(self, isolation, readonly, deferrable)
+
+
+class _Transaction(asyncpg.transaction.Transaction):
+    """A transaction whose server went away under it ends as a store failure (503), not a 500.
+
+    When the server dies mid-transaction (a crash, a failover), asyncpg's own exit finds the
+    connection closed and raises InterfaceError in place of what went wrong, and the statement
+    under way may already have failed with an internal protocol error. Neither is a bug of ours:
+    nothing was committed, or the commit's fate is unknown, and the client should try again (a
+    booking with the same Idempotency-Key books at most once).
+    """
+
+    __slots__ = ()
+
+    async def __aexit__(self, extype, ex, tb):  # type: ignore[no-untyped-def]
+        if extype is not GeneratorExit and self._connection.is_closed():
+            self._managed = False
+            if isinstance(ex, STORE_FAILURES):
+                return False  # already a store failure: let it go on
+            raise asyncpg.ConnectionDoesNotExistError(
+                "the connection was lost during the transaction"
+            ) from ex
+        return await super().__aexit__(extype, ex, tb)
 
 
 #: How long a request waits for a pooled connection before it answers 503 (Retry-After).
