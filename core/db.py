@@ -85,14 +85,24 @@ class _Transaction(asyncpg.transaction.Transaction):
     __slots__ = ()
 
     async def __aexit__(self, extype, ex, tb):  # type: ignore[no-untyped-def]
-        if extype is not GeneratorExit and self._connection.is_closed():
-            self._managed = False
-            if isinstance(ex, STORE_FAILURES):
-                return False  # already a store failure: let it go on
-            raise asyncpg.ConnectionDoesNotExistError(
-                "the connection was lost during the transaction"
-            ) from ex
-        return await super().__aexit__(extype, ex, tb)
+        if extype is GeneratorExit:
+            return await super().__aexit__(extype, ex, tb)
+        if not self._connection.is_closed():
+            try:
+                return await super().__aexit__(extype, ex, tb)
+            except asyncpg.exceptions.InternalClientError as e:
+                # asyncpg lost track of its protocol as the server went away ("cannot switch to
+                # state N; another operation is in progress"): the connection is of no more use.
+                self._connection.terminate()
+                raise _lost() from e
+        self._managed = False
+        if isinstance(ex, STORE_FAILURES):
+            return False  # already a store failure: let it go on
+        raise _lost() from ex
+
+
+def _lost() -> asyncpg.ConnectionDoesNotExistError:
+    return asyncpg.ConnectionDoesNotExistError("the connection was lost during the transaction")
 
 
 #: How long a request waits for a pooled connection before it answers 503 (Retry-After).
