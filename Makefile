@@ -26,7 +26,8 @@ haproxy:
 	test -x /usr/sbin/haproxy || (apt-get update && apt-get install -y --no-install-recommends haproxy)
 
 cluster: $(STAMP) haproxy
-	CLUSTER_LONG=1 $(BIN)/python -m pytest -m cluster -s tests/cluster
+	tmp=$$(mktemp -d); CLUSTER_LONG=1 $(BIN)/python -m pytest -m cluster -s --basetemp="$$tmp" \
+		tests/cluster; status=$$?; rm -rf "$$tmp"; exit $$status
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 browser:
