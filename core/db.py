@@ -84,6 +84,14 @@ class _Transaction(asyncpg.transaction.Transaction):
 
     __slots__ = ()
 
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        try:
+            return await super().__aenter__()
+        except asyncpg.exceptions.InternalClientError as e:
+            # a pooled connection whose protocol a lost server left stuck mid-operation
+            self._connection.terminate()
+            raise _lost() from e
+
     async def __aexit__(self, extype, ex, tb):  # type: ignore[no-untyped-def]
         if extype is GeneratorExit:
             return await super().__aexit__(extype, ex, tb)
