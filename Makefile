@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv browser translations altcha swagger-ui
+.PHONY: run test lint format bench clean venv browser translations altcha swagger-ui haproxy cluster
 
 venv: $(STAMP)
 
@@ -17,8 +17,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/wizyta run
 
-test: $(STAMP) browser
+test: $(STAMP) browser haproxy
 	$(BIN)/python -m pytest
+
+# The cluster tests (tests/cluster) put Debian's HAProxy in front of the web replicas, as
+# compose.yaml does; `make test` runs their short version, `make cluster` the long one.
+haproxy:
+	test -x /usr/sbin/haproxy || (apt-get update && apt-get install -y --no-install-recommends haproxy)
+
+cluster: $(STAMP) haproxy
+	tmp=$$(mktemp -d); CLUSTER_LONG=1 $(BIN)/python -m pytest -m cluster -s --basetemp="$$tmp" \
+		tests/cluster; status=$$?; rm -rf "$$tmp"; exit $$status
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 browser:

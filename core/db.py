@@ -8,8 +8,10 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import asyncpg
+import asyncpg.transaction
 import msgspec
 
 from core.errors import StoreUnavailable
@@ -32,6 +34,10 @@ STORE_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
     asyncpg.TooManyConnectionsError,
     asyncpg.QueryCanceledError,  # statement_timeout
+    # A failover under way: every host of a multi-host URL answers, none takes writes yet (the
+    # standby is not promoted), or a connection reached a server that became read-only.
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
+    asyncpg.ReadOnlySQLTransactionError,
 )
 
 #: What a connection raises when it may have been left mid-statement: no answer in time, or the
@@ -70,6 +76,53 @@ class PooledConnection(asyncpg.Connection):
 
     def get_reset_query(self) -> str:
         return ""
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
+    ) -> asyncpg.transaction.Transaction:
+        self._check_open()
+        return _Transaction(self, isolation, readonly, deferrable)
+
+
+class _Transaction(asyncpg.transaction.Transaction):
+    """A transaction whose server went away under it ends as a store failure (503), not a 500.
+
+    When the server dies mid-transaction (a crash, a failover), asyncpg's own exit finds the
+    connection closed and raises InterfaceError in place of what went wrong, and the statement
+    under way may already have failed with an internal protocol error. Neither is a bug of ours:
+    nothing was committed, or the commit's fate is unknown, and the client should try again (a
+    booking with the same Idempotency-Key books at most once).
+    """
+
+    __slots__ = ()
+
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        try:
+            return await super().__aenter__()
+        except asyncpg.exceptions.InternalClientError as e:
+            # a pooled connection whose protocol a lost server left stuck mid-operation
+            self._connection.terminate()
+            raise _lost() from e
+
+    async def __aexit__(self, extype, ex, tb):  # type: ignore[no-untyped-def]
+        if extype is GeneratorExit:
+            return await super().__aexit__(extype, ex, tb)
+        if not self._connection.is_closed():
+            try:
+                return await super().__aexit__(extype, ex, tb)
+            except asyncpg.exceptions.InternalClientError as e:
+                # asyncpg lost track of its protocol as the server went away ("cannot switch to
+                # state N; another operation is in progress"): the connection is of no more use.
+                self._connection.terminate()
+                raise _lost() from e
+        self._managed = False
+        if isinstance(ex, STORE_FAILURES):
+            return False  # already a store failure: let it go on
+        raise _lost() from ex
+
+
+def _lost() -> asyncpg.ConnectionDoesNotExistError:
+    return asyncpg.ConnectionDoesNotExistError("the connection was lost during the transaction")
 
 
 #: How long a request waits for a pooled connection before it answers 503 (Retry-After).
@@ -135,6 +188,20 @@ class BoundedPool:
         return getattr(self._pool, name)
 
 
+def _writable(dsn: str) -> dict[str, str]:
+    """Connect only to the server that takes writes, when the URL names several.
+
+    With `postgresql://h1:p1,h2:p2/db` asyncpg tries the hosts in order. A connection is opened
+    when the pool needs one (at start, and whenever a pooled connection has broken), so after a
+    failover new connections find the promoted standby by themselves; `read-write` makes them
+    skip a standby still in recovery. A URL that says `target_session_attrs` itself is obeyed.
+    """
+    netloc = urlsplit(dsn).netloc
+    if "," not in netloc or "target_session_attrs" in dsn:
+        return {}
+    return {"target_session_attrs": "read-write"}
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -152,12 +219,13 @@ async def create_pool(
         command_timeout=command_timeout,
         timeout=acquire_timeout,  # connecting a new connection
         server_settings={"application_name": "wizyta", "timezone": "UTC"},
+        **_writable(dsn),
     )
     return BoundedPool(pool, acquire_timeout)
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn, server_settings={"timezone": "UTC"})
+    conn = await asyncpg.connect(dsn, server_settings={"timezone": "UTC"}, **_writable(dsn))
     await _init_connection(conn)
     return conn
 
