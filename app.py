@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
     from booking.api import booking_handlers
     from core import logs
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
+    from core.openapi import answer_options
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
     from staff.routes import staff_management_handlers
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             *web_handlers(),
         ],
         lifespan=[stores],
+        before_request=answer_options,  # OPTIONS lists every method of a path (core/openapi.py)
         state=State({"settings": settings}),
         dependencies={"uow": Provide(provide_uow), "conn": Provide(provide_conn)},
         exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]
