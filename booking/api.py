@@ -146,9 +146,19 @@ class BookingController(Controller):
         "/{reference:str}/confirm",
         status_code=200,
         summary="Confirm a held visit with the token from the e-mail",
-        description="A visit held without a manage token (a draw's win, a waitlist's offer) "
-        "gets one now, shown once (VisitCreated); a second click answers the visit.",
-        responses=problems(404, 409, 410, 413, 429),
+        description="A second click answers the visit again.",
+        responses={
+            # Not a oneOf of Visit and VisitCreated: a VisitCreated is a Visit too, so a body
+            # with a token would match both, which oneOf forbids.
+            200: ResponseSpec(
+                Visit,
+                generate_examples=False,
+                description="The confirmed visit. One held without a manage token (a draw's "
+                "win, a waitlist's offer) gets one now, shown once: its body is then a "
+                "VisitCreated, with `manage_token` (Cache-Control: no-store)",
+            ),
+            **problems(404, 409, 410, 413, 429),
+        },
     )
     async def confirm(
         self, caller: CallerDep, reference: FromPath[str], data: JSONBody[ConfirmIn]
