@@ -17,11 +17,12 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from booking import draw, pow, visits, waitlist
 from booking.caller import Caller, CallerDep, valid_email
 from booking.schemas import (
+    LINE,
     BookingCreate,
     ConfirmIn,
     Language,
@@ -58,6 +59,10 @@ async def provide_caller(request: Request, state: State, uow: Uow) -> Caller:
 
 
 CallerDependency = {"caller": Provide(provide_caller)}
+
+#: PostgreSQL's text takes no NUL: a control character in these is a 400, never a 500.
+Reference = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=LINE)]
+PointId = Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=LINE)]
 
 #: The visitor's manage token (or a draw's or waitlist entry's token), shown once.
 TOKEN_DOC = "`Authorization: Bearer <token>`: the token the booking answer showed once."
@@ -137,9 +142,7 @@ class BookingController(Controller):
         description=TOKEN_DOC,
         responses=problems(401, 404, 429),
     )
-    async def get_visit(
-        self, caller: CallerDep, request: Request, reference: FromPath[str]
-    ) -> Visit:
+    async def get_visit(self, caller: CallerDep, request: Request, reference: Reference) -> Visit:
         return await visits.get(caller, reference, bearer(request))
 
     @post(
@@ -161,7 +164,7 @@ class BookingController(Controller):
         },
     )
     async def confirm(
-        self, caller: CallerDep, reference: FromPath[str], data: JSONBody[ConfirmIn]
+        self, caller: CallerDep, reference: Reference, data: JSONBody[ConfirmIn]
     ) -> Response[Visit | VisitCreated]:
         answer = await visits.confirm(caller, reference, data.token)
         return Response(answer, headers={"Cache-Control": "no-store"})
@@ -173,7 +176,7 @@ class BookingController(Controller):
         description=TOKEN_DOC,
         responses=problems(401, 404, 409, 429),
     )
-    async def cancel(self, caller: CallerDep, request: Request, reference: FromPath[str]) -> Visit:
+    async def cancel(self, caller: CallerDep, request: Request, reference: Reference) -> Visit:
         return await visits.cancel(caller, reference, bearer(request))
 
     @post(
@@ -187,7 +190,7 @@ class BookingController(Controller):
         self,
         caller: CallerDep,
         request: Request,
-        reference: FromPath[str],
+        reference: Reference,
         data: JSONBody[RescheduleIn],
     ) -> Visit:
         return await visits.move(caller, reference, bearer(request), data.start)
@@ -220,7 +223,7 @@ class ChallengeController(Controller):
         summary="A proof-of-work challenge (ALTCHA v1) required to book at a point",
         responses=problems(404, 429),
     )
-    async def challenge(self, caller: CallerDep, point_id: FromQuery[str]) -> pow.Challenge:
+    async def challenge(self, caller: CallerDep, point_id: PointId) -> pow.Challenge:
         await caller.limit("challenge")
         conn = await caller.uow.connection()
         max_number = await pow.difficulty(conn, point_id)
