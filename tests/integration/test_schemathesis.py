@@ -46,6 +46,9 @@ HYPOTHESIS = hypothesis.settings(
     deadline=None,
     suppress_health_check=list(hypothesis.HealthCheck),
     database=None,
+    # `make test` tries the same cases every run (a failure there is a change, not luck);
+    # `make fuzz` (FUZZ_EXAMPLES set) draws new ones each time.
+    derandomize="FUZZ_EXAMPLES" not in os.environ,
 )
 
 
@@ -179,9 +182,9 @@ async def live(
         began = time.monotonic()
         yield Live(server.url, token)
         seconds = round(time.monotonic() - began)
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None:  # how much was tried, for the record (issue 14 asks for it)
-        terminal.write_line(
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # how much was tried, for the record (issue 14)
+        print(
             f"\nschemathesis: {RAN['operations']} operations, {RAN['cases']} cases, "
             f"{RAN['stateful calls']} calls in linked sequences, {seconds} s"
         )
