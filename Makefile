@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv browser translations altcha swagger-ui haproxy cluster
+.PHONY: run test fuzz lint format bench clean venv browser translations altcha swagger-ui haproxy cluster
 
 venv: $(STAMP)
 
@@ -28,6 +28,14 @@ haproxy:
 cluster: $(STAMP) haproxy
 	tmp=$$(mktemp -d); CLUSTER_LONG=1 $(BIN)/python -m pytest -m cluster -s --basetemp="$$tmp" \
 		tests/cluster; status=$$?; rm -rf "$$tmp"; exit $$status
+
+# schemathesis over the live OpenAPI document, deeper than the few cases per operation that
+# `make test` runs: for when the API changes. FUZZ_EXAMPLES=1000 make fuzz goes deeper still.
+FUZZ_EXAMPLES ?= 300
+FUZZ_STEPS ?= 30
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STEPS=$(FUZZ_STEPS) \
+		$(BIN)/python -m pytest tests/integration/test_schemathesis.py
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 browser:

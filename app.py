@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> Litestar:
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
     from core.head import AnswerHeadAsGet
     from core.hostile import RefuseHostileInput
+    from core.openapi import answer_options
     from scheduling.api import scheduling_handlers
     from staff.api import StaffSessionController
     from staff.routes import staff_management_handlers
@@ -148,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             *web_handlers(),
         ],
         lifespan=[stores],
+        before_request=answer_options,  # OPTIONS lists every method of a path (core/openapi.py)
         state=State({"settings": settings}),
         dependencies={"uow": Provide(provide_uow), "conn": Provide(provide_conn)},
         exception_handlers=page_exception_handlers(exception_handlers),  # type: ignore[arg-type]

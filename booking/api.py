@@ -16,11 +16,13 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from booking import draw, pow, visits, waitlist
 from booking.caller import Caller, CallerDep, valid_email
 from booking.schemas import (
+    LINE,
     BookingCreate,
     ConfirmIn,
     Language,
@@ -32,6 +34,7 @@ from booking.schemas import (
 )
 from booking.secrets import email_key
 from core.errors import NotFound
+from core.openapi import problems
 from core.uow import Uow
 
 
@@ -57,6 +60,38 @@ async def provide_caller(request: Request, state: State, uow: Uow) -> Caller:
 
 CallerDependency = {"caller": Provide(provide_caller)}
 
+#: PostgreSQL's text takes no NUL: a control character in these is a 400, never a 500.
+Reference = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=LINE)]
+PointId = Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=LINE)]
+
+#: The visitor's manage token (or a draw's or waitlist entry's token), shown once.
+TOKEN_DOC = "`Authorization: Bearer <token>`: the token the booking answer showed once."
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=True,  # documented as required; a missing one is refused with a `code` (422)
+        description=(
+            "A key of the client's choosing (at most 200 characters), new for each booking: "
+            "the same key and body again get the first answer, never a second visit. "
+            "Missing, or longer: 422 `idempotency_key_missing`; "
+            "the same key with another body: 422 `idempotency_key_reused`."
+        ),
+    ),
+]
+Altcha = Annotated[
+    str,
+    HeaderParameter(
+        name="Altcha",
+        description=(
+            "The solved proof of work (ALTCHA v1, base64 JSON) for a challenge from "
+            "GET /api/v1/challenge, when the point asks for one (422 `proof_of_work_*` "
+            "without it)."
+        ),
+    ),
+]
+
 
 class BookingController(Controller):
     path = "/api/v1/bookings"
@@ -67,13 +102,30 @@ class BookingController(Controller):
         "/",
         status_code=201,
         summary="Hold a visit (confirmed later from the e-mail), or enter a release's draw",
+        responses={
+            201: ResponseSpec(
+                VisitCreated,
+                generate_examples=False,
+                description="The visit is held until `expires_at`; its manage token is shown "
+                "once (Location: the visit; Cache-Control: no-store)",
+            ),
+            202: ResponseSpec(
+                draw.DrawEntry,
+                generate_examples=False,
+                description="In a release's first minutes: entered into its draw, decided "
+                "when the window closes (Location: the entry; its token is shown once)",
+            ),
+            **problems(409, 413, 422, 429),
+        },
     )
     async def create(
-        self, caller: CallerDep, request: Request, data: JSONBody[BookingCreate]
+        self,
+        caller: CallerDep,
+        data: JSONBody[BookingCreate],
+        idempotency_key: IdempotencyKey = "",
+        altcha: Altcha = "",
     ) -> Response[VisitCreated | draw.DrawEntry]:
-        answer = await visits.hold(
-            caller, data, request.headers.get("idempotency-key", ""), request.headers.get("altcha")
-        )
+        answer = await visits.hold(caller, data, idempotency_key, altcha or None)
         if isinstance(answer, draw.DrawEntry):
             location = f"/api/v1/draws/{answer.entry_id}"
             status = 202
@@ -84,29 +136,61 @@ class BookingController(Controller):
         headers = {"Location": location, "Cache-Control": "no-store"}
         return Response(answer, status_code=status, headers=headers)
 
-    @get("/{reference:str}", summary="A visit, with its manage token")
-    async def get_visit(
-        self, caller: CallerDep, request: Request, reference: FromPath[str]
-    ) -> Visit:
+    @get(
+        "/{reference:str}",
+        summary="A visit, with its manage token",
+        description=TOKEN_DOC,
+        responses=problems(401, 404, 429),
+    )
+    async def get_visit(self, caller: CallerDep, request: Request, reference: Reference) -> Visit:
         return await visits.get(caller, reference, bearer(request))
 
-    @post("/{reference:str}/confirm", status_code=200)
+    @post(
+        "/{reference:str}/confirm",
+        status_code=200,
+        summary="Confirm a held visit with the token from the e-mail",
+        description="A second click answers the visit again.",
+        responses={
+            # Not a oneOf of Visit and VisitCreated: a VisitCreated is a Visit too, so a body
+            # with a token would match both, which oneOf forbids.
+            200: ResponseSpec(
+                Visit,
+                generate_examples=False,
+                description="The confirmed visit. One held without a manage token (a draw's "
+                "win, a waitlist's offer) gets one now, shown once: its body is then a "
+                "VisitCreated, with `manage_token` (Cache-Control: no-store)",
+            ),
+            **problems(404, 409, 410, 413, 429),
+        },
+    )
     async def confirm(
-        self, caller: CallerDep, reference: FromPath[str], data: JSONBody[ConfirmIn]
+        self, caller: CallerDep, reference: Reference, data: JSONBody[ConfirmIn]
     ) -> Response[Visit | VisitCreated]:
         answer = await visits.confirm(caller, reference, data.token)
         return Response(answer, headers={"Cache-Control": "no-store"})
 
-    @post("/{reference:str}/cancel", status_code=200)
-    async def cancel(self, caller: CallerDep, request: Request, reference: FromPath[str]) -> Visit:
+    @post(
+        "/{reference:str}/cancel",
+        status_code=200,
+        summary="Cancel a visit",
+        description=TOKEN_DOC,
+        responses=problems(401, 404, 409, 429),
+    )
+    async def cancel(self, caller: CallerDep, request: Request, reference: Reference) -> Visit:
         return await visits.cancel(caller, reference, bearer(request))
 
-    @post("/{reference:str}/reschedule", status_code=200)
+    @post(
+        "/{reference:str}/reschedule",
+        status_code=200,
+        summary="Move a visit to another free slot",
+        description=TOKEN_DOC,
+        responses=problems(401, 404, 409, 413, 422, 429),
+    )
     async def reschedule(
         self,
         caller: CallerDep,
         request: Request,
-        reference: FromPath[str],
+        reference: Reference,
         data: JSONBody[RescheduleIn],
     ) -> Visit:
         return await visits.move(caller, reference, bearer(request), data.start)
@@ -117,7 +201,12 @@ class DrawController(Controller):
     tags = ["bookings"]
     dependencies = CallerDependency
 
-    @get("/{entry_id:uuid}", summary="The answer to a draw entry (decided once its window closes)")
+    @get(
+        "/{entry_id:uuid}",
+        summary="The answer to a draw entry (decided once its window closes)",
+        description="`Authorization: Bearer <token>`: the entry's token, shown once.",
+        responses=problems(401, 404, 429),
+    )
     async def result(
         self, caller: CallerDep, request: Request, entry_id: FromPath[UUID]
     ) -> draw.DrawEntry:
@@ -129,8 +218,12 @@ class ChallengeController(Controller):
     tags = ["bookings"]
     dependencies = CallerDependency
 
-    @get("/", summary="A proof-of-work challenge (ALTCHA v1) required to book at a point")
-    async def challenge(self, caller: CallerDep, point_id: FromQuery[str]) -> pow.Challenge:
+    @get(
+        "/",
+        summary="A proof-of-work challenge (ALTCHA v1) required to book at a point",
+        responses=problems(404, 429),
+    )
+    async def challenge(self, caller: CallerDep, point_id: PointId) -> pow.Challenge:
         await caller.limit("challenge")
         conn = await caller.uow.connection()
         max_number = await pow.difficulty(conn, point_id)
@@ -182,7 +275,12 @@ class WaitlistController(Controller):
     tags = ["waitlist"]
     dependencies = CallerDependency
 
-    @post("/", status_code=201, summary="Ask to be offered a slot that frees up")
+    @post(
+        "/",
+        status_code=201,
+        summary="Ask to be offered a slot that frees up",
+        responses=problems(413, 422, 429),
+    )
     async def join(self, caller: CallerDep, data: JSONBody[WaitlistIn]) -> Response[WaitlistEntry]:
         email = valid_email(data.visitor.email)
         await caller.limit("waitlist", person=email_key(email))
@@ -204,11 +302,20 @@ class WaitlistController(Controller):
         entry = await caller.uow.atomic(work)
         return Response(entry, status_code=201, headers={"Cache-Control": "no-store"})
 
-    @get("/{entry_id:uuid}")
+    @get(
+        "/{entry_id:uuid}",
+        description="`Authorization: Bearer <token>`: the entry's token, shown once.",
+        responses=problems(401, 404),
+    )
     async def show(self, uow: Uow, request: Request, entry_id: FromPath[UUID]) -> WaitlistEntry:
         return _entry(await waitlist.entry(await uow.connection(), entry_id, bearer(request)))
 
-    @delete("/{entry_id:uuid}", status_code=200)
+    @delete(
+        "/{entry_id:uuid}",
+        status_code=200,
+        description="`Authorization: Bearer <token>`: the entry's token, shown once.",
+        responses=problems(401, 404),
+    )
     async def leave(self, uow: Uow, request: Request, entry_id: FromPath[UUID]) -> WaitlistEntry:
         async def work(conn: asyncpg.Connection) -> WaitlistEntry:
             return _entry(await waitlist.leave(conn, entry_id, bearer(request)))

@@ -24,7 +24,9 @@ EmailText = Annotated[str, Meta(min_length=3, max_length=254, pattern=_LINE)]
 Phone = Annotated[str, Meta(pattern=r"^\+?[0-9][0-9 ()-]{5,30}$")]
 Need = Annotated[str, Meta(min_length=1, max_length=100, pattern=_LINE)]
 Notes = Annotated[str, Meta(max_length=2000, pattern=_TEXT)]
-Slug = Annotated[str, Meta(min_length=1, max_length=100)]
+Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=_LINE)]
+#: For path and query parameters, which litestar constrains by its own kwargs, not by Meta.
+LINE = _LINE
 Language = Annotated[str, Meta(min_length=2, max_length=3)]
 Start = Annotated[str, Meta(min_length=16, max_length=40, description="RFC 3339, or local time")]
 
@@ -53,4 +55,12 @@ class RescheduleIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     start: Start
 
 
-__all__ = ["BookingCreate", "ConfirmIn", "RescheduleIn", "Visit", "VisitCreated", "Visitor"]
+__all__ = [
+    "BookingCreate",
+    "ConfirmIn",
+    "RescheduleIn",
+    "Slug",
+    "Visit",
+    "VisitCreated",
+    "Visitor",
+]

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.params import JSONBody
 from msgspec import Meta
 
+from core.openapi import problems
 from staff.auth import Staff, bearer_token, current_staff
 from staff.sessions import log_in, log_out
 
@@ -39,7 +40,12 @@ class StaffSessionController(Controller):
     path = "/api/v1/staff"
     tags = ["staff"]
 
-    @post("/sessions", status_code=201)
+    @post(
+        "/sessions",
+        status_code=201,
+        summary="Log in: a session token for `Authorization: Bearer`",
+        responses=problems(401, 413, 429),
+    )
     async def create(self, state: State, request: Request, data: JSONBody[LoginIn]) -> SessionOut:
         address = request.client.host if request.client else "unknown"
         await state.rate_limits.check("login", address=address, person=data.email.lower())
@@ -49,11 +55,16 @@ class StaffSessionController(Controller):
             session.token, session.expires_at, staff.email, staff.role, sorted(staff.point_ids)
         )
 
-    @get("/me", dependencies={"staff": Provide(current_staff)})
+    @get("/me", dependencies={"staff": Provide(current_staff)}, responses=problems(401))
     async def me(self, staff: Staff) -> Me:
         return Me(staff.email, staff.role, sorted(staff.point_ids))
 
-    @delete("/sessions/current", dependencies={"staff": Provide(current_staff)}, status_code=204)
+    @delete(
+        "/sessions/current",
+        dependencies={"staff": Provide(current_staff)},
+        status_code=204,
+        responses=problems(401),
+    )
     async def logout(self, state: State, request: Request, staff: Staff) -> None:
         token = bearer_token(request) or request.cookies.get("wizyta_session")
         if token:

@@ -20,6 +20,7 @@ from litestar.params import FromPath, QueryParameter
 from booking import office
 from booking.domain.lifecycle import Event
 from booking.office import SheetVisit
+from core.openapi import problems
 from core.uow import Uow
 from scheduling import store
 from staff.accounts import StaffMember
@@ -39,12 +40,16 @@ LocalDate = Annotated[
 ]
 
 
+#: A move on the day: 404 unknown, 403 another point's, 409 not now (office.record).
+MOVE_REFUSALS = problems(401, 403, 404, 409)
+
+
 class StaffVisitController(Controller):
     path = "/api/v1/staff"
     tags = ["staff"]
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/points/{point_id:str}/visits")
+    @get("/points/{point_id:str}/visits", responses=problems(401, 403, 404))
     async def day_sheet(
         self, uow: Uow, staff: Staff, point_id: FromPath[str], date: LocalDate = None
     ) -> DaySheet:
@@ -56,15 +61,15 @@ class StaffVisitController(Controller):
         visits = await office.day_sheet(conn, point, day)
         return DaySheet(point_id=point_id, date=day, timezone=point.timezone, visits=visits)
 
-    @post("/bookings/{reference:str}/check-in", status_code=200)
+    @post("/bookings/{reference:str}/check-in", status_code=200, responses=MOVE_REFUSALS)
     async def check_in(self, uow: Uow, staff: Staff, reference: FromPath[str]) -> SheetVisit:
         return await move(uow, staff, reference, Event.CHECK_IN)
 
-    @post("/bookings/{reference:str}/no-show", status_code=200)
+    @post("/bookings/{reference:str}/no-show", status_code=200, responses=MOVE_REFUSALS)
     async def no_show(self, uow: Uow, staff: Staff, reference: FromPath[str]) -> SheetVisit:
         return await move(uow, staff, reference, Event.NO_SHOW)
 
-    @post("/bookings/{reference:str}/complete", status_code=200)
+    @post("/bookings/{reference:str}/complete", status_code=200, responses=MOVE_REFUSALS)
     async def complete(self, uow: Uow, staff: Staff, reference: FromPath[str]) -> SheetVisit:
         return await move(uow, staff, reference, Event.COMPLETE)
 
