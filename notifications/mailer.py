@@ -17,9 +17,11 @@ from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from booking import links
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, RenderedMessage, render_message
+from scheduling import contacts
 
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
 # server accepts them, with or without 8BITMIME (RFC 6152).
@@ -58,9 +60,14 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
     return None
 
 
-def visit_snapshot(row: Row, settings: Settings) -> VisitSnapshot:
-    """The visit as messages and invitations describe it, from the claimed row."""
+def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
+    """The visit as messages and invitations describe it, from the claimed row; with the
+    manage page's link (booking/links.py) when `link_key` is given."""
     language = written_language(row["language"])
+    manage = None
+    if link_key is not None:
+        token = links.mail_token(link_key, row["booking_id"])
+        manage = links.manage_url(settings.public_url, row["reference"], token)
     return VisitSnapshot(
         reference=row["reference"],
         uid=f"{row['booking_id']}@wizyta",
@@ -74,18 +81,21 @@ def visit_snapshot(row: Row, settings: Settings) -> VisitSnapshot:
         visitor_email=row["visitor_email"],
         point_name=row["point_names"],
         point_address=postal_address(row["point_address"]),
-        point_email=next(iter(row["point_emails"] or ()), None) or mail_from_address(settings),
+        point_email=contacts.emails(row["point_emails"])[0],
         service_name=row["service_names"],
         what_to_bring=row["what_to_bring"],
-        manage_url=f"{settings.public_url}/bookings/{row['reference']}",
+        manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
     )
 
 
-def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
-    """The message for one outbox row; ValueError when the row cannot make one."""
+def build_email(
+    row: Row, settings: Settings, *, now: datetime, link_key: bytes | None = None
+) -> EmailMessage:
+    """The message for one outbox row; ValueError when the row cannot make one. `link_key`
+    (booking/links.py) puts the manage page's link in it."""
     kind = MessageKind(row["kind"])
-    visit = visit_snapshot(row, settings)
+    visit = visit_snapshot(row, settings, link_key=link_key)
     payload: Mapping[str, Any] = row["payload"] or {}
     confirm_url = None
     if kind in _ASKS_TO_CONFIRM:
@@ -102,6 +112,7 @@ def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
         previous_start=datetime.fromisoformat(previous) if previous else None,
         reason=payload.get("reason"),
         rebook_url=f"{settings.public_url}/points/{row['point_id']}/book",
+        deadline=row["hold_expires_at"] if kind is MessageKind.CONFIRMATION_REQUEST else None,
     )
     method = invitation_method(kind, row)
     invitation = build_invitation(visit, method=method, dtstamp=now) if method else None

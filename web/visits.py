@@ -19,13 +19,13 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from booking import links, visits
 from booking import store as booking_store
-from booking import visits
 from booking.schemas import Visit
 from booking.secrets import token_matches
 from core.problems import DomainError, NotFound, status_of
 from notifications.invitation import VisitSnapshot, build_visit_ics
-from scheduling import store
+from scheduling import contacts, store
 from scheduling.model import Point, PointService
 from web.booking_flow import step_link
 from web.common import (
@@ -40,6 +40,7 @@ from web.common import (
 )
 from web.errors import explain, retry_headers
 from web.i18n import written
+from web.manage_link import link_page_path
 from web.points import address_line, map_link
 from web.render import language_of, page
 
@@ -84,6 +85,13 @@ def refused(request: Request, error: DomainError, *, hint: str | None = None) ->
     )
 
 
+def _missing(request: Request, reference: str) -> Template:
+    """The visit's page without a token: how to get the link (web/manage_link.py)."""
+    return page(
+        request, "manage_missing.html", reference=reference, link_again=link_page_path(reference)
+    )
+
+
 class VisitPages(Controller):
     """Every handler uses the request's one connection (caller.uow): none takes a second."""
 
@@ -97,7 +105,7 @@ class VisitPages(Controller):
         token = request.query_params.get("token")
         if token:
             return Redirect(path=manage_path(reference, token), status_code=303)
-        return page(request, "manage_missing.html", reference=reference)
+        return _missing(request, reference)
 
     @get("/sent")
     async def sent(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Template:
@@ -165,7 +173,7 @@ class VisitPages(Controller):
     ) -> Template:
         token = request.query_params.get("token")
         if not token:
-            return page(request, "manage_missing.html", reference=reference)
+            return _missing(request, reference)
         try:
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
@@ -203,6 +211,7 @@ class VisitPages(Controller):
         booking_id = await conn.fetchval(
             "select id from bookings where reference = $1", visit.reference
         )  # the invitation's UID (notifications/invitation.py)
+        mail_token = links.mail_token(await links.link_key(conn), booking_id)
         snapshot = VisitSnapshot(
             reference=visit.reference,
             uid=f"{booking_id}@wizyta",
@@ -216,10 +225,10 @@ class VisitPages(Controller):
             visitor_email=visit.visitor.email or "",
             point_name=point.names,
             point_address=address_line(point),
-            point_email=next(iter(point.emails), "") or "no-reply@wizyta.localhost",
+            point_email=contacts.emails(point.emails)[0],
             service_name=offer.names if offer else {"en": visit.service_id},
             what_to_bring=offer.what_to_bring if offer else None,
-            manage_url=f"{caller.settings.public_url}/bookings/{visit.reference}",
+            manage_url=links.manage_url(caller.settings.public_url, visit.reference, mail_token),
         )
         body = build_visit_ics(snapshot, dt.datetime.now(dt.UTC))
         return Response(

