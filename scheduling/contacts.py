@@ -9,6 +9,7 @@ of nothing, and never the service's own no-reply sender.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 NETWORK_PHONES = ("+48 12 210 20 20",)
 NETWORK_EMAILS = ("info.opt@muw.pl",)
@@ -20,3 +21,17 @@ def phones(own: Sequence[str] | None) -> list[str]:
 
 def emails(own: Sequence[str] | None) -> list[str]:
     return list(own or ()) or list(NETWORK_EMAILS)
+
+
+class Contacts(NamedTuple):
+    phones: list[str]
+    emails: list[str]
+    network: bool
+    """True when these are the network's (the point has none of its own)."""
+
+
+def of(point: Any) -> Contacts:
+    """A point's phones and e-mails; where it has neither, the network's."""
+    if point.phones or point.emails:
+        return Contacts(list(point.phones), list(point.emails), False)
+    return Contacts(list(NETWORK_PHONES), list(NETWORK_EMAILS), True)
