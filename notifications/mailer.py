@@ -152,7 +152,7 @@ def compose(
     when there is an invitation."""
     message = EmailMessage(policy=POLICY)
     message["From"] = mail_from
-    message["To"] = Address(_one_line(visit.visitor_name), addr_spec=visit.visitor_email)
+    message["To"] = recipient(visit.visitor_name, visit.visitor_email)
     message["Reply-To"] = visit.point_email
     message["Subject"] = rendered.subject
     message["Date"] = email.utils.format_datetime(date)
@@ -175,6 +175,27 @@ def compose(
     # Last: making a message multipart moves its Content-* headers into the first part.
     message["Content-Language"] = rendered.language  # RFC 3282
     return message
+
+
+def recipient(name: str, address: str) -> Address:
+    """The visitor's address as it can be sent: an internationalised domain as IDNA A-labels
+    (RFC 5891) when the local part is ASCII, so any server takes it; with a non-ASCII local
+    part, as written, which only SMTPUTF8 carries (RFC 6531; transport.py refuses it for good
+    where the server does not offer it). ValueError for a domain IDNA cannot encode."""
+    import idna
+
+    local, _, domain = address.rpartition("@")
+    if local.isascii() and not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as e:
+            raise ValueError(f"the domain {domain!r} cannot be encoded: {e}") from e
+    return Address(_one_line(name), username=local, domain=domain)
+
+
+def needs_smtputf8(message: EmailMessage) -> bool:
+    """Whether a recipient's address has non-ASCII characters left (see `recipient`)."""
+    return any(not a.addr_spec.isascii() for a in message["To"].addresses)
 
 
 def postal_address(address: Mapping[str, Any] | None) -> str:

@@ -24,6 +24,7 @@ from booking import store as booking_store
 from booking.schemas import Visit
 from booking.secrets import token_matches
 from core.problems import DomainError, NotFound, status_of
+from notifications import outbox
 from notifications.invitation import VisitSnapshot, build_visit_ics
 from scheduling import contacts, store
 from scheduling.model import Point, PointService
@@ -119,6 +120,7 @@ class VisitPages(Controller):
         return page(
             request,
             "sent.html",
+            mail_failed=await outbox.delivery_failed(await caller.uow.connection(), reference),
             private_link=private,
             manage=manage_path(reference, token or ""),
             hold_minutes=caller.settings.hold_minutes,
@@ -181,9 +183,11 @@ class VisitPages(Controller):
         point, offer = await _place(await caller.uow.connection(), visit)
         now = dt.datetime.now(dt.UTC)
         changeable = visit.status in CHANGEABLE and visit.start > now
+        mail_failed = await outbox.delivery_failed(await caller.uow.connection(), reference)
         return page(
             request,
             "manage.html",
+            mail_failed=mail_failed,
             lang=language_of(request, written(visit.language)),
             token=token,
             done=request.query_params.get("done"),

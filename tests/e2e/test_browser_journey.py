@@ -62,3 +62,22 @@ async def test_from_the_confirmed_mails_link_to_a_cancelled_visit_without_the_pa
     )
     cancelled = await mailbox.wait_for("oksana@example.com", "скасовано")
     assert link_in(cancelled, rf"^/bookings/{reference}/manage$")
+
+
+async def test_a_look_alike_address_is_refused_before_anything_is_written(site, open_tab):
+    tab = await open_tab(**PHONE)
+    page = tab.page
+    await _book(tab, "Оксана Мельник", "оksana.melnyk@gmail.com")  # the first letter Cyrillic
+    await page.get_by_role("button", name="Записатися на цей візит").click()
+    error = page.locator("#email-error")
+    await error.wait_for()
+    assert "Літера «о» (1-й символ адреси)" in await error.inner_text()
+    assert await page.get_attribute("#email", "aria-invalid") == "true"
+    await tab.step("look-alike-refused")
+    assert await site.fetchval("select count(*) from bookings") == 0
+    assert await site.fetchval("select count(*) from outbox") == 0
+    # Typed again with one keyboard layout, the same form books.
+    await page.get_by_label("Адреса електронної пошти").fill("oksana.melnyk@gmail.com")
+    await page.get_by_role("button", name="Записатися на цей візит").click()
+    await page.get_by_role("heading", name="Перевірте електронну пошту").wait_for()
+    assert await site.fetchval("select count(*) from bookings") == 1

@@ -20,16 +20,6 @@ from web.security import CSRF_COOKIE
 pytestmark = pytest.mark.usefixtures("seeded")
 
 
-@pytest.fixture
-async def mail_client(smtp_settings, pool, redis):
-    from litestar.testing import AsyncTestClient
-
-    from app import create_app
-
-    async with AsyncTestClient(app=create_app(smtp_settings)) as c:
-        yield c
-
-
 def mails(catcher) -> list:
     parser = BytesParser(policy=email.policy.default)
     return [parser.parsebytes(raw) for raw in catcher.received]
