@@ -38,6 +38,7 @@ from web.common import (
     parse_day,
     provide_caller,
     text,
+    why_no_times,
 )
 from web.errors import explain, retry_headers
 from web.i18n import written
@@ -295,6 +296,7 @@ class VisitPages(Controller):
             context |= {
                 "day": day,
                 "slots": slots,
+                "no_times": None if slots else await why_no_times(conn, point, offer, day),
                 "days_link": base + urlencode({"token": token}),
                 "iso": lambda slot: iso(slot.start, point),
             }

@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.usefixtures("seeded")
 
 TARNOW = "tarnow-solidarnosci-5-9"
+BASZTOWA = "krakow-basztowa-22"
 
 
 async def test_a_point_without_contacts_shows_the_networks_hotline(client):
@@ -17,3 +18,31 @@ async def test_a_point_without_contacts_shows_the_networks_hotline(client):
     assert 'href="mailto:info.opt@muw.pl"' in page.text
     assert "INFO.OPT hotline" in page.text
     assert "no-reply" not in page.text
+
+
+def _times_page(point: str, day, language: str = "uk", service: str = "everyday-matters") -> str:
+    return f"/points/{point}/book?service={service}&language={language}&day={day.isoformat()}"
+
+
+async def test_a_closed_day_says_it_is_closed_and_why_not_that_its_times_were_taken(client):
+    import datetime as dt
+
+    from scheduling.rules.public_holidays import polish_holiday_labels
+
+    today = dt.date.today()
+    sunday = today + dt.timedelta(days=(6 - today.weekday()) or 7)
+    page = await client.get(_times_page(BASZTOWA, sunday) + "&lang=en")
+    assert "The point is closed on this day. Please choose another day." in page.text
+    assert "just been taken" not in page.text
+
+    holidays = polish_holiday_labels(today + dt.timedelta(days=1), today + dt.timedelta(days=25))
+    weekday = [d for d in sorted(holidays) if d.weekday() < 5]
+    if weekday:  # a public holiday on a working day within the horizon: named
+        day = weekday[0]
+        page = await client.get(_times_page(BASZTOWA, day) + "&lang=ru")
+        assert f"В этот день пункт закрыт: {holidays[day]['ru']}." in page.text
+
+    past = await client.get(_times_page(BASZTOWA, today - dt.timedelta(days=2)) + "&lang=en")
+    assert "This day has already passed." in past.text
+    far = await client.get(_times_page(BASZTOWA, today + dt.timedelta(days=400)) + "&lang=en")
+    assert "too far ahead" in far.text
