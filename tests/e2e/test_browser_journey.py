@@ -81,3 +81,69 @@ async def test_a_look_alike_address_is_refused_before_anything_is_written(site, 
     await page.get_by_role("button", name="Записатися на цей візит").click()
     await page.get_by_role("heading", name="Перевірте електронну пошту").wait_for()
     assert await site.fetchval("select count(*) from bookings") == 1
+
+
+LONG_EMAIL = "oleksandra.kovalenko-shevchenko.konsultacja@pocztaexample.pl"  # 60 characters
+
+
+async def _no_sideways_scroll(tab, name: str) -> None:
+    width = await tab.page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width[0] <= width[1], f"{name}: the page is {width[0]} px wide in {width[1]} px"
+    await tab.step(name)
+
+
+async def test_no_visitor_page_scrolls_sideways_at_320_and_390_px_with_a_60_character_email(
+    site, open_tab, mailbox
+):
+    assert len(LONG_EMAIL) == 60
+    for width in (320, 390):
+        tab = await open_tab(f"{width}", **(PHONE | {"viewport": {"width": width, "height": 800}}))
+        page = tab.page
+        for path, name in [("/?lang=uk", "points"), (f"/points/{BASZTOWA}", "point")]:
+            await tab.goto(path)
+            await _no_sideways_scroll(tab, name)
+        await tab.goto(f"/points/{BASZTOWA}/book?lang=uk")
+        await _no_sideways_scroll(tab, "book-service")
+        await page.get_by_role("link", name=re.compile("Повсякденні справи")).click()
+        await _no_sideways_scroll(tab, "book-language")
+        await page.get_by_role("link", name="українська", exact=True).click()
+        await _no_sideways_scroll(tab, "book-day")
+        await page.locator("ul.days a").nth(width // 320).click()  # another day per width
+        await _no_sideways_scroll(tab, "book-time")
+        await page.locator("ul.times a").first.click()
+        await page.get_by_label("Ім’я та прізвище").fill("Олександра Коваленко-Шевченко")
+        await page.get_by_label("Адреса електронної пошти").fill(LONG_EMAIL)
+        await _no_sideways_scroll(tab, "book-details")
+        await page.get_by_role("button", name="Записатися на цей візит").click()
+        await page.get_by_role("heading", name="Перевірте електронну пошту").wait_for()
+        await _no_sideways_scroll(tab, "sent")
+        manage = await page.locator("#manage-link").get_attribute("href")
+        reference = manage.split("/")[2]
+        mail = await mailbox.wait_for(LONG_EMAIL, reference)
+        await tab.goto(link_in(mail, rf"^/bookings/{reference}/confirm$"))
+        await _no_sideways_scroll(tab, "confirm")
+        await page.get_by_role("button", name="Так, підтверджую візит").click()
+        await page.get_by_role("heading", name="Візит підтверджено").wait_for()
+        await _no_sideways_scroll(tab, "confirmed")
+        await tab.goto(manage)
+        await _no_sideways_scroll(tab, "manage")
+        # the time is shown whole, on one line
+        when = page.locator("dl.summary .nowrap").first
+        box = await when.bounding_box()
+        assert box and box["x"] + box["width"] <= width, box
+        await page.get_by_role("link", name="Перенести на інший час").click()
+        await _no_sideways_scroll(tab, "move-days")
+        await page.locator("ul.days a").first.click()
+        await _no_sideways_scroll(tab, "move-times")
+        await tab.goto(manage)
+        await page.get_by_role("link", name="Скасувати візит").click()
+        await _no_sideways_scroll(tab, "cancel")
+        await page.get_by_role("button", name="Так, скасувати візит").click()
+        await page.get_by_text("скасовано", exact=True).wait_for()
+        await _no_sideways_scroll(tab, "cancelled")  # and the next width may book again
+        await tab.goto(f"/bookings/{reference}")
+        await _no_sideways_scroll(tab, "without-the-link")
+        await tab.goto(f"/bookings/link?reference={reference}")
+        await _no_sideways_scroll(tab, "send-the-link")
