@@ -46,3 +46,27 @@ async def test_a_closed_day_says_it_is_closed_and_why_not_that_its_times_were_ta
     assert "This day has already passed." in past.text
     far = await client.get(_times_page(BASZTOWA, today + dt.timedelta(days=400)) + "&lang=en")
     assert "too far ahead" in far.text
+
+
+async def test_words_on_the_hours_page_are_not_glued_together(client):
+    import re
+
+    page = await client.get(f"/points/{BASZTOWA}?lang=uk")
+    text = " ".join(re.sub(r"<[^>]+>", "", page.text).split())
+    assert "зачиненосвято" not in text
+    assert "зачинено свято" in text or "свято" not in text
+
+
+def test_the_pages_address_the_visitor_as_vy_with_a_capital_letter():
+    import re
+    from pathlib import Path
+
+    forms = {
+        "uk": "ви|вам|вас|вами|ваш|ваша|ваше|ваші|вашого|вашої|вашому|вашій|вашим|вашу|ваших",
+        "ru": "вы|вам|вас|вами|ваш|ваша|ваше|ваши|вашего|вашей|вашему|вашим|вашу|ваших",
+    }
+    for lang, pronoun in forms.items():
+        po = Path(f"web/locale/{lang}/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+        strings = [line for line in po.splitlines() if line.startswith("msgstr")]
+        lower = [s for s in strings if re.search(rf"(?<![\w’-])({pronoun})(?![\w’-])", s)]
+        assert lower == [], lower
