@@ -88,6 +88,7 @@ PERSONAL_DATA: dict[tuple[str, str], str] = {
 
 #: Columns whose names look personal but hold an office's or the system's data.
 NOT_PERSONAL: dict[tuple[str, str], str] = {
+    ("outbox", "claim_token"): "a worker's random lease id (notifications/outbox.py)",
     ("points", "names"): "the office's names",
     ("points", "address"): "the office's address",
     ("points", "phones"): "the office's phones",

@@ -42,6 +42,7 @@ def _plain(message: str) -> Explainer:
     return lambda params, lang: gettext_for(lang)(message)
 
 
+NOT_PUBLISHED = N_("Visits on this day are not published yet. They can be booked from %(opens)s.")
 HOURS = N_plural("%(n)s hour", "%(n)s hours")
 MINUTES = N_plural("%(n)s minute", "%(n)s minutes")
 TOO_FAR = N_plural(
@@ -157,6 +158,15 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         ),
     ),
     "off_grid": ("start", _off_grid),
+    "not_published": (
+        "start",
+        lambda params, lang: (
+            gettext_for(lang)(
+                "Visits on this day are not published yet. They can be booked from %(opens)s."
+            )
+            % {"opens": params["opens"]}
+        ),
+    ),
     "point_closed": (
         "start",
         _plain(N_("The point is closed on this day. Please choose another day.")),

@@ -7,7 +7,7 @@ refusal gets a new class.
 
 from __future__ import annotations
 
-from core.errors import Conflict, Gone, Invalid, NotFound, TooManyRequests, Unauthorized
+from core.errors import Conflict, Gone, Invalid, NotFound, Unauthorized
 
 # ---------------------------------------------------------------------------- the time asked for
 
@@ -165,13 +165,6 @@ class ProofOfWorkInvalid(Invalid):
 class ProofOfWorkUsed(Invalid):
     code, field = "proof_of_work_used", "Altcha"
     template = "This proof of work was already used; solve a new challenge."
-
-
-class TooManyBookingRequests(TooManyRequests):
-    """A rate limit (core/ratelimit.py) in the booking's words: `who` is `address` or
-    `person`."""
-
-    code = "rate_limited"
 
 
 # ---------------------------------------------------------------------------- an existing visit
