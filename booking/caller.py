@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar.di import NamedDependency
 
-from booking.domain.errors import EmailInvalid
+from booking.domain.errors import EmailInvalid, EmailMixedScripts
 from core.ratelimit import RateLimits
 from core.settings import Settings
 from core.uow import UnitOfWork
@@ -42,13 +42,44 @@ class Caller:
             )
 
 
+#: Scripts one writing system mixes as a matter of course (Japanese: kanji, hiragana, katakana).
+_ONE_WRITING_SYSTEM = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
+
+
 def valid_email(address: str) -> str:
+    """The address, normalised, if mail can reach it; EmailInvalid or EmailMixedScripts if not.
+
+    Internationalised addresses (`олена@приклад.укр`) are valid and are sent with SMTPUTF8 and
+    IDNA (notifications/mailer.py, transport.py). What is refused is a local part or domain
+    label whose letters come from two alphabets (`оksana@gmail.com`, the first letter
+    Cyrillic): a keyboard slip no mailbox matches, which would otherwise fail silently later.
+    """
+    import unicodedata
+
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(address, check_deliverability=False).normalized
+        normalized = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as e:
         raise EmailInvalid(reason=str(e)) from e
+    local, _, domain = normalized.rpartition("@")
+    start = 0
+    for part in [local, *domain.split(".")]:
+        scripts: dict[str, list[int]] = {}
+        for i, char in enumerate(part):
+            if char.isalpha():  # the script is the first word of the letter's Unicode name
+                script = unicodedata.name(char, "UNKNOWN").split()[0]
+                script = _ONE_WRITING_SYSTEM.get(script, script)
+                scripts.setdefault(script, []).append(start + i)
+        if len(scripts) > 1:
+            # the odd letter: the first one of the alphabet with the fewest letters
+            script, places = min(scripts.items(), key=lambda item: (len(item[1]), item[1][0]))
+            at = places[0]
+            raise EmailMixedScripts(
+                letter=normalized[at], position=at + 1, script=script.capitalize()
+            )
+        start += len(part) + 1
+    return normalized
 
 
 def token_key(reference: str, token: str | None) -> str:

@@ -45,13 +45,22 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     visitor: VisitorOnSheet
     desk_id: str
     desk: dict[str, str]
+    mail_failed: bool = False
+    """The last message to the visitor could not be delivered (the address bounced)."""
 
 
 _SHEET = """
     select b.id, b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.needs, b.notes,
            b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
            b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
-           p.timezone, visit_status(b.status, b.hold_expires_at) as status
+           p.timezone, visit_status(b.status, b.hold_expires_at) as status,
+           coalesce((
+               select o.failed_at is not null from outbox o
+                where o.booking_id = b.id
+                  and (o.failed_at is not null or (o.sent_at is not null
+                       and coalesce(o.last_error, '') not like 'skipped:%'))
+                order by coalesce(o.failed_at, o.sent_at) desc, o.id desc
+                limit 1), false) as mail_failed
     from bookings b
     join services s on s.id = b.service_id
     join desks d on d.point_id = b.point_id and d.id = b.desk_id
@@ -76,6 +85,7 @@ def sheet_visit(row: asyncpg.Record) -> SheetVisit:
         visitor=VisitorOnSheet(row["visitor_name"], row["visitor_email"], row["visitor_phone"]),
         desk_id=row["desk_id"],
         desk=row["desk_names"],
+        mail_failed=row["mail_failed"],
     )
 
 

@@ -11,13 +11,14 @@ lets PostgreSQL's constraints settle races, and writes its outbox rows with the 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import zoneinfo
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from booking import draw, idempotency, pow, store
+from booking import draw, idempotency, links, pow, store
 from booking.caller import Caller, token_key, valid_email
 from booking.checks import bookable_slot, check_language, config_and_offer, parse_start
 from booking.domain.errors import (
@@ -163,13 +164,21 @@ async def _hold_or_enter(
 async def _authorized(
     conn: asyncpg.Connection, reference: str, token: str | None, *, lock: bool
 ) -> asyncpg.Record:
-    """The visit, if the manage token is its own; otherwise reveal nothing about it."""
+    """The visit, if the token is its manage token or its mail link token; otherwise reveal
+    nothing about it."""
     if not token:
         raise ManageTokenMissing()
     row = await store.by_reference(conn, reference, lock=lock)
-    if row is None or not token_matches(token, row["manage_token_hash"]):
+    if row is None:
         raise VisitNotFound()
-    return row
+    if token_matches(token, row["manage_token_hash"]):
+        return row
+    # The e-mails' link (booking/links.py): derived from the visit's id, never stored.
+    if hmac.compare_digest(
+        token.encode(), links.mail_token(await links.link_key(conn), row["id"]).encode()
+    ):
+        return row
+    raise VisitNotFound()
 
 
 async def get(caller: Caller, reference: str, token: str | None) -> Visit:
@@ -297,3 +306,28 @@ async def _reminders(
         )
         for due, label in reminder_times(start, now, offsets)
     ]
+
+
+# ---------------------------------------------------------------------------- the link again
+
+
+async def send_link(caller: Caller, reference: str, email: str) -> None:
+    """Mail the manage page's link again to the address the visit was booked with.
+
+    Answers the same whether or not the reference and the address belong together (nothing
+    tells a stranger that a visit exists), and mails only that address, so asking for
+    someone else's visit sends them their own link and nobody else anything.
+    """
+    address = valid_email(email)
+    await caller.limit("link", person=email_key(address))
+    await caller.limit("link", person=reference.strip().upper(), address=False)
+
+    async def work(conn: asyncpg.Connection) -> None:
+        row = await store.by_reference(conn, reference.strip().upper())
+        if row is None or not row["visitor_email"]:
+            return
+        if email_key(row["visitor_email"]) != email_key(address):
+            return
+        caller.uow.send([await store.add_outbox(conn, row["id"], "manage_link", row["sequence"])])
+
+    await caller.uow.atomic(work)

@@ -38,6 +38,8 @@ POLICIES: dict[str, dict[str, tuple[RateLimitItem, ...]]] = {
     "login": {"address": (parse("20/minute"),), "person": (parse("10/minute"),)},
     "challenge": {"address": (parse("30/minute"),)},
     "waitlist": {"address": (parse("10/minute"),), "person": (parse("5/hour"),)},
+    # "Send me my link again": a few mails per hour to one mailbox or about one visit.
+    "link": {"address": (parse("10/minute"), parse("30/hour")), "person": (parse("3/hour"),)},
 }
 
 
@@ -51,6 +53,7 @@ PERSON = {
     "login": "for this account",
     "booking": "for this e-mail address",
     "waitlist": "for this e-mail address",
+    "link": "for this e-mail address or visit",
     "confirm": "for this visit",
     "manage": "for this visit",
 }

@@ -251,8 +251,15 @@ def _local(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(UTC) if local.fold else local
 
 
+SUMMARY_LENGTH = 80
+
+
 def _summary(visit: VisitSnapshot, language: str) -> str:
-    return f"{pick_text(visit.service_name, language)} – {pick_text(visit.point_name, language)}"
+    """Short enough for a calendar's day view: the service and where ("Sprawy codzienne –
+    ul. Basztowa 22, 31-156 Kraków"); the point's long name is in LOCATION."""
+    where = visit.point_address or pick_text(visit.point_name, language)
+    summary = f"{pick_text(visit.service_name, language)} – {where}"
+    return summary if len(summary) <= SUMMARY_LENGTH else summary[: SUMMARY_LENGTH - 1] + "…"
 
 
 def _description(visit: VisitSnapshot, language: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 from arq import Retry
 
+from booking import links
 from core.db import STORE_FAILURES
 from core.jobs import enqueue_outbox, enqueue_outbox_jobs
 from core.settings import Settings
@@ -59,6 +60,8 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     pool: asyncpg.Pool = ctx["pool"]
     config: MailConfig = ctx["mail_config"]
     try:
+        if "link_key" not in ctx:  # the key of the mails' manage links (booking/links.py)
+            ctx["link_key"] = await _with_conn(pool, links.link_key)
         claimed = await _with_conn(pool, lambda c: outbox.claim(c, outbox_id, lease=config.lease))
         if claimed is None:
             why = await _with_conn(pool, lambda c: outbox.why_not_claimed(c, outbox_id))
@@ -80,7 +83,7 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         logger.info("outbox %s (%s) skipped: %s", outbox_id, kind, reason)
         return f"skipped: {reason}"
     try:
-        message = build_email(row, ctx["settings"], now=now)
+        message = build_email(row, ctx["settings"], now=now, link_key=ctx["link_key"])
     except Exception as e:  # no retry makes a message out of this row
         logger.exception("outbox %s (%s): cannot build the message", outbox_id, kind)
         error = f"cannot build the message: {e}"

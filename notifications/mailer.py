@@ -17,9 +17,11 @@ from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from booking import links
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, RenderedMessage, render_message
+from scheduling import contacts
 
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
 # server accepts them, with or without 8BITMIME (RFC 6152).
@@ -58,9 +60,14 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
     return None
 
 
-def visit_snapshot(row: Row, settings: Settings) -> VisitSnapshot:
-    """The visit as messages and invitations describe it, from the claimed row."""
+def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
+    """The visit as messages and invitations describe it, from the claimed row; with the
+    manage page's link (booking/links.py) when `link_key` is given."""
     language = written_language(row["language"])
+    manage = None
+    if link_key is not None:
+        token = links.mail_token(link_key, row["booking_id"])
+        manage = links.manage_url(settings.public_url, row["reference"], token)
     return VisitSnapshot(
         reference=row["reference"],
         uid=f"{row['booking_id']}@wizyta",
@@ -74,18 +81,21 @@ def visit_snapshot(row: Row, settings: Settings) -> VisitSnapshot:
         visitor_email=row["visitor_email"],
         point_name=row["point_names"],
         point_address=postal_address(row["point_address"]),
-        point_email=next(iter(row["point_emails"] or ()), None) or mail_from_address(settings),
+        point_email=contacts.emails(row["point_emails"])[0],
         service_name=row["service_names"],
         what_to_bring=row["what_to_bring"],
-        manage_url=f"{settings.public_url}/bookings/{row['reference']}",
+        manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
     )
 
 
-def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
-    """The message for one outbox row; ValueError when the row cannot make one."""
+def build_email(
+    row: Row, settings: Settings, *, now: datetime, link_key: bytes | None = None
+) -> EmailMessage:
+    """The message for one outbox row; ValueError when the row cannot make one. `link_key`
+    (booking/links.py) puts the manage page's link in it."""
     kind = MessageKind(row["kind"])
-    visit = visit_snapshot(row, settings)
+    visit = visit_snapshot(row, settings, link_key=link_key)
     payload: Mapping[str, Any] = row["payload"] or {}
     confirm_url = None
     if kind in _ASKS_TO_CONFIRM:
@@ -102,6 +112,7 @@ def build_email(row: Row, settings: Settings, *, now: datetime) -> EmailMessage:
         previous_start=datetime.fromisoformat(previous) if previous else None,
         reason=payload.get("reason"),
         rebook_url=f"{settings.public_url}/points/{row['point_id']}/book",
+        deadline=row["hold_expires_at"] if kind is MessageKind.CONFIRMATION_REQUEST else None,
     )
     method = invitation_method(kind, row)
     invitation = build_invitation(visit, method=method, dtstamp=now) if method else None
@@ -141,7 +152,7 @@ def compose(
     when there is an invitation."""
     message = EmailMessage(policy=POLICY)
     message["From"] = mail_from
-    message["To"] = Address(_one_line(visit.visitor_name), addr_spec=visit.visitor_email)
+    message["To"] = recipient(visit.visitor_name, visit.visitor_email)
     message["Reply-To"] = visit.point_email
     message["Subject"] = rendered.subject
     message["Date"] = email.utils.format_datetime(date)
@@ -164,6 +175,27 @@ def compose(
     # Last: making a message multipart moves its Content-* headers into the first part.
     message["Content-Language"] = rendered.language  # RFC 3282
     return message
+
+
+def recipient(name: str, address: str) -> Address:
+    """The visitor's address as it can be sent: an internationalised domain as IDNA A-labels
+    (RFC 5891) when the local part is ASCII, so any server takes it; with a non-ASCII local
+    part, as written, which only SMTPUTF8 carries (RFC 6531; transport.py refuses it for good
+    where the server does not offer it). ValueError for a domain IDNA cannot encode."""
+    import idna
+
+    local, _, domain = address.rpartition("@")
+    if local.isascii() and not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as e:
+            raise ValueError(f"the domain {domain!r} cannot be encoded: {e}") from e
+    return Address(_one_line(name), username=local, domain=domain)
+
+
+def needs_smtputf8(message: EmailMessage) -> bool:
+    """Whether a recipient's address has non-ASCII characters left (see `recipient`)."""
+    return any(not a.addr_spec.isascii() for a in message["To"].addresses)
 
 
 def postal_address(address: Mapping[str, Any] | None) -> str:

@@ -39,7 +39,7 @@ with claimed as (
 select c.id, c.booking_id, c.kind, c.sequence as row_sequence, c.due_at, c.payload, c.attempts,
        c.claims,
        b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.sequence,
-       b.visitor_name, b.visitor_email, b.confirmed_at,
+       b.visitor_name, b.visitor_email, b.confirmed_at, b.hold_expires_at,
        visit_status(b.status, b.hold_expires_at) as status,
        exists (select 1 from outbox r
                 where r.booking_id = c.booking_id and r.itip_method = 'REQUEST') as invited,
@@ -200,3 +200,29 @@ async def due(conn: asyncpg.Connection, *, max_attempts: int, limit: int) -> lis
         limit,
     )
     return [(r["id"], r["claims"]) for r in rows]
+
+
+#: Whether a visit's latest message that was tried could not be delivered for good: a row
+#: recorded failed, and no later one delivered (skipped rows say nothing about the address).
+LAST_DELIVERY_FAILED = """
+    coalesce((
+        select o.failed_at is not null from outbox o
+         where o.booking_id = {booking}
+           and (o.failed_at is not null
+                or (o.sent_at is not null and coalesce(o.last_error, '') not like 'skipped:%'))
+         order by coalesce(o.failed_at, o.sent_at) desc, o.id desc
+         limit 1), false)
+"""
+
+
+async def delivery_failed(conn: asyncpg.Connection, reference: str) -> bool:
+    """Whether the last message to this visit's visitor could not be delivered for good (a
+    5xx answer, an address no server takes): the pages then say so instead of "we sent"."""
+    return bool(
+        await conn.fetchval(
+            "select "
+            + LAST_DELIVERY_FAILED.format(booking="b.id")
+            + " from bookings b where b.reference = $1",
+            reference,
+        )
+    )

@@ -129,6 +129,10 @@ def classify(error: Exception) -> Exception:
         text = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
         failure = TemporaryFailure if codes and all(400 <= c < 500 for c in codes) else None
         return (failure or PermanentFailure)(text)
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        # An internationalised address and a server without SMTPUTF8 (RFC 6531): no retry
+        # will change what the server offers for this message.
+        return PermanentFailure(f"not deliverable: {error.message}")
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         # Wrong credentials are the operator's to fix, not this message's fault: keep trying.
         return TemporaryFailure(f"authentication failed: {error.code} {error.message}")
@@ -156,7 +160,9 @@ class FileTransport:
         self.directory = directory
 
     async def deliver(self, message: EmailMessage, *, outbox_id: int) -> str:
-        data = message.as_bytes(policy=_FILE_POLICY)
+        # An internationalised address is written as UTF-8, as SMTPUTF8 would carry it.
+        utf8 = any(not a.addr_spec.isascii() for a in message["To"].addresses)
+        data = message.as_bytes(policy=_FILE_POLICY.clone(utf8=True) if utf8 else _FILE_POLICY)
         path = await asyncio.to_thread(self._write, data, outbox_id)
         return f"saved in {_shown(path)}"
 

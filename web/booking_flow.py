@@ -46,6 +46,7 @@ from web.common import (
     parse_instant,
     provide_caller,
     text,
+    why_no_times,
 )
 from web.errors import explain
 from web.i18n import N_, gettext_for
@@ -223,6 +224,7 @@ class BookingPages(Controller):
         slots = (await day_slots(conn, point, offer, language, day)).slots
         context |= {
             "slots": slots,
+            "no_times": None if slots else await why_no_times(conn, point, offer, day),
             "time_link": lambda slot: step_link(
                 point.id,
                 service=offer.id,

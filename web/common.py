@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from litestar import Request
@@ -13,8 +13,10 @@ from litestar import Request
 from booking.api import client_address, provide_caller
 from booking.caller import Caller, CallerDep
 from core.hostile import within_calendar
-from scheduling.availability import slots_for
+from scheduling import store
+from scheduling.availability import released_until, slots_for
 from scheduling.model import Point, PointService
+from scheduling.rules.resolution import resolve_days
 from scheduling.slots import DaySlots
 
 __all__ = ["Caller", "CallerDep", "client_address", "provide_caller"]
@@ -103,3 +105,31 @@ def iso(instant: dt.datetime, point: Point) -> str:
 def languages_in_order(offered: Sequence[str]) -> list[str]:
     order = ["pl", "en", "uk", "ru", "pjm", "ukl", "rsl"]
     return sorted(offered, key=lambda code: order.index(code) if code in order else len(order))
+
+
+class NoTimes(NamedTuple):
+    """Why a day shows no free times: `kind` is "past", "too_far", "not_published", "closed"
+    (with the day's closure or holiday labels, if any) or "taken" (open, but nothing free)."""
+
+    kind: str
+    labels: list[dict[str, str]]
+
+
+async def why_no_times(
+    conn: asyncpg.Connection, point: Point, offer: PointService, day: dt.date
+) -> NoTimes:
+    """Say why a day has no free times, so a closed day is not said to be "just taken"."""
+    today = local_today(point)
+    if day < today:
+        return NoTimes("past", [])
+    if day > today + dt.timedelta(days=offer.horizon_days):
+        return NoTimes("too_far", [])
+    published = released_until(point, dt.datetime.now(dt.UTC))
+    if published is not None and day > published:
+        return NoTimes("not_published", [])
+    rules = await store.list_rules(conn, point.id)
+    [hours] = resolve_days(rules, day, day, observes_holidays=point.observes_holidays)
+    if not hours.intervals:
+        labels = [r.label for r in hours.reasons if r.kind in ("holiday", "closure") and r.label]
+        return NoTimes("closed", labels)
+    return NoTimes("taken", [])

@@ -58,8 +58,10 @@ def _too_soon(params: Mapping[str, Any], lang: str) -> str:
     else:
         ahead = plural(lang, MINUTES, minutes)
     return gettext_for(lang)(
-        "This time is too soon: visits must be booked at least %(ahead)s in advance. "
-        "Please choose a later time."
+        N_(
+            "This time is too soon: visits must be booked at least %(ahead)s in advance. "
+            "Please choose a later time."
+        )
     ) % {"ahead": ahead}
 
 
@@ -69,7 +71,10 @@ def _too_far(params: Mapping[str, Any], lang: str) -> str:
 
 def _off_grid(params: Mapping[str, Any], lang: str) -> str:
     return gettext_for(lang)(
-        "%(time)s is not a starting time for this service. Please choose one of the times shown."
+        N_(
+            "%(time)s is not a starting time for this service. "
+            "Please choose one of the times shown."
+        )
     ) % {"time": params["time"]}
 
 
@@ -99,6 +104,16 @@ def _wait(forms: tuple[str, str]) -> Explainer:
         return plural(lang, forms, int(params.get("retry_after", 60)))
 
     return explain
+
+
+def _mixed_scripts(params: Mapping[str, Any], lang: str) -> str:
+    return gettext_for(lang)(
+        N_(
+            "The letter “%(letter)s” (character %(position)s of the address) comes from "
+            "another alphabet than the letters around it: it was probably typed with another "
+            "keyboard layout, and no mail would arrive. Please type the address again."
+        )
+    ) % {"letter": params["letter"], "position": params["position"]}
 
 
 _VISIT_LINK_INVALID = _plain(
@@ -175,6 +190,7 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
             )
         ),
     ),
+    "email_mixed_scripts": ("email", _mixed_scripts),
     "per_person_limit": (
         "email",
         _plain(

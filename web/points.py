@@ -29,6 +29,13 @@ def today_at(point: Point) -> dt.date:
     return dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
 
 
+def webcal_url(public_url: str, point_id: str, lang: str) -> str:
+    """The hours feed as webcal:// (the same https URL under the scheme calendar apps open as
+    a subscription when it is tapped, instead of downloading a file)."""
+    host = public_url.split("://", 1)[-1]
+    return f"webcal://{host}/calendars/points/{point_id}.ics?lang={lang}"
+
+
 def address_line(point: Point) -> str:
     address = point.address
     city = " ".join(p for p in (address.get("postal_code"), address.get("city")) if p)
@@ -116,6 +123,7 @@ class PointPages(Controller):
             today=first,
             services=services,
             feed=f"/calendars/points/{point.id}.ics?lang={lang}",
+            webcal=webcal_url(request.app.state.settings.public_url, point.id, lang),
         )
 
     @get("/language")

@@ -16,6 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from scheduling import contacts
 from web import i18n
 from web.security import CSRF_FIELD, STAFF_CSRF_COOKIE
 
@@ -41,6 +42,7 @@ def template_config() -> TemplateConfig:
         lstrip_blocks=True,
     )
     environment.globals["static_version"] = _static_version()
+    environment.globals["contacts_of"] = contacts.of
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

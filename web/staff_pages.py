@@ -21,6 +21,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking.domain.lifecycle import Event, allowed_events
+from booking.office import SheetVisit
 from core.problems import DomainError, Unauthorized, status_of
 from core.uow import Uow
 from scheduling import store
@@ -181,7 +182,7 @@ class StaffPages(Controller):
             day=day,
             today=today,
             visits=visits,
-            actions={v.reference: _actions(v.status) for v in visits},
+            actions={v.reference: _actions(v, dt.datetime.now(dt.UTC)) for v in visits},
             action_names={k: label for k, (_, label) in ACTIONS.items()},
             problems=problems,
             done=done and gettext_for(lang)(done),
@@ -347,8 +348,12 @@ class StaffPages(Controller):
         )
 
 
-def _actions(status: str) -> list[str]:
-    allowed = allowed_events(status)
+def _actions(visit: SheetVisit, now: dt.datetime) -> list[str]:
+    """The moves the visit's status allows; "did not come" only once it has started (the
+    office refuses it earlier: booking/office.py)."""
+    allowed = allowed_events(visit.status)
+    if visit.start > now:
+        allowed = allowed - {Event.NO_SHOW}
     return [name for name, (event, _) in ACTIONS.items() if event in allowed]
 
 

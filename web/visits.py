@@ -19,13 +19,14 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from booking import links, visits
 from booking import store as booking_store
-from booking import visits
 from booking.schemas import Visit
 from booking.secrets import token_matches
 from core.problems import DomainError, NotFound, status_of
+from notifications import outbox
 from notifications.invitation import VisitSnapshot, build_visit_ics
-from scheduling import store
+from scheduling import contacts, store
 from scheduling.model import Point, PointService
 from web.booking_flow import step_link
 from web.common import (
@@ -37,9 +38,11 @@ from web.common import (
     parse_day,
     provide_caller,
     text,
+    why_no_times,
 )
 from web.errors import explain, retry_headers
 from web.i18n import written
+from web.manage_link import link_page_path
 from web.points import address_line, map_link
 from web.render import language_of, page
 
@@ -84,6 +87,13 @@ def refused(request: Request, error: DomainError, *, hint: str | None = None) ->
     )
 
 
+def _missing(request: Request, reference: str) -> Template:
+    """The visit's page without a token: how to get the link (web/manage_link.py)."""
+    return page(
+        request, "manage_missing.html", reference=reference, link_again=link_page_path(reference)
+    )
+
+
 class VisitPages(Controller):
     """Every handler uses the request's one connection (caller.uow): none takes a second."""
 
@@ -97,7 +107,7 @@ class VisitPages(Controller):
         token = request.query_params.get("token")
         if token:
             return Redirect(path=manage_path(reference, token), status_code=303)
-        return page(request, "manage_missing.html", reference=reference)
+        return _missing(request, reference)
 
     @get("/sent")
     async def sent(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Template:
@@ -111,6 +121,7 @@ class VisitPages(Controller):
         return page(
             request,
             "sent.html",
+            mail_failed=await outbox.delivery_failed(await caller.uow.connection(), reference),
             private_link=private,
             manage=manage_path(reference, token or ""),
             hold_minutes=caller.settings.hold_minutes,
@@ -165,7 +176,7 @@ class VisitPages(Controller):
     ) -> Template:
         token = request.query_params.get("token")
         if not token:
-            return page(request, "manage_missing.html", reference=reference)
+            return _missing(request, reference)
         try:
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
@@ -173,9 +184,11 @@ class VisitPages(Controller):
         point, offer = await _place(await caller.uow.connection(), visit)
         now = dt.datetime.now(dt.UTC)
         changeable = visit.status in CHANGEABLE and visit.start > now
+        mail_failed = await outbox.delivery_failed(await caller.uow.connection(), reference)
         return page(
             request,
             "manage.html",
+            mail_failed=mail_failed,
             lang=language_of(request, written(visit.language)),
             token=token,
             done=request.query_params.get("done"),
@@ -203,6 +216,7 @@ class VisitPages(Controller):
         booking_id = await conn.fetchval(
             "select id from bookings where reference = $1", visit.reference
         )  # the invitation's UID (notifications/invitation.py)
+        mail_token = links.mail_token(await links.link_key(conn), booking_id)
         snapshot = VisitSnapshot(
             reference=visit.reference,
             uid=f"{booking_id}@wizyta",
@@ -216,10 +230,10 @@ class VisitPages(Controller):
             visitor_email=visit.visitor.email or "",
             point_name=point.names,
             point_address=address_line(point),
-            point_email=next(iter(point.emails), "") or "no-reply@wizyta.localhost",
+            point_email=contacts.emails(point.emails)[0],
             service_name=offer.names if offer else {"en": visit.service_id},
             what_to_bring=offer.what_to_bring if offer else None,
-            manage_url=f"{caller.settings.public_url}/bookings/{visit.reference}",
+            manage_url=links.manage_url(caller.settings.public_url, visit.reference, mail_token),
         )
         body = build_visit_ics(snapshot, dt.datetime.now(dt.UTC))
         return Response(
@@ -282,6 +296,7 @@ class VisitPages(Controller):
             context |= {
                 "day": day,
                 "slots": slots,
+                "no_times": None if slots else await why_no_times(conn, point, offer, day),
                 "days_link": base + urlencode({"token": token}),
                 "iso": lambda slot: iso(slot.start, point),
             }

@@ -104,6 +104,18 @@ class EmailInvalid(Invalid):
     template = "The e-mail address is not valid: {reason}"
 
 
+class EmailMixedScripts(Invalid):
+    """A letter of another alphabet among the others (a Cyrillic "о" among Latin letters, one
+    keyboard switch away): no mailbox has such an address, so nothing could be sent there.
+    `letter` is that letter, `position` its place in the address (1 = the first character)."""
+
+    code, field = "email_mixed_scripts", "visitor.email"
+    template = (
+        "The e-mail address mixes alphabets: the letter {letter!r} at position {position} is "
+        "{script}, the letters around it are not. Type it again with one keyboard layout."
+    )
+
+
 class PerPersonLimit(Conflict):
     code, field = "per_person_limit", "visitor.email"
     type_slug = "per-person-limit"

@@ -6,8 +6,9 @@ inbox. Templates name their values in braces:
 
 - `{reference}`, `{when}` (weekday, date, time), `{when_short}` (date and time), `{place}`
   (point name and address): always given;
-- `{previous}` (the old time of a moved visit), `{reason}` (why the office closed): given only
-  by some callers. A paragraph that names a value the caller did not give is left out.
+- `{previous}` (the old time of a moved visit), `{reason}` (why the office closed),
+  `{deadline}` (when a held visit must be confirmed by): given only by some callers. A
+  paragraph that names a value the caller did not give is left out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class MessageKind(enum.StrEnum):
     REMINDER = "reminder"
     HOLD_EXPIRED = "hold_expired"
     WAITLIST_OFFER = "waitlist_offer"  # a freed slot offered to someone on the waitlist
+    MANAGE_LINK = "manage_link"  # the manage page's link again, asked for by the visitor
 
 
 class KindText(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +64,8 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     """The sentence above the manage link."""
     rebook: str
     """The sentence above the link to book again."""
+    see: str
+    """The sentence above the manage link in a message about a visit that is over."""
     signoff: str
     automatic: str
     """The closing note; `{email}` is the point's address."""
@@ -74,6 +78,7 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     reminder: KindText
     hold_expired: KindText
     waitlist_offer: KindText
+    manage_link: KindText
 
     def kind(self, kind: MessageKind) -> KindText:
         return getattr(self, kind.value)

@@ -31,6 +31,7 @@ CATALOG = Catalog(
     bring="What to bring",
     manage="If you cannot come, please cancel or move your visit here:",
     rebook="You can book a new visit here:",
+    see="You can see the visit's details here:",
     signoff="Kind regards,",
     automatic=(
         "This message was sent automatically. If you have any questions, write to us at {email}"
@@ -43,6 +44,7 @@ CATALOG = Catalog(
         ),
         action="To confirm your visit, open this link:",
         after=(
+            "Please confirm it by {deadline}.",
             "If you do not confirm it, the time will be released for other people.",
             "If you received this message by mistake, please ignore it.",
         ),
@@ -96,6 +98,17 @@ CATALOG = Catalog(
         after=(
             "The time is held for you only for a short while. After that, we will offer it "
             "to the next person on the waiting list.",
+        ),
+    ),
+    manage_link=KindText(
+        subject="Your link to visit {reference}",
+        lead=(
+            "As you asked, here is the link to your visit again. With it you can see the visit, "
+            "move it to another time or cancel it.",
+        ),
+        after=(
+            "If you did not ask for this link, please ignore this message: we send it only to the "
+            "address given when booking.",
         ),
     ),
 )

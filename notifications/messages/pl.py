@@ -31,6 +31,7 @@ CATALOG = Catalog(
     bring="Co zabrać ze sobą",
     manage="Jeśli nie możesz przyjść, odwołaj wizytę lub zmień jej termin tutaj:",
     rebook="Nowy termin zarezerwujesz tutaj:",
+    see="Szczegóły wizyty znajdziesz tutaj:",
     signoff="Pozdrawiamy",
     automatic=(
         "Ta wiadomość została wysłana automatycznie. Jeśli masz pytania, napisz do nas: {email}"
@@ -43,6 +44,7 @@ CATALOG = Catalog(
         ),
         action="Aby potwierdzić wizytę, otwórz ten link:",
         after=(
+            "Potwierdź wizytę do {deadline}.",
             "Jeśli nie potwierdzisz wizyty, termin zostanie zwolniony dla innych osób.",
             "Jeśli ta wiadomość trafiła do Ciebie przez pomyłkę, po prostu ją zignoruj.",
         ),
@@ -95,6 +97,17 @@ CATALOG = Catalog(
         after=(
             "Termin czeka na Ciebie tylko przez krótki czas. Potem zaproponujemy go "
             "kolejnej osobie z listy oczekujących.",
+        ),
+    ),
+    manage_link=KindText(
+        subject="Twój link do wizyty {reference}",
+        lead=(
+            "Na Twoją prośbę wysyłamy ponownie link do Twojej wizyty. Możesz w nim sprawdzić "
+            "szczegóły wizyty, zmienić jej termin lub ją odwołać.",
+        ),
+        after=(
+            "Jeśli ta wiadomość trafiła do Ciebie przez pomyłkę, zignoruj ją: link wysyłamy tylko "
+            "na adres podany przy rezerwacji.",
         ),
     ),
 )

@@ -11,7 +11,7 @@ import string
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
@@ -35,19 +35,23 @@ class RenderedMessage(msgspec.Struct, frozen=True):
 class _Layout(NamedTuple):
     confirm: bool  # asks the visitor to open `confirm_url` (the catalog's `action` above it)
     bring: bool  # what to bring: only while the visit is still ahead
-    manage: bool  # the manage link: only for a visit the visitor can still change
+    manage: Literal["change", "see"] | None  # the manage link, above it the `manage` sentence
+    # for a visit that can still change, the `see` sentence for one that is over; a
+    # confirmation request has none (it carries the confirmation link; the page after it has
+    # the manage link), nor an offer (the visit is not the visitor's yet)
     rebook: bool  # the link to book again: after a visit is gone
 
 
 _LAYOUT = {
-    MessageKind.CONFIRMATION_REQUEST: _Layout(confirm=True, bring=True, manage=True, rebook=False),
-    MessageKind.CONFIRMED: _Layout(confirm=False, bring=True, manage=True, rebook=False),
-    MessageKind.MOVED: _Layout(confirm=False, bring=True, manage=True, rebook=False),
-    MessageKind.CANCELLED: _Layout(confirm=False, bring=False, manage=False, rebook=True),
-    MessageKind.CANCELLED_BY_OFFICE: _Layout(confirm=False, bring=False, manage=False, rebook=True),
-    MessageKind.REMINDER: _Layout(confirm=False, bring=True, manage=True, rebook=False),
-    MessageKind.HOLD_EXPIRED: _Layout(confirm=False, bring=False, manage=False, rebook=True),
-    MessageKind.WAITLIST_OFFER: _Layout(confirm=True, bring=True, manage=False, rebook=False),
+    MessageKind.CONFIRMATION_REQUEST: _Layout(confirm=True, bring=True, manage=None, rebook=False),
+    MessageKind.CONFIRMED: _Layout(confirm=False, bring=True, manage="change", rebook=False),
+    MessageKind.MOVED: _Layout(confirm=False, bring=True, manage="change", rebook=False),
+    MessageKind.CANCELLED: _Layout(confirm=False, bring=False, manage="see", rebook=True),
+    MessageKind.CANCELLED_BY_OFFICE: _Layout(confirm=False, bring=False, manage="see", rebook=True),
+    MessageKind.REMINDER: _Layout(confirm=False, bring=True, manage="change", rebook=False),
+    MessageKind.HOLD_EXPIRED: _Layout(confirm=False, bring=False, manage=None, rebook=True),
+    MessageKind.WAITLIST_OFFER: _Layout(confirm=True, bring=True, manage=None, rebook=False),
+    MessageKind.MANAGE_LINK: _Layout(confirm=False, bring=False, manage="change", rebook=False),
 }
 
 
@@ -59,13 +63,15 @@ def render_message(
     previous_start: datetime | None = None,
     reason: dict[str, str] | None = None,
     rebook_url: str | None = None,
+    deadline: datetime | None = None,
 ) -> RenderedMessage:
     """One message about `visit` in the visit's written language.
 
     `confirm_url` is required by the kinds that ask the visitor to act on a link
     (confirmation_request: the confirmation link with its token; waitlist_offer: the link that
     takes the offered time). `previous_start` (moved) and `reason` (cancelled_by_office: the
-    closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone.
+    closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone;
+    `deadline` (confirmation_request) says by when to confirm.
     """
     language = visit.written_language
     words = CATALOGS[language]
@@ -84,6 +90,7 @@ def render_message(
         "place": f"{point}, {address}",
         "previous": dates.moment(previous_start, zone, words) if previous_start else None,
         "reason": _line(pick_text(reason, language)) or None,
+        "deadline": dates.moment(deadline, zone, words, weekday=False) if deadline else None,
     }
     subject = _fill(text.subject, values)
     if subject is None:
@@ -109,7 +116,8 @@ def render_message(
     if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
         blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
     if layout.manage and visit.manage_url:
-        blocks.link(words.manage, _url(visit.manage_url))
+        prompt = words.manage if layout.manage == "change" else words.see
+        blocks.link(prompt, _url(visit.manage_url))
     if layout.rebook and rebook_url:
         blocks.link(words.rebook, _url(rebook_url))
     blocks.lines(words.signoff, [point])

@@ -7,7 +7,27 @@ import holidays
 
 from scheduling.rules.model import LANGUAGES
 
-_HOLIDAY_LANGUAGE = {"pl": "pl", "en": "en_US", "uk": "uk", "ru": "en_US"}  # no Russian names
+_HOLIDAY_LANGUAGE = {"pl": "pl", "en": "en_US", "uk": "uk", "ru": "en_US"}  # ru: ours, below
+
+#: Russian names of every Polish public holiday the library knows (it has no Russian), by its
+#: English name; the names Russian-speaking Catholics in Poland read on a calendar.
+RUSSIAN_NAMES = {
+    "New Year's Day": "Новый год",
+    "Epiphany": "Богоявление (праздник Трёх королей)",
+    "Easter Sunday": "Пасха",
+    "Easter Monday": "Пасхальный понедельник",
+    "National Day": "Государственный праздник (1 мая)",
+    "National Day of the Third of May": "День Конституции 3 мая",
+    "Pentecost": "Пятидесятница (Троица)",
+    "Corpus Christi": "Праздник Тела и Крови Христовых",
+    "Assumption Day": "Успение Пресвятой Девы Марии",
+    "All Saints' Day": "День всех святых",
+    "National Independence Day": "День независимости",
+    "National Independence Day - 100th anniversary": "100-летие независимости Польши",
+    "Christmas Eve": "Сочельник",
+    "Christmas Day": "Рождество Христово (первый день)",
+    "Second Day of Christmas": "Рождество Христово (второй день)",
+}
 
 
 @functools.lru_cache(maxsize=64)
@@ -18,7 +38,7 @@ def _holiday_names(year: int, language: str) -> dict[dt.date, str]:
 
 
 def polish_holiday_labels(start: dt.date, end: dt.date) -> dict[dt.date, dict[str, str]]:
-    """Polish public holidays in [start, end] with their names in pl/en/uk (ru falls back to en)."""
+    """Polish public holidays in [start, end] with their names in pl/en/uk/ru."""
     labels: dict[dt.date, dict[str, str]] = {}
     for year in range(start.year, end.year + 1):
         for day in _holiday_names(year, "pl"):
@@ -26,6 +46,8 @@ def polish_holiday_labels(start: dt.date, end: dt.date) -> dict[dt.date, dict[st
                 labels[day] = {
                     lang: _holiday_names(year, _HOLIDAY_LANGUAGE[lang])[day] for lang in LANGUAGES
                 }
+                english = labels[day]["ru"]  # a name added to the library later stays English
+                labels[day]["ru"] = RUSSIAN_NAMES.get(english, english)
     return labels
 
 

@@ -22,9 +22,10 @@ async def test_the_language_chosen_once_is_kept_on_every_page(site, open_tab):
     assert await page.get_attribute("html", "lang") == "ru"
     await page.get_by_role("heading", name="Информационные пункты для иностранцев").wait_for()
 
-    # Without the private link the visit's page explains where to find it.
+    # Without the private link the visit's page explains where to find it, and offers to mail it.
     await tab.goto("/bookings/KRK-AAAA-AA")
-    await page.get_by_text("откройте личную ссылку").wait_for()
+    await page.get_by_text("откройте ссылку из любого письма").wait_for()
+    await page.get_by_role("link", name="Пришлите мне ссылку на мой визит").wait_for()
     await tab.step("visit-without-link")
 
     # A confirmation link that is not (or no longer) valid says so after the click.

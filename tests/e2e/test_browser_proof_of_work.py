@@ -58,8 +58,13 @@ async def test_the_widget_solves_when_the_form_is_sent_and_the_visit_is_held(sit
 
     await _details_step(tab, "Ukrainian")
     widget = page.locator("altcha-widget")
-    await widget.locator("input[type=checkbox]").wait_for()  # the widget's script has run
-    assert await widget.locator(".altcha-label").inner_text() == "I am not a robot"
+    checkbox = widget.locator("input[type=checkbox]")
+    await checkbox.wait_for(state="attached")  # the widget's script has run
+    # no box that invites a click: the check runs by itself when the form is sent
+    assert not await checkbox.is_visible()
+    assert await widget.locator(".altcha-label").inner_text() == (
+        "Automatic check against bots: it runs by itself"
+    )
     await tab.step("details-with-widget")
 
     await page.get_by_label("Your first name and surname").fill("Olena Kovalenko")
@@ -88,8 +93,11 @@ async def test_a_form_sent_without_a_solution_is_refused_next_to_the_widget(site
     problems = _listen(page)
     await _details_step(tab, "ukraiński")
     widget = page.locator("altcha-widget")
-    await widget.locator("input[type=checkbox]").wait_for()
-    assert await widget.locator(".altcha-label").inner_text() == "Nie jestem robotem"
+    await widget.locator("input[type=checkbox]").wait_for(state="attached")
+    assert (
+        await widget.locator(".altcha-label").inner_text()
+        == "Automatyczna ochrona przed botami: działa sama"
+    )
 
     # A bot that posts the form as it is, without the widget's field, books nothing.
     await page.get_by_label("Imię i nazwisko").fill("Bot")
@@ -100,7 +108,9 @@ async def test_a_form_sent_without_a_solution_is_refused_next_to_the_widget(site
     await error.wait_for()
     assert "nie została umówiona" in await error.inner_text()
     assert await page.input_value("#name") == "Bot"  # what was typed is kept
-    await page.locator("altcha-widget input[type=checkbox]").wait_for()  # a new widget
+    await page.locator("altcha-widget input[type=checkbox]").wait_for(
+        state="attached"
+    )  # a new widget
     await tab.step("details-refused")
     assert await site.fetchval("select count(*) from bookings") == 0
     assert [p for p in problems if "422" not in p] == []  # only the refusal itself

@@ -34,7 +34,9 @@ async def test_a_visitor_books_in_ukrainian_and_confirms_from_the_email(site, op
     await page.get_by_role("link", name=re.compile(r"вул\. Basztowa 22$")).click()
     await page.get_by_role("heading", name="Години роботи на найближчі тижні").wait_for()
     feed = await page.get_by_role("link", name="Підписатися на години роботи").get_attribute("href")
-    assert feed == f"/calendars/points/{BASZTOWA}.ics?lang=uk"
+    assert feed == f"webcal://{urlsplit(site.url).netloc}/calendars/points/{BASZTOWA}.ics?lang=uk"
+    ics = await page.get_by_role("link", name=re.compile(r"посилання \.ics")).get_attribute("href")
+    assert ics == f"/calendars/points/{BASZTOWA}.ics?lang=uk"
     await tab.step("point")
 
     await page.get_by_role("link", name="Записатися на візит").first.click()

@@ -284,9 +284,47 @@ def test_a_moved_visit_names_the_previous_time_only_when_given() -> None:
 )
 def test_a_visit_that_is_gone_is_not_offered_for_managing_or_packing(kind: MessageKind) -> None:
     message = render(kind, "en")
-    assert MANAGE_URL not in message.text
+    assert "cancel or move" not in message.text
     assert "What to bring" not in message.text
     assert REBOOK_URL in message.text
+
+
+@pytest.mark.parametrize("kind", [MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE])
+def test_a_cancelled_visit_links_to_its_page_to_see_it(kind: MessageKind) -> None:
+    message = render(kind, "en")
+    assert f"You can see the visit's details here:\n{MANAGE_URL}" in message.text
+
+
+@pytest.mark.parametrize("kind", [MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER])
+def test_a_visit_not_yet_the_visitors_carries_no_manage_link(kind: MessageKind) -> None:
+    assert MANAGE_URL not in render(kind, "en").text
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "uk", "ru"])
+def test_the_link_asked_for_again_is_in_the_message(language: str) -> None:
+    message = render(MessageKind.MANAGE_LINK, language)
+    assert MANAGE_URL in message.text and MANAGE_URL in message.html
+    assert "KRK-7Q4M-X2" in message.subject
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("pl", "Potwierdź wizytę do 6 lutego 2027, 08:15."),
+        ("en", "Please confirm it by 6 February 2027, 08:15."),
+        ("uk", "Будь ласка, підтвердьте візит до 6 лютого 2027 р., 08:15."),
+        ("ru", "Пожалуйста, подтвердите визит до 6 февраля 2027 г., 08:15."),
+    ],
+)
+def test_the_confirmation_request_gives_its_deadline(language: str, sentence: str) -> None:
+    deadline = datetime(2027, 2, 6, 7, 15, tzinfo=UTC)
+    message = render_message(
+        MessageKind.CONFIRMATION_REQUEST,
+        a_visit(language=language),
+        confirm_url="https://wizyta.example/bookings/KRK-7Q4M-X2/confirm?token=t",
+        deadline=deadline,
+    )
+    assert sentence in message.text
 
 
 @pytest.mark.parametrize("kind", [MessageKind.CONFIRMED, MessageKind.MOVED, MessageKind.REMINDER])

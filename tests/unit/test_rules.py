@@ -1,6 +1,7 @@
 """Calendar rules and their resolution, one precedence step (DESIGN.md, "The domain") at a time."""
 
 import datetime as dt
+import re
 
 import pytest
 from dateutil.rrule import rrulestr
@@ -101,7 +102,17 @@ def test_a_polish_public_holiday_closes_the_day_with_its_name_in_four_languages(
     assert reason.kind == "holiday"
     assert set(reason.label) == {"pl", "en", "uk", "ru"}
     assert reason.label["pl"] == polish_holidays(LABOUR_DAY, LABOUR_DAY)[LABOUR_DAY]
-    assert reason.label["ru"] == reason.label["en"]  # the library has no Russian names
+    assert reason.label["ru"] == "Государственный праздник (1 мая)"  # ours: the library has none
+
+
+def test_every_polish_public_holiday_has_a_russian_name_of_ours():
+    labels = polish_holiday_labels(dt.date(1990, 1, 1), dt.date(2040, 12, 31))
+    assert labels
+    for day, label in labels.items():
+        assert label["ru"] != label["en"], (day, label)
+        assert re.search("[а-яё]", label["ru"], re.I), (day, label)
+    christmas_eve = labels[dt.date(2026, 12, 24)]
+    assert christmas_eve["ru"] == "Сочельник"
 
 
 def test_a_point_that_does_not_observe_holidays_stays_open_on_them():

@@ -1,0 +1,45 @@
+"""The link every e-mail about a visit carries to its manage page, derived rather than stored.
+
+The manage token is shown once and kept only as a hash, so a mail written later (a reminder, a
+move, a cancellation) cannot carry it. Mails carry a MAIL LINK TOKEN instead: an HMAC of the
+visit's id under an app secret kept in PostgreSQL (`app_secrets`, first writer wins, so every
+replica and worker derives the same token). Nothing new is stored per visit, the token opens
+only its own visit (booking/visits.py `_authorized` accepts it beside the manage token), and
+rotating the secret (deleting the row) withdraws every mailed link at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from uuid import UUID
+
+import asyncpg
+
+_SECRET_NAME = "mail-link-key"
+
+
+def mail_token(key: bytes, booking_id: UUID) -> str:
+    """Urlsafe base64 (no padding) of HMAC-SHA256(key, "manage:" + the visit's id): 256 bits."""
+    digest = hmac.new(key, b"manage:" + booking_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def link_key(conn: asyncpg.Connection) -> bytes:
+    """The replicas' shared key, created once in PostgreSQL (first writer wins)."""
+    value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
+    if value is None:
+        await conn.execute(
+            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
+            _SECRET_NAME,
+            secrets.token_bytes(32),
+        )
+        value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
+    return bytes(value)
+
+
+def manage_url(public_url: str, reference: str, token: str) -> str:
+    """The manage page with the token in its query (a page, not a script, reads it)."""
+    return f"{public_url}/bookings/{reference}/manage?token={token}"
