@@ -89,6 +89,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         settings.database_url,  # type: ignore[arg-type]
         min_size=0,
         max_size=POOL_SIZE,
+        command_timeout=settings.db_command_timeout,
     )
     transport = ctx["transport"]
     if isinstance(transport, FileTransport):

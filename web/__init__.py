@@ -14,7 +14,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.static_files import create_static_files_router
 
-from core.problems import STORE_FAILURES, DomainError, StoreUnavailable, status_of
+from core.problems import DomainError, StoreUnavailable, is_store_failure, status_of
 from web.render import STATIC, template_config
 from web.security import CSRFMiddleware, SecurityHeadersMiddleware, is_page, security_headers
 
@@ -88,7 +88,7 @@ def _error_page(request: Request, exc: Exception) -> Response:
 
     lang = language_of(request)
     headers: dict[str, str] = {}
-    if isinstance(exc, STORE_FAILURES):
+    if not isinstance(exc, DomainError) and is_store_failure(exc):
         exc = StoreUnavailable()
     if isinstance(exc, DomainError):
         status, message = status_of(exc), explain(exc, lang).message
