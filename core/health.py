@@ -6,6 +6,7 @@ import asyncio
 
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 READY_TIMEOUT = 2.0
 #: Seconds a balancer or a person may wait before asking a process that is not ready again.
@@ -21,7 +22,18 @@ class HealthController(Controller):
     async def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", media_type=MediaType.JSON, cache=False)
+    @get(
+        "/readyz",
+        media_type=MediaType.JSON,
+        cache=False,
+        responses={
+            503: ResponseSpec(
+                data_container=dict[str, object],
+                generate_examples=False,
+                description="A store does not answer: which one is in `checks`; Retry-After",
+            )
+        },
+    )
     async def readyz(self, state: State) -> Response[dict[str, object]]:
         checks = {
             "postgres": await _check(_ping_postgres(state)),

@@ -46,6 +46,7 @@ MEANING: dict[int, str] = {
     409: "Conflicts with the resource's state or with another request (`code` says which)",
     410: "Gone: the hold expired before it was confirmed",
     413: "The body is larger than the server accepts",
+    415: "The body is not application/json",
     422: "Understood but refused: `code` names the rule and `field` the member at fault",
     429: "Too many requests; Retry-After says when to try again",
     503: "A store did not answer in time; nothing was changed; Retry-After says when to retry",
@@ -63,6 +64,15 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_JSON,
         )
         for status in sorted({400, *statuses, 503})
+    }
+
+
+def not_modified() -> dict[int, ResponseSpec]:
+    """304 for a conditional GET whose ETag still matches (RFC 9110 15.4.5): no body."""
+    return {
+        304: ResponseSpec(
+            data_container=None, generate_examples=False, description="Not modified (ETag)"
+        )
     }
 
 

@@ -19,6 +19,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from core.openapi import not_modified, problems
 from core.problems import Invalid, NotFound
 from scheduling import config as point_config
 from scheduling.feed import build_hours_feed
@@ -37,11 +38,19 @@ def _address(address: dict) -> str:
     return ", ".join(part for part in (address.get("street"), city) if part)
 
 
+#: A feed answers its body, 304 when the ETag matches, or a refusal.
+FEED_RESPONSES = {**problems(404, 422), **not_modified()}
+
+
 class HoursFeedController(Controller):
     path = "/calendars/points"
     tags = ["feeds"]
 
-    @get("/{feed_name:str}", media_type="text/calendar")
+    @get(
+        "/{feed_name:str}",
+        media_type="text/calendar",
+        responses={**problems(404, 422), **not_modified()},
+    )
     async def hours_feed(
         self,
         state: State,

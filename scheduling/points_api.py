@@ -12,6 +12,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from core.openapi import problems
 from core.problems import Invalid
 from scheduling import store
 from scheduling.availability import point_days, slots_for
@@ -120,20 +121,22 @@ class PointController(Controller):
     path = "/api/v1/points"
     tags = ["points"]
 
-    @get("/")
+    @get("/", responses=problems(404, 422))
     async def list_points(self, conn: Conn) -> list[Point]:
         return await store.list_points(conn)
 
-    @get("/{point_id:str}")
+    @get("/{point_id:str}", responses=problems(404, 422))
     async def get_point(self, conn: Conn, point_id: FromPath[str]) -> Point:
         return await store.get_point(conn, point_id)
 
-    @get("/{point_id:str}/services")
+    @get("/{point_id:str}/services", responses=problems(404, 422))
     async def list_services(self, conn: Conn, point_id: FromPath[str]) -> list[PointService]:
         await store.get_point(conn, point_id)
         return await store.list_point_services(conn, point_id)
 
-    @get("/{point_id:str}/hours", cache=True)  # core/cache.py: at most READ_CACHE_SECONDS old
+    @get(
+        "/{point_id:str}/hours", cache=True, responses=problems(404, 422)
+    )  # core/cache.py: at most READ_CACHE_SECONDS old
     async def hours(
         self, conn: Conn, point_id: FromPath[str], from_: FromDate = None, to: ToDate = None
     ) -> Hours:
@@ -142,7 +145,7 @@ class PointController(Controller):
         rules = await store.list_rules(conn, point_id)
         return hours_of(point, point_days(point, rules, first, last))
 
-    @get("/{point_id:str}/availability", cache=True)  # core/cache.py
+    @get("/{point_id:str}/availability", cache=True, responses=problems(404, 422))
     async def availability(
         self,
         conn: Conn,

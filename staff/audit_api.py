@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import QueryParameter
 
+from core.openapi import problems
 from staff.auth import Staff, current_staff, require_admin
 from staff.schemas import STAFF_SECURITY
 
@@ -42,7 +43,7 @@ class StaffAuditController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/")
+    @get("/", responses=problems(401, 403, 404, 422))
     async def audit_log(
         self,
         state: State,

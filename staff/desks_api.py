@@ -16,6 +16,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
+from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
 from scheduling import store
 from staff.accounts import StaffMember
@@ -92,7 +93,7 @@ class StaffDeskController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/")
+    @get("/", responses=problems(401, 403, 404, 422))
     async def list_desks(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Desk]:
         """Every desk of the point, retired ones included (`active: false`)."""
         require_point(staff, point_id)
@@ -101,7 +102,7 @@ class StaffDeskController(Controller):
             rows = await conn.fetch(_DESK + " where point_id = $1 order by id", point_id)
         return [Desk(**dict(r)) for r in rows]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_desk(
         self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[DeskCreate]
     ) -> ChangeOutcome:
@@ -145,7 +146,7 @@ class StaffDeskController(Controller):
             dry_run=False,
         )
 
-    @patch("/{desk_id:str}")
+    @patch("/{desk_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def update_desk(
         self,
         state: State,
@@ -166,7 +167,7 @@ class StaffDeskController(Controller):
             raise Invalid("Nothing to change: send at least one field.", field="body")
         return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
 
-    @delete("/{desk_id:str}", status_code=200)
+    @delete("/{desk_id:str}", status_code=200, responses=problems(401, 403, 404, 409, 422))
     async def retire_desk(
         self,
         state: State,

@@ -21,6 +21,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
+from core.openapi import not_modified, problems
 from core.problems import NotFound
 from core.tokens import new_token, token_hash
 from scheduling import store
@@ -28,6 +29,9 @@ from staff.auth import Staff, current_staff, require_point
 from staff.changes import audit
 from staff.feeds import WINDOW, FeedVisit, build_staff_feed
 from staff.schemas import STAFF_SECURITY
+
+#: A feed answers its body, 304 when the ETag matches, or a refusal.
+FEED_RESPONSES = {**problems(404, 422), **not_modified()}
 
 
 class FeedTokenIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -64,7 +68,7 @@ class StaffFeedTokenController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/")
+    @get("/", responses=problems(401, 403, 404, 422))
     async def list_tokens(
         self, state: State, staff: Staff, point_id: FromPath[str]
     ) -> list[FeedToken]:
@@ -77,7 +81,7 @@ class StaffFeedTokenController(Controller):
             )
         return [FeedToken(**dict(r)) for r in rows]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_token(
         self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[FeedTokenIn]
     ) -> FeedTokenCreated:
@@ -106,7 +110,7 @@ class StaffFeedTokenController(Controller):
         url = f"{state.settings.public_url.rstrip('/')}/calendars/staff/{token}.ics"
         return FeedTokenCreated(**msgspec.structs.asdict(created), url=url)
 
-    @delete("/{token_id:uuid}", status_code=204)
+    @delete("/{token_id:uuid}", status_code=204, responses=problems(401, 403, 404, 409, 422))
     async def revoke_token(
         self, state: State, staff: Staff, point_id: FromPath[str], token_id: FromPath[UUID]
     ) -> None:
@@ -149,7 +153,11 @@ class StaffFeedController(Controller):
     path = "/calendars/staff"
     tags = ["feeds"]
 
-    @get("/{feed_name:str}", media_type="text/calendar")
+    @get(
+        "/{feed_name:str}",
+        media_type="text/calendar",
+        responses={**problems(404, 422), **not_modified()},
+    )
     async def staff_feed(
         self, state: State, request: Request, feed_name: FromPath[str]
     ) -> Response[bytes]:

@@ -23,6 +23,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
+from core.openapi import problems
 from core.problems import Conflict, Forbidden, Invalid, NotFound
 from scheduling import store
 from scheduling.model import Point
@@ -103,14 +104,14 @@ class StaffPointController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/")
+    @get("/", responses=problems(401, 403, 404, 422))
     async def list_points(self, state: State, staff: Staff) -> list[Point]:
         """The points the caller may manage: all of them for an administrator."""
         async with state.pool.acquire() as conn:
             points = await store.list_points(conn)
         return [p for p in points if staff.may_manage(p.id)]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_point(
         self, state: State, staff: Staff, data: JSONBody[PointCreate]
     ) -> ChangeOutcome:
@@ -156,7 +157,7 @@ class StaffPointController(Controller):
             dry_run=False,
         )
 
-    @patch("/{point_id:str}")
+    @patch("/{point_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def update_point(
         self,
         state: State,

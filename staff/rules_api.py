@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
+from core.openapi import problems
 from core.problems import Invalid
 from scheduling import store
 from scheduling.rules import (
@@ -187,7 +188,7 @@ class StaffRuleController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/rules")
+    @get("/rules", responses=problems(401, 403, 404, 422))
     async def list_rules(
         self, state: State, staff: Staff, point_id: FromPath[str]
     ) -> list[RuleOut]:
@@ -196,7 +197,7 @@ class StaffRuleController(Controller):
             await store.get_point(conn, point_id)
             return [rule_out(r) for r in await store.list_rules(conn, point_id)]
 
-    @post("/rules", status_code=201)
+    @post("/rules", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_rule(
         self,
         state: State,
@@ -208,7 +209,7 @@ class StaffRuleController(Controller):
     ) -> ChangeOutcome:
         return await _create(state, staff, point_id, data, dry_run, cancel_affected)
 
-    @patch("/rules/{rule_id:str}")
+    @patch("/rules/{rule_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def update_rule(
         self,
         state: State,
@@ -244,7 +245,7 @@ class StaffRuleController(Controller):
             dry_run=dry_run,
         )
 
-    @delete("/rules/{rule_id:str}", status_code=200)
+    @delete("/rules/{rule_id:str}", status_code=200, responses=problems(401, 403, 404, 409, 422))
     async def delete_rule(
         self,
         state: State,
@@ -271,7 +272,7 @@ class StaffRuleController(Controller):
             dry_run=dry_run,
         )
 
-    @post("/special-days", status_code=201)
+    @post("/special-days", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def special_day(
         self,
         state: State,

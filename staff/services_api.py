@@ -19,6 +19,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
+from core.openapi import problems
 from core.problems import NotFound
 from scheduling import store
 from staff.auth import Staff, current_staff, require_point
@@ -92,7 +93,7 @@ class StaffServiceController(Controller):
     security = STAFF_SECURITY
     dependencies = {"staff": Provide(current_staff)}
 
-    @get("/")
+    @get("/", responses=problems(401, 403, 404, 422))
     async def list_offers(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Offer]:
         """Every service the point offers, withdrawn ones included (`active: false`)."""
         require_point(staff, point_id)
@@ -100,7 +101,7 @@ class StaffServiceController(Controller):
             await store.get_point(conn, point_id)
             return await _offers(conn, point_id)
 
-    @get("/{service_id:str}")
+    @get("/{service_id:str}", responses=problems(401, 403, 404, 422))
     async def get_offer(
         self, state: State, staff: Staff, point_id: FromPath[str], service_id: FromPath[str]
     ) -> Offer:
@@ -111,7 +112,7 @@ class StaffServiceController(Controller):
             raise _missing(point_id, service_id)
         return offer
 
-    @put("/{service_id:str}")
+    @put("/{service_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def put_offer(
         self,
         state: State,
@@ -171,7 +172,7 @@ class StaffServiceController(Controller):
         )
         return Response(outcome, status_code=201 if created and not dry_run else 200)
 
-    @delete("/{service_id:str}", status_code=200)
+    @delete("/{service_id:str}", status_code=200, responses=problems(401, 403, 404, 409, 422))
     async def withdraw_offer(
         self,
         state: State,
