@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from uuid import UUID
 
 import asyncpg
+
+from core.tokens import app_secret
 
 _SECRET_NAME = "mail-link-key"
 
@@ -28,16 +29,8 @@ def mail_token(key: bytes, booking_id: UUID) -> str:
 
 
 async def link_key(conn: asyncpg.Connection) -> bytes:
-    """The replicas' shared key, created once in PostgreSQL (first writer wins)."""
-    value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
-    if value is None:
-        await conn.execute(
-            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
-            _SECRET_NAME,
-            secrets.token_bytes(32),
-        )
-        value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
-    return bytes(value)
+    """The replicas' shared key of mail links."""
+    return await app_secret(conn, _SECRET_NAME)
 
 
 def manage_url(public_url: str, reference: str, token: str) -> str:

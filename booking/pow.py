@@ -23,7 +23,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import secrets
 
 import altcha
 import asyncpg
@@ -39,6 +38,7 @@ from booking.domain.errors import (
     ProofOfWorkUsed,
 )
 from core.errors import StoreUnavailable
+from core.tokens import app_secret
 
 VALID_FOR = dt.timedelta(minutes=10)
 _SECRET_NAME = "altcha-hmac-key"
@@ -53,16 +53,8 @@ class Challenge(msgspec.Struct, frozen=True):
 
 
 async def hmac_key(conn: asyncpg.Connection) -> bytes:
-    """The replicas' shared key, created once in PostgreSQL (first writer wins)."""
-    value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
-    if value is None:
-        await conn.execute(
-            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
-            _SECRET_NAME,
-            secrets.token_bytes(32),
-        )
-        value = await conn.fetchval("select value from app_secrets where name = $1", _SECRET_NAME)
-    return bytes(value)
+    """The replicas' shared key of challenges."""
+    return await app_secret(conn, _SECRET_NAME)
 
 
 async def difficulty(conn: asyncpg.Connection, point_id: str) -> int | None:

@@ -1,4 +1,4 @@
-"""The notifications' pure helpers: reminder rows, SMTP_URL, backoff, failure classes.
+"""The notifications' pure helpers: reminder times, SMTP_URL, backoff, failure classes.
 
 No I/O here; these would sit in tests/unit, kept beside the other notifications tests for now.
 """
@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import aiosmtplib
 import pytest
 
+from booking.reminders import parse_offsets, reminder_times
 from notifications.config import MailConfig
 from notifications.mailer import postal_address
-from notifications.reminders import reminder_rows
 from notifications.transport import (
     PermanentFailure,
     SmtpServer,
@@ -24,31 +24,28 @@ from notifications.transport import (
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
 
 
-def test_reminder_rows_give_one_row_per_offset_still_ahead_earliest_first():
+def test_reminders_are_due_one_per_offset_still_ahead_earliest_first():
     start = NOW + timedelta(hours=30)
-    assert reminder_rows(start, NOW, 3, "24h,2h") == [
-        (start - timedelta(hours=24), {"offset": "24h", "sequence": 3}),
-        (start - timedelta(hours=2), {"offset": "2h", "sequence": 3}),
+    offsets = parse_offsets("24h,2h")
+    assert reminder_times(start, NOW, offsets) == [
+        (start - timedelta(hours=24), "24h"),
+        (start - timedelta(hours=2), "2h"),
     ]
 
 
-def test_reminder_rows_skip_offsets_already_past():
-    assert [p["offset"] for _, p in reminder_rows(NOW + timedelta(hours=3), NOW, 0)] == ["2h"]
-    assert reminder_rows(NOW + timedelta(hours=1), NOW, 0) == []
+def test_reminders_already_past_are_skipped():
+    assert [label for _, label in reminder_times(NOW + timedelta(hours=3), NOW)] == ["2h"]
+    assert reminder_times(NOW + timedelta(hours=1), NOW) == []
 
 
-def test_reminder_rows_take_timedeltas_too():
-    rows = reminder_rows(
-        NOW + timedelta(days=3), NOW, 1, [timedelta(days=2), timedelta(minutes=90)]
-    )
-    assert [p["offset"] for _, p in rows] == ["48h", "90m"]
-
-
-def test_reminder_rows_refuse_naive_times_and_bad_offsets():
+def test_odd_offsets_are_named_in_minutes_and_bad_ones_refused():
+    offsets = parse_offsets("2d,90m")
+    assert [label for _, label in reminder_times(NOW + timedelta(days=3), NOW, offsets)] == [
+        "48h",
+        "90m",
+    ]
     with pytest.raises(ValueError):
-        reminder_rows(datetime(2026, 3, 28, 12), NOW, 0)
-    with pytest.raises(ValueError):
-        reminder_rows(NOW + timedelta(days=1), NOW, 0, "tomorrow")
+        parse_offsets("tomorrow")
 
 
 @pytest.mark.parametrize(
