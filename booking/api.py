@@ -115,7 +115,7 @@ class BookingController(Controller):
                 description="In a release's first minutes: entered into its draw, decided "
                 "when the window closes (Location: the entry; its token is shown once)",
             ),
-            **problems(409, 413, 422, 429),
+            **problems(409, 413, 415, 422, 429),
         },
     )
     async def create(
@@ -184,7 +184,7 @@ class BookingController(Controller):
         status_code=200,
         summary="Move a visit to another free slot",
         description=TOKEN_DOC,
-        responses=problems(401, 404, 409, 413, 422, 429),
+        responses=problems(401, 404, 409, 413, 415, 422, 429),
     )
     async def reschedule(
         self,
@@ -279,7 +279,7 @@ class WaitlistController(Controller):
         "/",
         status_code=201,
         summary="Ask to be offered a slot that frees up",
-        responses=problems(413, 422, 429),
+        responses=problems(413, 415, 422, 429),
     )
     async def join(self, caller: CallerDep, data: JSONBody[WaitlistIn]) -> Response[WaitlistEntry]:
         email = valid_email(data.visitor.email)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from core.tokens import app_secret
+from core.db import app_secret
 
 _SECRET_NAME = "mail-link-key"
 

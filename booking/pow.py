@@ -37,8 +37,8 @@ from booking.domain.errors import (
     ProofOfWorkMissing,
     ProofOfWorkUsed,
 )
+from core.db import app_secret
 from core.errors import StoreUnavailable
-from core.tokens import app_secret
 
 VALID_FOR = dt.timedelta(minutes=10)
 _SECRET_NAME = "altcha-hmac-key"

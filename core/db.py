@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -294,3 +295,16 @@ async def provide_connection(pool: BoundedPool) -> AsyncIterator[asyncpg.Connect
     """One connection and one transaction per request; an exception in the handler rolls back."""
     async with pool.acquire() as conn, transaction(conn):
         yield conn
+
+
+async def app_secret(conn: asyncpg.Connection, name: str) -> bytes:
+    """A key the replicas share (an HMAC key), made once in PostgreSQL: first writer wins."""
+    value = await conn.fetchval("select value from app_secrets where name = $1", name)
+    if value is None:
+        await conn.execute(
+            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
+            name,
+            secrets.token_bytes(32),
+        )
+        value = await conn.fetchval("select value from app_secrets where name = $1", name)
+    return bytes(value)

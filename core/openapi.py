@@ -54,8 +54,9 @@ MEANING: dict[int, str] = {
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problem+json responses of a handler: the given statuses, and 400 and 503, which
-    every API handler can give."""
+    """The problem+json responses of a handler: the given statuses, and 400, 422 and 503, which
+    every API handler can give (core/hostile.py refuses a NUL byte with 400 and a date outside
+    1900-2999 in any query or JSON value with 422; a store that fails is 503)."""
     return {
         status: ResponseSpec(
             data_container=ProblemDetails,
@@ -63,7 +64,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             description=MEANING[status],
             media_type=PROBLEM_JSON,
         )
-        for status in sorted({400, *statuses, 503})
+        for status in sorted({400, 422, *statuses, 503})
     }
 
 

@@ -10,8 +10,6 @@ import hashlib
 import hmac
 import secrets
 
-import asyncpg
-
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -25,16 +23,3 @@ def token_matches(token: str | None, stored_hash: bytes | None) -> bool:
     if not token or stored_hash is None:
         return False
     return hmac.compare_digest(token_hash(token), bytes(stored_hash))
-
-
-async def app_secret(conn: asyncpg.Connection, name: str) -> bytes:
-    """A key the replicas share (an HMAC key), made once in PostgreSQL: first writer wins."""
-    value = await conn.fetchval("select value from app_secrets where name = $1", name)
-    if value is None:
-        await conn.execute(
-            "insert into app_secrets (name, value) values ($1, $2) on conflict do nothing",
-            name,
-            secrets.token_bytes(32),
-        )
-        value = await conn.fetchval("select value from app_secrets where name = $1", name)
-    return bytes(value)

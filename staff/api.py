@@ -44,7 +44,7 @@ class StaffSessionController(Controller):
         "/sessions",
         status_code=201,
         summary="Log in: a session token for `Authorization: Bearer`",
-        responses=problems(401, 413, 429),
+        responses=problems(401, 413, 415, 429),
     )
     async def create(self, state: State, request: Request, data: JSONBody[LoginIn]) -> SessionOut:
         address = request.client.host if request.client else "unknown"
