@@ -18,7 +18,7 @@ from msgspec import UNSET, UnsetType
 
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
-from scheduling import store
+from scheduling import admin, store
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
@@ -68,13 +68,7 @@ async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
 
 
 async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
-    await conn.execute(
-        "update desks set names = $2, languages = $3, active = $4 where id = $1",
-        desk.id,
-        desk.names,
-        desk.languages,
-        desk.active,
-    )
+    await admin.update_desk(conn, desk.id, desk.names, desk.languages, desk.active)
 
 
 async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
@@ -118,21 +112,10 @@ class StaffDeskController(Controller):
                 languages=unique(list(data.languages)),
                 active=data.active,
             )
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        """
-                        insert into desks (id, point_id, names, languages, active, source)
-                        values ($1, $2, $3, $4, $5, 'staff')
-                        """,
-                        desk.id,
-                        point_id,
-                        desk.names,
-                        desk.languages,
-                        desk.active,
-                    )
-            except asyncpg.UniqueViolationError as e:
-                raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id") from e
+            if not await admin.add_desk(
+                conn, point_id, desk.id, desk.names, desk.languages, desk.active
+            ):
+                raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
             await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
             return desk
 

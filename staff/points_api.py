@@ -25,7 +25,7 @@ from msgspec import UNSET, UnsetType
 
 from core.openapi import problems
 from core.problems import Conflict, Forbidden, Invalid, NotFound
-from scheduling import store
+from scheduling import admin, store
 from scheduling.model import Point
 from staff.auth import Staff, current_staff, require_admin, require_point
 from staff.changes import ChangeOutcome, audit
@@ -81,21 +81,7 @@ async def _locked_point(conn: asyncpg.Connection, point_id: str) -> Point:
 
 
 async def _write(conn: asyncpg.Connection, point: Point) -> None:
-    await conn.execute(
-        """
-        update points set names = $2, department = $3, address = $4, phones = $5, emails = $6,
-               languages = $7, observes_holidays = $8, updated_at = now()
-        where id = $1
-        """,
-        point.id,
-        point.names,
-        point.department,
-        point.address,
-        point.phones,
-        point.emails,
-        point.languages,
-        point.observes_holidays,
-    )
+    await admin.update_point(conn, point)
 
 
 class StaffPointController(Controller):
@@ -121,28 +107,20 @@ class StaffPointController(Controller):
         refuse_control_characters(values)
 
         async def change(conn: asyncpg.Connection) -> Point:
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        """
-                        insert into points (id, names, department, address, city, timezone,
-                                            phones, emails, languages, observes_holidays,
-                                            source)
-                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'staff')
-                        """,
-                        data.id,
-                        values["names"],
-                        values["department"],
-                        values["address"],
-                        data.city,
-                        data.timezone,
-                        unique(data.phones),
-                        unique(data.emails),
-                        unique(list(data.languages)),
-                        data.observes_holidays,
-                    )
-            except asyncpg.UniqueViolationError as e:
-                raise Conflict(f"A point with id {data.id!r} exists already.", field="id") from e
+            added = await admin.add_point(
+                conn,
+                values
+                | {
+                    "city": data.city,
+                    "timezone": data.timezone,
+                    "phones": unique(data.phones),
+                    "emails": unique(data.emails),
+                    "languages": unique(list(data.languages)),
+                    "observes_holidays": data.observes_holidays,
+                },
+            )
+            if not added:
+                raise Conflict(f"A point with id {data.id!r} exists already.", field="id")
             point = await store.get_point(conn, data.id)
             await audit(conn, staff, "create", "point", point.id, point.id, None, point)
             return point

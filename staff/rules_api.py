@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.problems import Invalid
-from scheduling import store
+from scheduling import admin, store
 from scheduling.rules import (
     CalendarRule,
     NonexistentTime,
@@ -138,29 +138,7 @@ async def _save(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> 
         )
         if not known:
             raise Invalid(f"The point has no desk {rule.desk_id!r}.", field="desk_id")
-    await conn.execute(
-        """
-        insert into calendar_rules (id, point_id, desk_id, kind, rrule, dates, opens, closes,
-                                    valid_from, valid_until, labels, source)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'staff')
-        on conflict (id) do update set
-            desk_id = excluded.desk_id, kind = excluded.kind, rrule = excluded.rrule,
-            dates = excluded.dates, opens = excluded.opens, closes = excluded.closes,
-            valid_from = excluded.valid_from, valid_until = excluded.valid_until,
-            labels = excluded.labels, updated_at = now()
-        """,
-        rule.id,
-        point_id,
-        rule.desk_id,
-        rule.kind.value,
-        rule.rrule,
-        list(rule.dates),
-        rule.opens,
-        rule.closes,
-        rule.valid_from,
-        rule.valid_until,
-        rule.labels,
-    )
+    await admin.save_rule(conn, point_id, rule)
 
 
 async def _existing(conn: asyncpg.Connection, point_id: str, rule_id: str) -> CalendarRule:
@@ -259,7 +237,7 @@ class StaffRuleController(Controller):
 
         async def change(conn: asyncpg.Connection) -> None:
             before = rule_out(await _existing(conn, point_id, rule_id))
-            await conn.execute("delete from calendar_rules where id = $1", rule_id)
+            await admin.delete_rule(conn, rule_id)
             await audit(conn, staff, "delete", "rule", rule_id, point_id, before, None)
 
         return await apply_change(

@@ -21,7 +21,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.problems import NotFound
-from scheduling import store
+from scheduling import admin, store
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
 from staff.impact import SERVICE_WITHDRAWN, apply_point_change
@@ -134,27 +134,17 @@ class StaffServiceController(Controller):
                 raise NotFound(f"There is no service {service_id!r} in the catalogue.")
             before = await _offer(conn, point_id, service_id, lock=True)
             created = before is None
-            await conn.execute(
-                """
-                insert into point_services (point_id, service_id, duration_minutes, step_minutes,
-                    languages, min_notice_minutes, horizon_days, per_person_limit, active)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                on conflict (point_id, service_id) do update set
-                    duration_minutes = excluded.duration_minutes,
-                    step_minutes = excluded.step_minutes, languages = excluded.languages,
-                    min_notice_minutes = excluded.min_notice_minutes,
-                    horizon_days = excluded.horizon_days,
-                    per_person_limit = excluded.per_person_limit, active = excluded.active
-                """,
+            await admin.save_offer(
+                conn,
                 point_id,
                 service_id,
-                data.duration_minutes,
-                data.step_minutes,
-                unique(list(data.languages)),
-                data.min_notice_minutes,
-                data.horizon_days,
-                data.per_person_limit,
-                data.active,
+                duration_minutes=data.duration_minutes,
+                step_minutes=data.step_minutes,
+                languages=unique(list(data.languages)),
+                min_notice_minutes=data.min_notice_minutes,
+                horizon_days=data.horizon_days,
+                per_person_limit=data.per_person_limit,
+                active=data.active,
             )
             after = await _offer(conn, point_id, service_id)
             action = "create" if created else "update"
@@ -191,11 +181,7 @@ class StaffServiceController(Controller):
                 raise _missing(point_id, service_id)
             if not before.active:
                 return before  # withdrawn already: nothing to change or to audit
-            await conn.execute(
-                "update point_services set active = false where point_id = $1 and service_id = $2",
-                point_id,
-                service_id,
-            )
+            await admin.withdraw_offer(conn, point_id, service_id)
             after = msgspec.structs.replace(before, active=False)
             await audit(conn, staff, "withdraw", "service", service_id, point_id, before, after)
             return after

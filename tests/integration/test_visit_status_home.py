@@ -53,3 +53,17 @@ def test_only_the_store_writes_bookings():
 def test_held_but_overdue_is_written_only_where_holds_are_expired():
     places = {p.relative_to(ROOT) for p, text in _sources().items() if OVERDUE.search(text)}
     assert places == {pathlib.Path("booking/store.py")}
+
+
+CONFIGURATION_WRITES = re.compile(
+    r"(insert\s+into|update|delete\s+from)\s+(points|desks|point_services|calendar_rules)\b",
+    re.IGNORECASE,
+)
+
+
+def test_only_scheduling_writes_a_points_configuration():
+    """Staff's controllers authorize, validate and audit; scheduling/admin.py writes."""
+    writers = {
+        p.relative_to(ROOT) for p, text in _sources().items() if CONFIGURATION_WRITES.search(text)
+    }
+    assert writers == {pathlib.Path("scheduling/admin.py")}

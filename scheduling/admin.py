@@ -1,0 +1,173 @@
+"""The write side of a point's configuration: points, desks, offers and calendar rules.
+
+Staff's controllers (staff/*_api.py) authorize, validate, audit and judge the visits a change
+hits (staff/changes.py); the SQL that changes the configuration is here, beside the reads in
+scheduling/store.py. Every write bumps the point's configuration version in the same
+transaction (the triggers of migrations/0011), so each process's kept configuration
+(scheduling/config.py) is replaced at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from scheduling.model import Point
+from scheduling.rules import CalendarRule
+
+
+async def save_rule(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> None:
+    """Insert the rule, or replace the one with its id (a rule staff made: source 'staff')."""
+    await conn.execute(
+        """
+        insert into calendar_rules (id, point_id, desk_id, kind, rrule, dates, opens, closes,
+                                    valid_from, valid_until, labels, source)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'staff')
+        on conflict (id) do update set
+            desk_id = excluded.desk_id, kind = excluded.kind, rrule = excluded.rrule,
+            dates = excluded.dates, opens = excluded.opens, closes = excluded.closes,
+            valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+            labels = excluded.labels, updated_at = now()
+        """,
+        rule.id,
+        point_id,
+        rule.desk_id,
+        rule.kind.value,
+        rule.rrule,
+        list(rule.dates),
+        rule.opens,
+        rule.closes,
+        rule.valid_from,
+        rule.valid_until,
+        rule.labels,
+    )
+
+
+async def delete_rule(conn: asyncpg.Connection, rule_id: str) -> None:
+    await conn.execute("delete from calendar_rules where id = $1", rule_id)
+
+
+async def add_desk(
+    conn: asyncpg.Connection,
+    point_id: str,
+    desk_id: str,
+    names: dict[str, str],
+    languages: list[str],
+    active: bool,
+) -> bool:
+    """Add a desk; False when the point has one with this id already (nothing written)."""
+    return bool(
+        await conn.fetchval(
+            """
+            insert into desks (id, point_id, names, languages, active, source)
+            values ($1, $2, $3, $4, $5, 'staff')
+            on conflict do nothing returning true
+            """,
+            desk_id,
+            point_id,
+            names,
+            languages,
+            active,
+        )
+    )
+
+
+async def update_desk(
+    conn: asyncpg.Connection, desk_id: str, names: Any, languages: list[str], active: bool
+) -> None:
+    await conn.execute(
+        "update desks set names = $2, languages = $3, active = $4 where id = $1",
+        desk_id,
+        names,
+        languages,
+        active,
+    )
+
+
+async def save_offer(
+    conn: asyncpg.Connection,
+    point_id: str,
+    service_id: str,
+    *,
+    duration_minutes: int,
+    step_minutes: int,
+    languages: list[str],
+    min_notice_minutes: int,
+    horizon_days: int,
+    per_person_limit: int,
+    active: bool,
+) -> None:
+    """Offer the service at the point, or change the offer it has."""
+    await conn.execute(
+        """
+        insert into point_services (point_id, service_id, duration_minutes, step_minutes,
+            languages, min_notice_minutes, horizon_days, per_person_limit, active)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        on conflict (point_id, service_id) do update set
+            duration_minutes = excluded.duration_minutes,
+            step_minutes = excluded.step_minutes, languages = excluded.languages,
+            min_notice_minutes = excluded.min_notice_minutes,
+            horizon_days = excluded.horizon_days,
+            per_person_limit = excluded.per_person_limit, active = excluded.active
+        """,
+        point_id,
+        service_id,
+        duration_minutes,
+        step_minutes,
+        languages,
+        min_notice_minutes,
+        horizon_days,
+        per_person_limit,
+        active,
+    )
+
+
+async def withdraw_offer(conn: asyncpg.Connection, point_id: str, service_id: str) -> None:
+    await conn.execute(
+        "update point_services set active = false where point_id = $1 and service_id = $2",
+        point_id,
+        service_id,
+    )
+
+
+async def add_point(conn: asyncpg.Connection, values: dict[str, Any]) -> bool:
+    """Add a point (source 'staff'); False when one with its id exists (nothing written)."""
+    return bool(
+        await conn.fetchval(
+            """
+            insert into points (id, names, department, address, city, timezone, phones,
+                                emails, languages, observes_holidays, source)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'staff')
+            on conflict do nothing returning true
+            """,
+            values["id"],
+            values["names"],
+            values["department"],
+            values["address"],
+            values["city"],
+            values["timezone"],
+            values["phones"],
+            values["emails"],
+            values["languages"],
+            values["observes_holidays"],
+        )
+    )
+
+
+async def update_point(conn: asyncpg.Connection, point: Point) -> None:
+    await conn.execute(
+        """
+        update points set names = $2, department = $3, address = $4, phones = $5, emails = $6,
+               languages = $7, observes_holidays = $8, updated_at = now()
+        where id = $1
+        """,
+        point.id,
+        point.names,
+        point.department,
+        point.address,
+        point.phones,
+        point.emails,
+        point.languages,
+        point.observes_holidays,
+    )
