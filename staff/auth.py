@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from core.db import BoundedPool
 from core.errors import FormExpired
 from core.tokens import token_matches
-from core.uow import UnitOfWork, Uow
+from core.uow import UnitOfWork
 from staff.accounts import StaffMember
 from staff.errors import AdminOnly, NotYourPoint
 from staff.sessions import authenticate
@@ -27,9 +27,13 @@ def bearer_token(request: Request) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def current_staff(request: Request, uow: Uow) -> StaffMember:
-    """The staff member behind the request's session (the API's dependency `staff`)."""
-    return await staff_of(request, uow)
+async def current_staff(request: Request) -> StaffMember:
+    """The staff member behind the request's session (the API's dependency `staff`).
+
+    Read through the pool, whose connection goes back at once: the staff controllers that
+    take a connection of their own (state.pool) then never hold two, and those on the
+    request's unit of work take theirs after this one is returned."""
+    return await staff_of(request, request.app.state.pool)
 
 
 async def staff_of(request: Request, source: UnitOfWork | BoundedPool) -> StaffMember:
