@@ -18,7 +18,7 @@ import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta
 
 from booking.api import CallerDependency
@@ -36,6 +36,18 @@ from staff.auth import Staff, current_staff, require_point
 from staff.changes import audit
 from staff.schemas import STAFF_SECURITY
 
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description=(
+            "Optional, at most 200 characters: the same key and body again get the first "
+            "answer, never a second visit (another body: 422 `idempotency_key_reused`)."
+        ),
+    ),
+]
+
 
 class InternalCapacity(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     places_per_slot: Annotated[int, Meta(ge=0, le=50)]
@@ -50,7 +62,11 @@ class InternalCapacityOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def book(
-    caller: CallerDep, staff: StaffMember, point_id: str, data: StaffBookingIn
+    caller: CallerDep,
+    staff: StaffMember,
+    point_id: str,
+    data: StaffBookingIn,
+    key: str | None = None,
 ) -> StaffBooking:
     """Book and confirm a visit for a visitor at the point, audited as the staff member's."""
     require_point(staff, point_id)
@@ -58,7 +74,7 @@ async def book(
     async def audited(conn: asyncpg.Connection, point: str, reference: str, visit: Visit) -> None:
         await audit(conn, staff, "book", "visit", reference, point, None, visit)
 
-    return await book_for_visitor(caller, point_id, data, audited=audited)
+    return await book_for_visitor(caller, point_id, data, audited=audited, key=key)
 
 
 async def staff_availability(
@@ -120,12 +136,13 @@ class StaffBookingController(Controller):
         staff: Staff,
         point_id: FromPath[str],
         data: JSONBody[StaffBookingIn],
+        idempotency_key: IdempotencyKey = "",
     ) -> Response[StaffBooking]:
         """Book a visit for a visitor who phones, writes or walks in: confirmed at once.
 
         The e-mail is optional: without one nothing is mailed and `visitor.phone` is required
         (422 `contact_missing`); give the visitor the `reference` and `point_phones`."""
-        visit = await book(caller, staff, point_id, data)
+        visit = await book(caller, staff, point_id, data, idempotency_key or None)
         return Response(visit, status_code=201, headers={"Cache-Control": "no-store"})
 
     @get("/availability", responses=problems(401, 403, 404, 422))

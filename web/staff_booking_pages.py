@@ -7,6 +7,7 @@ checks and audit line); its form is converted into the API's own StaffBookingIn.
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from typing import Any
 
@@ -148,6 +149,7 @@ class StaffBookingPages(Controller):
             today=today,
             slots=slots,
             form=form,
+            key=text(form, "key") or str(uuid.uuid4()),  # one per form: a double click books once
             errors={field: _(message) for field, message in errors.items()},
         )
 
@@ -162,7 +164,7 @@ class StaffBookingPages(Controller):
         if data is None:
             return await self._page(request, state, staff, point_id, form, errors, 422)
         try:
-            visit = await book(caller, staff, point_id, data)
+            visit = await book(caller, staff, point_id, data, text(form, "key") or None)
         except DomainError as error:
             problem = explain(error, language_of(request))
             field = {"phone": "phone", "email": "email", "start": "start"}.get(problem.field or "")

@@ -265,3 +265,23 @@ async def test_a_race_of_online_and_staff_bookers_never_overruns_the_public_part
             assert len({r["desk_id"] for r in rows}) == 3
             assert outcomes[("online", 201)] == by["visitor"]
             assert outcomes[("staff", 201)] == by["staff"]
+
+
+async def test_the_same_idempotency_key_books_once_and_another_body_with_it_is_refused(
+    client, token, pool
+):
+    slots = await staff_slots(client, token)
+    headers = auth(token) | {"Idempotency-Key": "phone-call-1"}
+    body = staff_body(slots[0]["start"], phone="+48 600 100 200")
+    first = await client.post(f"{STAFF}/bookings", json=body, headers=headers)
+    again = await client.post(f"{STAFF}/bookings", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    other = await client.post(
+        f"{STAFF}/bookings",
+        json=staff_body(slots[1]["start"], phone="+48 600 100 200"),
+        headers=headers,
+    )
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert await pool.fetchval("select count(*) from bookings") == 1
+    assert await pool.fetchval("select count(*) from audit_log where entity = 'visit'") == 1
