@@ -23,11 +23,12 @@ from litestar.response import Redirect, Template
 from booking.domain.lifecycle import Event, allowed_events
 from booking.office import SheetVisit
 from core.problems import DomainError, Unauthorized, status_of
+from core.tokens import token_hash
 from core.uow import Uow
 from scheduling import store
 from scheduling.model import Point
-from staff.accounts import StaffMember
-from staff.auth import SESSION_COOKIE, require_point, staff_of
+from staff.accounts import MIN_PASSWORD, StaffMember, change_password, reset_password
+from staff.auth import SESSION_COOKIE, require_admin, require_point, staff_of
 from staff.sessions import ABSOLUTE, log_in, log_out
 from web.common import client_address, form_of, limit, parse_day, text
 from web.errors import explain
@@ -47,6 +48,7 @@ DONE = {
     "no-show": N_("Marked as not come."),
     "complete": N_("Marked as done."),
     "added": N_("The special day is saved; visitors see it in the hours and when booking."),
+    "password": N_("Your password is changed; your other sessions have ended."),
 }
 A_MONDAY = dt.date(2024, 1, 1)
 WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
@@ -115,7 +117,8 @@ class StaffPages(Controller):
                 form={"email": email},
                 problem=explain(error, lang).message,
             )
-        response = Redirect(path="/staff", status_code=303)
+        target = "/staff/password" if session.staff.must_change_password else "/staff"
+        response = Redirect(path=target, status_code=303)
         seconds = int(ABSOLUTE.total_seconds())
         response.set_cookie(_cookie(SESSION_COOKIE, session.token, request, seconds))
         response.set_cookie(_cookie(STAFF_CSRF_COOKIE, session.csrf_token, request, seconds))
@@ -131,6 +134,76 @@ class StaffPages(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie(STAFF_CSRF_COOKIE, path="/")
         return response
+
+    # ------------------------------------------------------------------------ password
+
+    @get("/password")
+    async def password_page(self, request: Request) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        return self._password(request, staff, {}, None)
+
+    def _password(
+        self,
+        request: Request,
+        staff: StaffMember,
+        errors: dict[str, str],
+        reset: tuple[str, str] | None,
+        status: int = 200,
+        reset_errors: dict[str, str] | None = None,
+    ) -> Template:
+        lang = language_of(request)
+        done = DONE.get(request.query_params.get("done", ""))
+        return _staff_page(
+            request,
+            staff,
+            "staff/password.html",
+            lang=lang,
+            status=status,
+            member=staff,
+            errors=errors,
+            reset=reset,
+            reset_errors=reset_errors or {},
+            done=done and gettext_for(lang)(done),
+            minimum=MIN_PASSWORD,
+        )
+
+    @post("/password")
+    async def change_password(self, request: Request, state: State) -> Any:
+        staff = await staff_of(request, state.pool)
+        form = await form_of(request)
+        current, new = form.get("current_password", ""), form.get("new_password", "")
+        lang = language_of(request)
+        errors: dict[str, str] = {}
+        if new != form.get("repeat_password", ""):
+            errors["repeat_password"] = gettext_for(lang)(N_("The two new passwords differ."))
+        else:
+            try:
+                async with state.pool.acquire() as conn:
+                    token = request.cookies.get(SESSION_COOKIE, "")
+                    await change_password(conn, staff.id, current, new, token_hash(token))
+            except DomainError as error:
+                problem = explain(error, lang)
+                errors[problem.field or "form"] = problem.message
+        if errors:
+            return self._password(request, staff, errors, None, 422)
+        return Redirect(path="/staff/password?done=password", status_code=303)
+
+    @post("/password-resets")
+    async def reset_password(self, request: Request, state: State) -> Any:
+        staff = await staff_of(request, state.pool)
+        require_admin(staff)
+        form = await form_of(request)
+        email = text(form, "email")
+        try:
+            async with state.pool.acquire() as conn:
+                _, password = await reset_password(conn, email)
+        except DomainError as error:
+            problem = explain(error, language_of(request))
+            errors = {"email": problem.message}
+            return self._password(request, staff, {}, None, status_of(error), errors)
+        return self._password(request, staff, {}, (email, password))
 
     # ------------------------------------------------------------------------ points
 
