@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import asyncpg
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
+from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -27,10 +28,11 @@ from core.tokens import token_hash
 from core.uow import Uow
 from scheduling import store
 from scheduling.model import Point
+from staff import desk_api
 from staff.accounts import MIN_PASSWORD, StaffMember, change_password, reset_password
 from staff.auth import SESSION_COOKIE, require_admin, require_point, staff_of
 from staff.sessions import ABSOLUTE, log_in, log_out
-from web.common import client_address, form_of, limit, parse_day, text
+from web.common import CallerDep, client_address, form_of, limit, parse_day, provide_caller, text
 from web.errors import explain
 from web.i18n import N_, gettext_for
 from web.render import language_of, page
@@ -48,6 +50,8 @@ DONE = {
     "no-show": N_("Marked as not come."),
     "complete": N_("Marked as done."),
     "added": N_("The special day is saved; visitors see it in the hours and when booking."),
+    "cancel": N_("Cancelled; the visitor is told the reason."),
+    "move": N_("Moved; the visitor is told the new time."),
     "password": N_("Your password is changed; your other sessions have ended."),
 }
 A_MONDAY = dt.date(2024, 1, 1)
@@ -256,6 +260,7 @@ class StaffPages(Controller):
             today=today,
             visits=visits,
             actions={v.reference: _actions(v, dt.datetime.now(dt.UTC)) for v in visits},
+            changeable={v.reference for v in visits if _changeable(v, dt.datetime.now(dt.UTC))},
             action_names={k: label for k, (_, label) in ACTIONS.items()},
             problems=problems,
             done=done and gettext_for(lang)(done),
@@ -263,12 +268,16 @@ class StaffPages(Controller):
             next=link + (day + dt.timedelta(days=1)).isoformat(),
         )
 
-    @post("/points/{point_id:str}/visits/{reference:str}/{action:str}")
+    @post(
+        "/points/{point_id:str}/visits/{reference:str}/{action:str}",
+        dependencies={"caller": Provide(provide_caller)},
+    )
     async def visit_action(
         self,
         request: Request,
         state: State,
         uow: Uow,
+        caller: CallerDep,
         point_id: FromPath[str],
         reference: FromPath[str],
         action: FromPath[str],
@@ -276,10 +285,22 @@ class StaffPages(Controller):
         staff = await staff_of(request, state.pool)
         form = await form_of(request)
         day = parse_day(text(form, "date"))
-        if action not in ACTIONS:
+        if action not in ACTIONS and action not in ("cancel", "move"):
             return Redirect(path=f"/staff/points/{point_id}", status_code=303)
+        lang = language_of(request)
         try:
-            await move(uow, staff, reference, ACTIONS[action][0])
+            if action == "cancel":
+                reason = text(form, "reason")
+                if not reason:
+                    message = gettext_for(lang)(N_("Please give the reason the visitor is told."))
+                    return await self._sheet(
+                        request, state, staff, point_id, {reference: message}, day, 422
+                    )
+                await desk_api.cancel(uow, staff, reference, {lang: reason[:500]})
+            elif action == "move":
+                await desk_api.move(caller, staff, reference, text(form, "start"))
+            else:
+                await move(uow, staff, reference, ACTIONS[action][0])
         except DomainError as error:
             message = explain(error, language_of(request)).message
             return await self._sheet(
@@ -428,6 +449,12 @@ def _actions(visit: SheetVisit, now: dt.datetime) -> list[str]:
     if visit.start > now:
         allowed = allowed - {Event.NO_SHOW}
     return [name for name, (event, _) in ACTIONS.items() if event in allowed]
+
+
+def _changeable(visit: SheetVisit, now: dt.datetime) -> bool:
+    """Whether the office may still cancel or move the visit (held or confirmed, ahead)."""
+    allowed = allowed_events(visit.status)
+    return visit.start > now and {Event.CANCEL, Event.RESCHEDULE} <= allowed
 
 
 def _weekdays(rrule: str | None) -> list[int]:
