@@ -350,6 +350,18 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         "new_password",
         _plain(N_("The new password must differ from the current one.")),
     ),
+    "search_too_short": (
+        "q",
+        lambda params, lang: (
+            gettext_for(lang)(
+                N_(
+                    "Please type at least %(minimum)s characters: "
+                    "a reference, a name, an e-mail or a phone."
+                )
+            )
+            % {"minimum": params.get("minimum", 3)}
+        ),
+    ),
     "no_such_staff": ("email", _plain(N_("There is no staff account with this e-mail address."))),
     "form_expired": (
         None,
