@@ -13,6 +13,7 @@ def staff_management_handlers() -> list[object]:
     from staff.search_api import StaffSearchController
     from staff.services_api import StaffServiceController
     from staff.visits_api import StaffVisitController
+    from staff.week_api import StaffWeekController
 
     return [
         StaffPointController,
@@ -22,6 +23,7 @@ def staff_management_handlers() -> list[object]:
         StaffBookingController,
         ClerkDeskController,
         StaffSearchController,
+        StaffWeekController,
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,

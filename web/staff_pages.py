@@ -34,6 +34,7 @@ from staff.accounts import MIN_PASSWORD, StaffMember, change_password, reset_pas
 from staff.auth import SESSION_COOKIE, require_admin, require_point, staff_of
 from staff.search_api import check_query
 from staff.sessions import ABSOLUTE, log_in, log_out
+from staff.week_api import week_of
 from web.common import CallerDep, client_address, form_of, limit, parse_day, provide_caller, text
 from web.errors import explain
 from web.i18n import N_, gettext_for
@@ -340,6 +341,63 @@ class StaffPages(Controller):
             query=query,
             visits=visits,
             problem=problem,
+        )
+
+    # ------------------------------------------------------------------------ week
+
+    @get("/points/{point_id:str}/week")
+    async def week(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        lang = language_of(request)
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            services = await store.list_point_services(conn, point_id)
+            chosen = request.query_params.get("service") or (services[0].id if services else "")
+            offer = next((s for s in services if s.id == chosen), services[0] if services else None)
+            languages = offer.languages if offer else []
+            language = request.query_params.get("language", "")
+            language = language if language in languages else (languages[0] if languages else "")
+            day = parse_day(request.query_params.get("date"))
+            week, problem, status = None, None, 200
+            if offer is not None and language:
+                try:
+                    week = await week_of(conn, point_id, offer.id, language, day)
+                except DomainError as error:
+                    problem, status = explain(error, lang).message, status_of(error)
+        times: list[str] = []
+        cells: dict[tuple[str, dt.date], Any] = {}
+        if week is not None:
+            for d in week.days:
+                for slot in d.slots:
+                    time = slot.start.strftime("%H:%M")
+                    cells[(time, d.date)] = slot
+                    if time not in times:
+                        times.append(time)
+            times.sort()
+        monday = week.first - dt.timedelta(days=week.first.weekday()) if week else None
+        link = f"/staff/points/{point_id}/week?" + urlencode(
+            {"service": offer.id if offer else "", "language": language}
+        )
+        return _staff_page(
+            request,
+            staff,
+            "staff/week.html",
+            lang=lang,
+            status=status,
+            point=point,
+            services=services,
+            offer=offer,
+            language=language,
+            week=week,
+            times=times,
+            cells=cells,
+            desk_names={d.id: d.names for d in week.desks} if week else {},
+            problem=problem,
+            previous=monday and f"{link}&date={(monday - dt.timedelta(days=7)).isoformat()}",
+            next=monday and f"{link}&date={(monday + dt.timedelta(days=7)).isoformat()}",
         )
 
     # ------------------------------------------------------------------------ special days

@@ -1,5 +1,5 @@
 """The clerk's desk in a real browser: the day sheet on a 768 px tablet shows every column
-(nothing to scroll sideways), prints as a plain list without buttons, and the search and
+(nothing to scroll sideways), prints as a plain list without buttons, and the search, week and
 password pages pass axe."""
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ async def test_the_day_sheet_fits_a_tablet_and_prints_without_buttons(site, open
     await staff.goto(f"/staff/points/{BASZTOWA}/search?q=shevchuk")
     await page.locator("#found").get_by_text(reference).wait_for()
     await staff.step("search")
+    await staff.goto(f"/staff/points/{BASZTOWA}/week?date={day.isoformat()}")
+    await page.locator("#week").wait_for()
+    await staff.step("week")
     await staff.goto("/staff/password")
     await page.get_by_label("Obecne hasło").wait_for()
     await staff.step("password")
