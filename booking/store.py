@@ -29,7 +29,8 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
-    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone
+    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
+    b.notify_by
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -71,6 +72,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
         needs=list(row["needs"]),
         sequence=row["sequence"],
         expires_at=row["hold_expires_at"] if row["status"] == Status.HELD else None,
+        notify_by=list(row["notify_by"]),
     )
 
 
@@ -104,9 +106,10 @@ _INSERT_HELD = """
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
-        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id)
+        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
+        notify_by)
     select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19
+           $19, $20
       from turn
     on conflict do nothing
     returning id
@@ -173,6 +176,7 @@ async def _insert(
         held.manage_token_issued,
         held.confirm_token_hash,
         held.waitlist_id,
+        list(held.notify_by),
     )
     try:
         if keep_going:
@@ -316,6 +320,23 @@ async def move(
         except asyncpg.ExclusionViolationError:
             continue
     return None
+
+
+async def set_contact(
+    conn: asyncpg.Connection, booking_id: UUID, phone: str | None, notify_by: list[str]
+) -> None:
+    """How the visitor is told from now on (the manage page): the channels, and the phone
+    number if one was given (a number already there is kept otherwise)."""
+    await conn.execute(
+        """
+        update bookings set notify_by = $2, visitor_phone = coalesce($3, visitor_phone),
+               updated_at = now()
+         where id = $1
+        """,
+        booking_id,
+        notify_by,
+        phone,
+    )
 
 
 # ---------------------------------------------------------------------------- the outbox
