@@ -123,6 +123,7 @@ CATALOG = Catalog(
         confirmation_request=(
             "Подтвердите визит {reference} {when}, {place}: {link}",
             "Подтвердите визит {reference}: {link}",
+            "Подтвердите визит: {link}",
         ),
         confirmed=(
             "Визит {reference} подтверждён: {when}, {place}. Изменить: {link}",
@@ -148,6 +149,7 @@ CATALOG = Catalog(
         waitlist_offer=(
             "Для вас освободилось время: {when}, {place}. Забронируйте: {link}",
             "Свободное время для вас: {when}. {link}",
+            "Свободное время: {link}",
         ),
     ),
 )

@@ -112,6 +112,7 @@ CATALOG = Catalog(
         confirmation_request=(
             "Підтвердьте візит {reference} {when}, {place}: {link}",
             "Підтвердьте візит {reference}: {link}",
+            "Підтвердьте візит: {link}",
         ),
         confirmed=(
             "Візит {reference} підтверджено: {when}, {place}. Змінити: {link}",
@@ -137,6 +138,7 @@ CATALOG = Catalog(
         waitlist_offer=(
             "Для вас звільнився час: {when}, {place}. Забронюйте: {link}",
             "Вільний час для вас: {when}. {link}",
+            "Вільний час: {link}",
         ),
     ),
 )
