@@ -36,7 +36,7 @@ from booking.domain.lifecycle import Event, Status, transition
 from booking.domain.visit import Visit, VisitCreated, Visitor, created, hold_visit
 from booking.holds import expire_overdue, place_hold
 from booking.phones import valid_mobile
-from booking.reminders import parse_offsets, reminder_times
+from booking.reminders import offsets_for, reminder_times
 from booking.schemas import BookingCreate, ContactIn
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from booking.waitlist import offer_freed_slot, settle_offer
@@ -336,7 +336,8 @@ async def _reminders(
     sequence: int,
     now: dt.datetime,
 ) -> list[int]:
-    offsets = parse_offsets(caller.settings.reminder_offsets)
+    point_id = await conn.fetchval("select point_id from bookings where id = $1", booking_id)
+    offsets = await offsets_for(conn, point_id, caller.settings.reminder_offsets)
     return [
         await store.add_outbox(
             conn, booking_id, "reminder", sequence, due_at=due, payload={"offset": label}
