@@ -140,9 +140,8 @@ def _check_nesting(data: bytes) -> None:
                 if value != "VCALENDAR":
                     raise ValueError(f"BEGIN:{value} outside a VCALENDAR")
             stack.append(value)
-        elif name == "END":
-            if not stack or stack.pop() != value:
-                raise ValueError(f"END:{value} closes nothing open")
+        elif name == "END" and (not stack or stack.pop() != value):
+            raise ValueError(f"END:{value} closes nothing open")
     if stack or tops != 1:
         raise ValueError("not one whole VCALENDAR")
 
