@@ -162,3 +162,29 @@ async def test_a_reminders_i_cant_come_link_asks_first_and_cancels_only_when_tol
     cancelled = await client.post(parts.path, data=form, follow_redirects=False)
     assert cancelled.status_code == 303
     assert await pool.fetchval("select status from bookings") == "cancelled"
+
+
+async def test_a_points_own_reminder_offsets_are_used_when_a_visit_is_confirmed(client, pool):
+    from booking.reminders import set_point_offsets
+
+    async with pool.acquire() as conn:
+        said = await set_point_offsets(conn, "krakow-basztowa-22", "30m")
+        with pytest.raises(ValueError):
+            await set_point_offsets(conn, "krakow-basztowa-22", "10d")
+        with pytest.raises(LookupError):
+            await set_point_offsets(conn, "no-such-point", "2h")
+    assert said == "krakow-basztowa-22: reminders 30m before each visit"
+    slot = (await free_slots(client))[-1]
+    held = await book(client, slot["start"], "olena@example.org")
+    reference = held.json()["reference"]
+    confirm = await client.post(
+        f"/api/v1/bookings/{reference}/confirm",
+        json={"token": await confirmation_token(pool, reference)},
+    )
+    assert confirm.status_code == 200
+    reminders = await pool.fetch(
+        "select o.due_at, b.starts_at, o.payload->>'offset' as offset from outbox o "
+        "join bookings b on b.id = o.booking_id where o.kind = 'reminder'"
+    )
+    assert [r["offset"] for r in reminders] == ["30m"]
+    assert reminders[0]["starts_at"] - reminders[0]["due_at"] == timedelta(minutes=30)
