@@ -188,3 +188,21 @@ async def test_a_points_own_reminder_offsets_are_used_when_a_visit_is_confirmed(
     )
     assert [r["offset"] for r in reminders] == ["30m"]
     assert reminders[0]["starts_at"] - reminders[0]["due_at"] == timedelta(minutes=30)
+
+
+async def test_the_api_changes_how_the_visitor_is_told_with_the_manage_token(client, pool):
+    slot = (await free_slots(client))[0]
+    held = await book(client, slot["start"], "olena@example.org")
+    reference, token = held.json()["reference"], held.json()["manage_token"]
+    url = f"/api/v1/bookings/{reference}/contact"
+
+    no_phone = await client.post(url, json={"notify_by": ["sms"]}, headers=bearer(token))
+    assert no_phone.status_code == 422 and no_phone.json()["code"] == "sms_needs_phone"
+    stranger = await client.post(url, json={"notify_by": ["email"]}, headers=bearer("x" * 43))
+    assert stranger.status_code == 404
+    both = await client.post(
+        url, json={"notify_by": ["sms", "email"], "phone": "+48 600 100 200"}, headers=bearer(token)
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["notify_by"] == ["email", "sms"]
+    assert both.json()["visitor"]["phone"] == "+48600100200"
