@@ -206,3 +206,53 @@ async def test_a_sender_past_its_rate_is_told_to_try_later(seeded, redis, settin
                 codes.append(e.code)
     assert codes[:-1] == [250] * inbound.PER_PEER_PER_MINUTE
     assert codes[-1] == 450
+
+
+async def test_the_wizyta_inbound_command_receives_a_decline_and_cancels_the_visit(
+    seeded, settings, tmp_path
+):
+    """The real `wizyta inbound` process, as compose.yaml runs it."""
+    import asyncio
+    import subprocess
+    import sys
+    import time
+
+    from tests.factories import subprocess_env
+
+    port = free_port()
+    env = subprocess_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        INBOUND_ADDRESS=ADDRESS,
+        INBOUND_PORT=str(port),
+        WIZYTA_DATA_DIR=str(tmp_path),
+    )
+    log = (tmp_path / "inbound.log").open("w")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import app; app.main()",
+        "inbound",
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.returncode is None, (tmp_path / "inbound.log").read_text()
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "wizyta inbound did not listen in time"
+                await asyncio.sleep(0.1)
+        visit = await a_confirmed_visit(seeded)
+        await deliver(port, reply("reply_google_calendar.eml", visit))
+        assert await status_of(seeded, visit) == "cancelled"
+        assert await cancellations(seeded, visit) == 1
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        log.close()
