@@ -37,7 +37,8 @@ from notifications.jobs import (
     send_outbox,
     sweep_outbox,
 )
-from notifications.sms import FileSmsSender, SmsapiSender, SmsSender
+from notifications.sms import SmsSender
+from notifications.sms_gateways import FileSmsSender, SmsapiSender
 from notifications.transport import FileTransport, SmtpTransport, Transport
 
 logger = logging.getLogger("wizyta.notifications")

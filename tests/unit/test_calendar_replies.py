@@ -12,8 +12,8 @@ import pytest
 from icalendar import Calendar
 
 from booking.reminders import parse_offsets
-from notifications.inbound import Reply, calendar_parts, replies_in
 from notifications.invitation import build_invitation
+from notifications.itip_reply import Reply, calendar_parts, replies_in
 from tests.unit.test_invitation import DTSTAMP, a_visit
 
 FIXTURES = Path(__file__).parent / "fixtures"

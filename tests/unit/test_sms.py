@@ -13,15 +13,8 @@ from booking.phones import valid_mobile
 from notifications.invitation import VisitSnapshot
 from notifications.mailer import channels
 from notifications.messages import MessageKind, sms_wordings
-from notifications.sms import (
-    MAX_PARTS,
-    classify_smsapi,
-    encode,
-    fit,
-    gsm7,
-    parse_sms_url,
-    sends_by_sms,
-)
+from notifications.sms import MAX_PARTS, encode, fit, gsm7, sends_by_sms
+from notifications.sms_gateways import classify_smsapi, parse_sms_url
 from notifications.transport import PermanentFailure, TemporaryFailure
 
 # ---------------------------------------------------------------------------- parts
