@@ -108,6 +108,9 @@ class InboundHandler:
         except (*STORE_FAILURES, StoreUnavailable, TimeoutError) as e:
             logger.warning("inbound: not handled now (%r); the sender will try again", e)
             return "451 4.3.0 Try again later"
+        except Exception:  # a bug: keep the message at the sender (it retries), never bounce it
+            logger.exception("inbound: a message could not be handled; the sender will try again")
+            return "451 4.3.0 Try again later"
         return "250 OK"
 
 
