@@ -30,3 +30,14 @@ def valid_mobile(text: str) -> str:
     if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise PhoneNotMobile()
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sms_number(text: str | None) -> str | None:
+    """The number in E.164 if an SMS can reach it, else None (a phone staff wrote down for a
+    call may be a landline: kept, but never texted)."""
+    if not text:
+        return None
+    try:
+        return valid_mobile(text)
+    except (PhoneInvalid, PhoneNotMobile):
+        return None

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from booking import links
+from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, RenderedMessage, render_message
@@ -46,6 +47,8 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
     kind, status = MessageKind(row["kind"]), row["status"]
     if not row["visitor_email"] and not row.get("visitor_phone"):
         return "the visitor's personal data has been removed"
+    if row.get("channel") == "sms" and not sms_number(row.get("visitor_phone")):
+        return "no mobile phone number to send an SMS to"
     if kind is MessageKind.REMINDER:
         if status != "confirmed":
             return f"the visit is {status.replace('_', ' ')}"
@@ -64,7 +67,7 @@ def channels(row: Row) -> frozenset[str]:
     """How this visit's visitor is told of a change: the channels they chose, as far as they
     can be reached; a visit with no e-mail address (booked by staff) gets SMS, one with no
     phone e-mail, whatever the choice says."""
-    email, phone = bool(row["visitor_email"]), bool(row.get("visitor_phone"))
+    email, phone = bool(row["visitor_email"]), bool(sms_number(row.get("visitor_phone")))
     wanted = set(row.get("notify_by") or ("email",))
     chosen = set()
     if email and ("email" in wanted or not phone):
