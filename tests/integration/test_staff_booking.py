@@ -100,6 +100,19 @@ async def test_a_visitor_booked_by_phone_without_an_e_mail_is_confirmed_and_mail
     assert [v["reference"] for v in sheet.json()["visits"]] == [visit["reference"]]
 
 
+async def test_a_visitor_booked_with_a_landline_and_no_e_mail_is_sent_nothing(
+    client, token, pool
+):
+    slot = (await staff_slots(client, token))[0]
+    response = await client.post(
+        f"{STAFF}/bookings",
+        json=staff_body(slot["start"], phone="+48 12 345 67 89"),  # a Kraków landline
+        headers=auth(token),
+    )
+    assert response.status_code == 201, response.text
+    assert await pool.fetchval("select count(*) from outbox") == 0
+
+
 async def test_a_visitor_with_an_e_mail_gets_the_confirmation_and_reminders_not_a_request(
     client, token, pool
 ):
