@@ -100,9 +100,7 @@ async def test_a_visitor_booked_by_phone_without_an_e_mail_is_confirmed_and_mail
     assert [v["reference"] for v in sheet.json()["visits"]] == [visit["reference"]]
 
 
-async def test_a_visitor_booked_with_a_landline_and_no_e_mail_is_sent_nothing(
-    client, token, pool
-):
+async def test_a_visitor_booked_with_a_landline_and_no_e_mail_is_sent_nothing(client, token, pool):
     slot = (await staff_slots(client, token))[0]
     response = await client.post(
         f"{STAFF}/bookings",
