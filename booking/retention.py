@@ -95,6 +95,7 @@ NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("points", "emails"): "the office's e-mail addresses",
     ("services", "names"): "a service's names",
     ("desks", "names"): "a desk's names",
+    ("point_premises", "notes"): "an office's notes on its premises' accessibility",
     ("calendar_rules", "labels"): "an opening rule's names (an open Saturday, a holiday)",
     ("bookings", "manage_token_issued"): "a flag",
     ("feed_tokens", "show_names"): "a flag",
