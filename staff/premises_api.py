@@ -27,7 +27,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
-from scheduling import admin, store
+from scheduling import admin, outages, store
 from scheduling.premises import Premises, SignLanguage, get_premises
 from scheduling.rules import CalendarRule, RuleKind
 from staff.auth import Staff, current_staff, require_point
@@ -164,7 +164,7 @@ class StaffPremisesController(Controller):
             await audit(conn, staff, "create", "outage", str(outage_id), point_id, None, outage)
             return outage
 
-        return await apply_change(
+        outcome = await apply_change(
             state.pool,
             state.redis,
             point_id,
@@ -173,6 +173,8 @@ class StaffPremisesController(Controller):
             cancel_affected=True,
             dry_run=False,
         )
+        outages.forget_cached()  # this process's pages show it at once; others within a second
+        return outcome
 
     @delete("/outages/{outage_id:int}", status_code=200, responses=problems(401, 403, 404, 422))
     async def reopen(
