@@ -8,8 +8,10 @@ Every page shows the banner, so a process keeps the list for READ_CACHE_SECONDS 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -24,7 +26,8 @@ class CurrentOutage(msgspec.Struct, frozen=True, kw_only=True):
     reason: dict[str, str]
 
 
-_cache: dict[int, tuple[float, list[CurrentOutage]]] = {}
+#: per pool: (until when it holds, the outages, whether it was read rather than a failure's)
+_cache: dict[int, tuple[float, list[CurrentOutage], bool]] = {}
 
 
 async def current(conn: asyncpg.Connection) -> list[CurrentOutage]:
@@ -51,15 +54,28 @@ async def current(conn: asyncpg.Connection) -> list[CurrentOutage]:
     ]
 
 
-async def cached(pool: asyncpg.Pool, max_age: float) -> list[CurrentOutage]:
-    """`current`, at most `max_age` seconds old (0: always read)."""
+#: A banner is not worth a slow page: the read gives up after this long...
+BANNER_WAIT = 0.5
+#: ...and after a failed read the process does not try again for this long.
+BANNER_BACKOFF = 5.0
+
+
+async def cached(pool: Any, max_age: float) -> list[CurrentOutage]:
+    """`current`, at most `max_age` seconds old (0: always read). A store that does not answer
+    within BANNER_WAIT raises, and the last list (or none) is kept for BANNER_BACKOFF, so a
+    page served during an outage of PostgreSQL waits for its own work only."""
     key = id(pool)
     kept = _cache.get(key)
-    if kept is not None and max_age > 0 and time.monotonic() - kept[0] < max_age:
+    now = time.monotonic()
+    if kept is not None and now < kept[0] and (max_age > 0 or not kept[2]):
         return kept[1]
-    async with pool.acquire() as conn:
-        found = await current(conn)
-    _cache[key] = (time.monotonic(), found)
+    try:
+        async with asyncio.timeout(BANNER_WAIT), pool.acquire(timeout=BANNER_WAIT) as conn:
+            found = await current(conn)
+    except BaseException:
+        _cache[key] = (time.monotonic() + BANNER_BACKOFF, kept[1] if kept else [], False)
+        raise
+    _cache[key] = (time.monotonic() + max_age, found, True)
     return found
 
 

@@ -176,24 +176,27 @@ class StaffPremisesController(Controller):
         outages.forget_cached()  # this process's pages show it at once; others within a second
         return outcome
 
-    @delete("/outages/{outage_id:int}", status_code=200, responses=problems(401, 403, 404, 422))
+    @delete("/outages/{outage_id:str}", status_code=200, responses=problems(401, 403, 404, 422))
     async def reopen(
-        self, state: State, staff: Staff, point_id: FromPath[str], outage_id: FromPath[int]
+        self, state: State, staff: Staff, point_id: FromPath[str], outage_id: FromPath[str]
     ) -> None:
         """Reopen the day (its cancelled visits stay cancelled)."""
         require_point(staff, point_id)
+        if not outage_id.isdigit() or len(outage_id) > 18:
+            raise NotFound(f"The point has no outage {outage_id!r}.")
         async with state.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "select * from point_outages where id = $1 and point_id = $2",
-                outage_id,
+                int(outage_id),
                 point_id,
             )
             if row is None:
                 raise NotFound(f"The point has no outage {outage_id}.")
-            await admin.lift_outage(conn, point_id, outage_id)
+            await admin.lift_outage(conn, point_id, int(outage_id))
             await audit(
                 conn, staff, "delete", "outage", str(outage_id), point_id, _outage(row), None
             )
+        outages.forget_cached()
 
 
 def _outage(row: asyncpg.Record) -> Outage:
