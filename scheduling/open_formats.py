@@ -54,12 +54,12 @@ def _intervals(day: DayHours) -> Intervals:
 
 
 def week_of(days: Sequence[DayHours]) -> Week:
-    """The pattern most ordinary days (no holiday, closure or special hours) of each weekday
-    follow, and every day of `days` that differs from it."""
+    """The hours most days of each weekday have, and every day of `days` that differs from it.
+    (All days count: a weekly break is a closure on every one of its days, and holidays and
+    open Saturdays are too rare to outvote a weekday's usual hours.)"""
     usual: list[Counter[Intervals]] = [Counter() for _ in range(7)]
     for day in days:
-        if not day.reasons:
-            usual[day.date.weekday()][_intervals(day)] += 1
+        usual[day.date.weekday()][_intervals(day)] += 1
     week = tuple(c.most_common(1)[0][0] if c else () for c in usual)
     exceptions = tuple(
         (day.date, _intervals(day)) for day in days if _intervals(day) != week[day.date.weekday()]
