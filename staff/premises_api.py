@@ -25,13 +25,15 @@ from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
+from booking.office import AffectedVisit
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
 from scheduling import admin, outages, store
 from scheduling.premises import Premises, SignLanguage, get_premises
 from scheduling.rules import CalendarRule, RuleKind
+from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
-from staff.changes import ChangeOutcome, apply_change, audit
+from staff.changes import ChangeOutcome, apply_change, audit, visits_outside_hours
 from staff.schemas import STAFF_SECURITY, LocalizedText, refuse_control_characters
 
 #: How far ahead a closure counts as "at short notice"; later ones are special days.
@@ -135,46 +137,8 @@ class StaffPremisesController(Controller):
         require_point(staff, point_id)
         if data.reason is not None:
             refuse_control_characters({"reason": data.reason})
-        reason = msgspec.to_builtins(data.reason) if data.reason else CLOSED_AT_SHORT_NOTICE
-
-        async def change(conn: asyncpg.Connection) -> Outage:
-            point = await store.get_point(conn, point_id)
-            today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
-            day = data.date or today
-            if not today <= day <= today + dt.timedelta(days=OUTAGE_DAYS_AHEAD):
-                raise Invalid(
-                    f"A closure at short notice is for a day from today ({today}) to "
-                    f"{OUTAGE_DAYS_AHEAD} days ahead; add a special day for a later one.",
-                    field="date",
-                )
-            rule = CalendarRule(
-                id=f"{point_id}-outage-{uuid.uuid4().hex[:12]}",
-                kind=RuleKind.CLOSED,
-                dates=(day,),
-                valid_from=day,
-                valid_until=day,
-                labels=reason,
-            )
-            outage_id = await admin.add_outage(conn, point_id, day, rule, reason)
-            if outage_id is None:
-                raise Conflict(f"The point is already closed at short notice on {day}.")
-            outage = _outage(
-                await conn.fetchrow("select * from point_outages where id = $1", outage_id)
-            )
-            await audit(conn, staff, "create", "outage", str(outage_id), point_id, None, outage)
-            return outage
-
-        outcome = await apply_change(
-            state.pool,
-            state.redis,
-            point_id,
-            change,
-            reason=reason,
-            cancel_affected=True,
-            dry_run=False,
-        )
-        outages.forget_cached()  # this process's pages show it at once; others within a second
-        return outcome
+        reason = msgspec.to_builtins(data.reason) if data.reason else None
+        return await close_at_short_notice(state, staff, point_id, data.date, reason)
 
     @delete("/outages/{outage_id:str}", status_code=200, responses=problems(401, 403, 404, 422))
     async def reopen(
@@ -184,19 +148,82 @@ class StaffPremisesController(Controller):
         require_point(staff, point_id)
         if not outage_id.isdigit() or len(outage_id) > 18:
             raise NotFound(f"The point has no outage {outage_id!r}.")
-        async with state.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "select * from point_outages where id = $1 and point_id = $2",
-                int(outage_id),
-                point_id,
+        await reopen_day(state, staff, point_id, int(outage_id))
+
+
+async def close_at_short_notice(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    day: dt.date | None,
+    reason: dict[str, str] | None,
+) -> ChangeOutcome:
+    """The closure, its outage row, its audit line and the office's cancellation of the day's
+    visits, in one transaction (staff/changes.py); the API and staff's page both call this."""
+    reason = reason or CLOSED_AT_SHORT_NOTICE
+    closing: list[tuple[dt.date, str]] = []  # the day closed, and the point's zone
+
+    async def change(conn: asyncpg.Connection) -> Outage:
+        point = await store.get_point(conn, point_id)
+        today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
+        closed = day or today
+        closing.append((closed, point.timezone))
+        if not today <= closed <= today + dt.timedelta(days=OUTAGE_DAYS_AHEAD):
+            raise Invalid(
+                f"A closure at short notice is for a day from today ({today}) to "
+                f"{OUTAGE_DAYS_AHEAD} days ahead; add a special day for a later one.",
+                field="date",
             )
-            if row is None:
-                raise NotFound(f"The point has no outage {outage_id}.")
-            await admin.lift_outage(conn, point_id, int(outage_id))
-            await audit(
-                conn, staff, "delete", "outage", str(outage_id), point_id, _outage(row), None
-            )
-        outages.forget_cached()
+        rule = CalendarRule(
+            id=f"{point_id}-outage-{uuid.uuid4().hex[:12]}",
+            kind=RuleKind.CLOSED,
+            dates=(closed,),
+            valid_from=closed,
+            valid_until=closed,
+            labels=reason,
+        )
+        outage_id = await admin.add_outage(conn, point_id, closed, rule, reason)
+        if outage_id is None:
+            raise Conflict(f"The point is already closed at short notice on {closed}.")
+        outage = _outage(
+            await conn.fetchrow("select * from point_outages where id = $1", outage_id)
+        )
+        await audit(conn, staff, "create", "outage", str(outage_id), point_id, None, outage)
+        return outage
+
+    async def that_days_visits(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
+        """The visits of the closed day still ahead (only those: the closure is of one day)."""
+        [(closed, zone)] = closing
+        return [
+            v
+            for v in await visits_outside_hours(conn, point_id)
+            if v.start.astimezone(zoneinfo.ZoneInfo(zone)).date() == closed
+        ]
+
+    outcome = await apply_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=reason,
+        cancel_affected=True,
+        dry_run=False,
+        find_affected=that_days_visits,
+    )
+    outages.forget_cached()  # this process's pages show it at once; others within a second
+    return outcome
+
+
+async def reopen_day(state: State, staff: StaffMember, point_id: str, outage_id: int) -> None:
+    async with state.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "select * from point_outages where id = $1 and point_id = $2", outage_id, point_id
+        )
+        if row is None:
+            raise NotFound(f"The point has no outage {outage_id}.")
+        await admin.lift_outage(conn, point_id, outage_id)
+        await audit(conn, staff, "delete", "outage", str(outage_id), point_id, _outage(row), None)
+    outages.forget_cached()
 
 
 def _outage(row: asyncpg.Record) -> Outage:

@@ -174,6 +174,10 @@ async def test_a_closure_at_short_notice_shows_everywhere_and_cancels_the_days_v
     token = await confirmation_token(pool, reference)
     await client.post(f"/api/v1/bookings/{reference}/confirm", json={"token": token})
     day = dt.datetime.fromisoformat(slot["start"]).date()
+    later = next(
+        s for s in await free_slots(client) if dt.datetime.fromisoformat(s["start"]).date() > day
+    )
+    other_day = (await book(client, later["start"], "another.day@example.org")).json()
 
     closed = await client.post(
         f"/api/v1/staff/points/{BASZTOWA}/outages",
@@ -193,6 +197,9 @@ async def test_a_closure_at_short_notice_shows_everywhere_and_cancels_the_days_v
         reference,
     )
     assert told["reason"] == REASON
+    assert await pool.fetchval(  # a visit on another day is not touched
+        "select status from bookings where reference = $1", other_day["reference"]
+    ) == ("held")
 
     for lang in LANGUAGES:
         for path in ("/", "/privacy", f"/points/{RONDO}", "/status"):
