@@ -187,3 +187,27 @@ async def test_erasing_a_visit_that_is_over_removes_the_data_and_cancels_nothing
     row = await pool.fetchrow("select * from bookings where reference = $1", reference)
     assert row["status"] == "completed" and row["visitor_email"] is None
     assert row["visitor_name"] is None
+
+
+async def test_the_fair_rules_change_cutoff_does_not_hold_back_an_erasure(client, pool):
+    """Online cancelling closes shortly before a visit (against slot trading); erasing still
+    removes the data at once, and the visit stays booked, anonymous."""
+    await pool.execute(
+        "update point_services set change_cutoff_minutes = 43200 "
+        "where point_id = 'krakow-basztowa-22' and service_id = 'everyday-matters'"
+    )
+    slot = (await free_slots(client))[0]
+    held = await book(client, slot["start"], "late.eraser@example.org")
+    assert held.status_code == 201, held.text
+    reference, token = held.json()["reference"], held.json()["manage_token"]
+    await client.get("/privacy")
+    erased = await client.post(
+        f"/bookings/{reference}/erase",
+        data={"csrf_token": client.cookies.get(CSRF_COOKIE), "token": token},
+        follow_redirects=False,
+    )
+    assert erased.status_code == 303
+    assert erased.headers["location"] == f"/bookings/{reference}/erased"
+    row = await pool.fetchrow("select * from bookings where reference = $1", reference)
+    assert row["status"] == "held" and row["visitor_email"] is None
+    assert await _where_found(pool, "late.eraser") == []
