@@ -29,10 +29,18 @@ from booking.domain.errors import (
     IdempotencyKeyReused,
     ManageTokenMissing,
     SlotTaken,
+    StepFreeUnavailable,
     VisitNotFound,
 )
 from booking.domain.lifecycle import Event, Status, transition
-from booking.domain.visit import Visit, VisitCreated, Visitor, created, hold_visit
+from booking.domain.visit import (
+    STEP_FREE_ACCESS,
+    Visit,
+    VisitCreated,
+    Visitor,
+    created,
+    hold_visit,
+)
 from booking.holds import expire_overdue, place_hold
 from booking.reminders import parse_offsets, reminder_times
 from booking.schemas import BookingCreate
@@ -103,6 +111,10 @@ async def _hold_or_enter(
         conn, point, offer, data.language, start, now, config=config, free_only=not window
     )
     visitor = Visitor(data.visitor.name.strip(), email, data.visitor.phone)
+    if STEP_FREE_ACCESS in data.needs:
+        step_free = {desk.id: desk.step_free for desk in config.desks}
+        if all(step_free.get(desk) is False for desk in slot.desk_ids):
+            raise StepFreeUnavailable()
     if window:
         return await draw.enter(
             conn,

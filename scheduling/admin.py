@@ -55,13 +55,15 @@ async def add_desk(
     names: dict[str, str],
     languages: list[str],
     active: bool,
+    *,
+    step_free: bool | None = None,
 ) -> bool:
     """Add a desk; False when the point has one with this id already (nothing written)."""
     return bool(
         await conn.fetchval(
             """
-            insert into desks (id, point_id, names, languages, active, source)
-            values ($1, $2, $3, $4, $5, 'staff')
+            insert into desks (id, point_id, names, languages, active, source, step_free)
+            values ($1, $2, $3, $4, $5, 'staff', $6)
             on conflict do nothing returning true
             """,
             desk_id,
@@ -69,19 +71,30 @@ async def add_desk(
             names,
             languages,
             active,
+            step_free,
         )
     )
 
 
 async def update_desk(
-    conn: asyncpg.Connection, desk_id: str, names: Any, languages: list[str], active: bool
+    conn: asyncpg.Connection,
+    desk_id: str,
+    names: Any,
+    languages: list[str],
+    active: bool,
+    *,
+    step_free: bool | None = None,
 ) -> None:
     await conn.execute(
-        "update desks set names = $2, languages = $3, active = $4 where id = $1",
+        """
+        update desks set names = $2, languages = $3, active = $4, step_free = $5
+         where id = $1
+        """,
         desk_id,
         names,
         languages,
         active,
+        step_free,
     )
 
 

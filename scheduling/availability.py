@@ -67,7 +67,7 @@ async def desk_schedules(
 ) -> list[DeskSchedule]:
     if desks is None:
         found = await store.list_desks(conn, [point.id])
-        desks = [Desk(d["id"], tuple(d["languages"])) for d in found]
+        desks = [Desk(d["id"], tuple(d["languages"]), d["step_free"]) for d in found]
     return schedules_of(point, rules, first, last, desks)
 
 

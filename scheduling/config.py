@@ -36,6 +36,7 @@ from scheduling.rules import CalendarRule
 class Desk:
     id: str
     languages: tuple[str, ...]
+    step_free: bool | None = None  # reachable without stairs; None: not known
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,6 @@ async def load(
         point=point,
         services={s.id: s for s in services},
         rules=tuple(rules),
-        desks=tuple(Desk(d["id"], tuple(d["languages"])) for d in desks),
+        desks=tuple(Desk(d["id"], tuple(d["languages"]), d["step_free"]) for d in desks),
         database=database,
     )

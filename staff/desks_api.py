@@ -39,12 +39,16 @@ class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     names: LocalizedText
     languages: Languages
     active: bool = True
+    step_free: bool | None = None
+    """Reachable without stairs (true), not (false: e.g. upstairs with no lift), or not known
+    (null). A visit that asks for step-free access is never put on a desk that says false."""
 
 
 class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     names: LocalizedText | UnsetType = UNSET
     languages: Languages | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    step_free: bool | UnsetType | None = UNSET
 
 
 class Desk(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,9 +57,10 @@ class Desk(msgspec.Struct, frozen=True, kw_only=True):
     names: dict[str, str]
     languages: list[str]
     active: bool
+    step_free: bool | None = None
 
 
-_DESK = "select id, point_id, names, languages, active from desks"
+_DESK = "select id, point_id, names, languages, active, step_free from desks"
 
 
 async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
@@ -68,7 +73,9 @@ async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
 
 
 async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
-    await admin.update_desk(conn, desk.id, desk.names, desk.languages, desk.active)
+    await admin.update_desk(
+        conn, desk.id, desk.names, desk.languages, desk.active, step_free=desk.step_free
+    )
 
 
 async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
@@ -111,9 +118,16 @@ class StaffDeskController(Controller):
                 names=msgspec.to_builtins(data.names),
                 languages=unique(list(data.languages)),
                 active=data.active,
+                step_free=data.step_free,
             )
             if not await admin.add_desk(
-                conn, point_id, desk.id, desk.names, desk.languages, desk.active
+                conn,
+                point_id,
+                desk.id,
+                desk.names,
+                desk.languages,
+                desk.active,
+                step_free=desk.step_free,
             ):
                 raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
             await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
@@ -140,7 +154,7 @@ class StaffDeskController(Controller):
         dry_run: FromQuery[bool] = False,
         cancel_affected: FromQuery[bool] = False,
     ) -> ChangeOutcome:
-        """Rename a desk, change its languages, retire or reopen it."""
+        """Rename a desk, change its languages or step-free access, retire or reopen it."""
         require_point(staff, point_id)
         changes = msgspec.to_builtins(data)
         refuse_control_characters(changes)

@@ -17,6 +17,10 @@ import msgspec
 from booking.domain.lifecycle import Status
 from booking.secrets import email_key, new_token, token_hash
 
+#: The need a visitor may ask for that decides their desk: a desk says whether it is reachable
+#: without stairs (desks.step_free), and such a visit goes only where it is, or may be.
+STEP_FREE_ACCESS = "step-free-access"
+
 
 class Visitor(msgspec.Struct, frozen=True):
     name: str | None
@@ -69,6 +73,10 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def email_key(self) -> str | None:
         return email_key(self.visitor.email) if self.visitor.email else None
+
+    @property
+    def needs_step_free(self) -> bool:
+        return STEP_FREE_ACCESS in self.needs
 
 
 class HoldSecrets(msgspec.Struct, frozen=True):
