@@ -73,6 +73,23 @@ def visit_of(row: asyncpg.Record) -> Visit:
     )
 
 
+async def coming_at_point(
+    conn: asyncpg.Connection, point_id: str, person: str
+) -> list[asyncpg.Record]:
+    """The visits the per-person limit counts for this person at this point (held or
+    confirmed, not over yet; migrations/0003): (id, sequence) each."""
+    return await conn.fetch(
+        """
+        select b.id, b.sequence from bookings b
+         where b.point_id = $1 and b.visitor_email_key = $2 and b.ends_at > now()
+           and visit_status(b.status, b.hold_expires_at) in ('held', 'confirmed')
+         order by b.starts_at
+        """,
+        point_id,
+        person,
+    )
+
+
 # ---------------------------------------------------------------------------- holding a visit
 
 PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger (0003)

@@ -343,3 +343,23 @@ async def send_link(caller: Caller, reference: str, email: str) -> None:
         caller.uow.send([await store.add_outbox(conn, row["id"], "manage_link", row["sequence"])])
 
     await caller.uow.atomic(work)
+
+
+async def send_links_at_point(caller: Caller, point_id: str, email: str) -> None:
+    """Mail the links of this person's coming visits at the point to the address they were
+    booked with: for a visitor told they already have a visit there (the per-person limit, e.g.
+    after going back and sending the form again) who no longer has its link.
+
+    As `send_link`: the same answer whatever is found, and mail only to that address.
+    """
+    address = valid_email(email)
+    person = email_key(address)
+    await caller.limit("link", person=person)
+
+    async def work(conn: asyncpg.Connection) -> None:
+        for row in await store.coming_at_point(conn, point_id, person):
+            caller.uow.send(
+                [await store.add_outbox(conn, row["id"], "manage_link", row["sequence"])]
+            )
+
+    await caller.uow.atomic(work)

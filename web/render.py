@@ -148,6 +148,8 @@ def page(
         "title": title,
         "staff_nav": None,
         "errors": {},
+        # a form whose typed values the language switch keeps (web/booking_flow.py `keep`)
+        "keep_form": None,
     }
     all_headers = {"Cache-Control": "no-store", "Content-Language": lang, "Vary": "Cookie"}
     all_headers.update(headers or {})
