@@ -8,6 +8,8 @@ invite.ics attachment for mail programs that only show attachments.
 
 from __future__ import annotations
 
+import email.header
+import email.headerregistry
 import email.policy
 import email.utils
 from collections.abc import Mapping
@@ -23,9 +25,29 @@ from notifications.invitation import VisitSnapshot, build_invitation, pick_text,
 from notifications.messages import MessageKind, RenderedMessage, render_message
 from scheduling import contacts
 
+
+class _Subject(email.headerregistry.UnstructuredHeader):
+    """A Subject folded by email.header.Header when it is not ASCII.
+
+    The standard folder (CPython's _fold_as_ew) drops the space where it splits a subject into
+    two encoded words (RFC 2047 §6.2: white space between encoded words is not displayed), so
+    "Візит … скасовано: цього дня" arrived as "скасовано:цього дня". Header keeps each space
+    inside an encoded word. The message's header object folds itself, so this holds whichever
+    policy writes the message out (aiosmtplib's own, the Maildir's)."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:  # type: ignore[override]
+        if getattr(policy, "utf8", False) or str(self).isascii():
+            return super().fold(policy=policy)  # type: ignore[misc]
+        encoded = email.header.Header(str(self), "utf-8", header_name=self.name)
+        return f"{self.name}: {encoded.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+_HEADERS = email.headerregistry.HeaderRegistry()
+_HEADERS.map_to_type("subject", _Subject)
+
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
 # server accepts them, with or without 8BITMIME (RFC 6152).
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
 _ENDED = frozenset({"cancelled", "expired"})
 _CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
