@@ -8,7 +8,7 @@ notes).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -45,6 +45,9 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visitor: VisitorIn
     notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
+    mail_language: Literal["pl", "en", "uk", "ru"] | None = None
+    """The language of the visit's e-mails; by default the visit's own (a sign language's:
+    its spoken one)."""
 
 
 class ConfirmIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -28,7 +28,8 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
-    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone
+    b.manage_token_issued, b.mail_language,
+    visit_status(b.status, b.hold_expires_at) as status, p.timezone
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -70,6 +71,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
         needs=list(row["needs"]),
         sequence=row["sequence"],
         expires_at=row["hold_expires_at"] if row["status"] == Status.HELD else None,
+        mail_language=row["mail_language"],
     )
 
 
@@ -152,9 +154,10 @@ _INSERT_HELD = (
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
-        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id)
+        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
+        mail_language)
     select $1, d.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held', $14, $15, $16, $17,
-           $18
+           $18, $21
     """
     + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20)
     + """
@@ -223,6 +226,7 @@ async def _insert(
         held.waitlist_id,
         held.needs_step_free,
         None,
+        held.mail_language,
     )
     try:
         if keep_going:

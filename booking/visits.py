@@ -126,6 +126,7 @@ async def _hold_or_enter(
             visitor=visitor,
             notes=data.notes,
             needs=list(data.needs),
+            mail_language=data.mail_language,
         )
     held, secrets = hold_visit(
         point_id=point.id,
@@ -138,6 +139,7 @@ async def _hold_or_enter(
         hold=hold_for,
         notes=data.notes,
         needs=tuple(data.needs),
+        mail_language=data.mail_language,
     )
     placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
     if placed is None:
@@ -166,6 +168,7 @@ async def _hold_or_enter(
         needs=list(data.needs),
         sequence=0,
         expires_at=held.hold_expires_at,
+        mail_language=data.mail_language,
         manage_token=secrets.manage_token,
     )
 

@@ -85,7 +85,8 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
 def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
     """The visit as messages and invitations describe it, from the claimed row; with the
     manage page's link (booking/links.py) when `link_key` is given."""
-    language = written_language(row["language"])
+    mail_language = row.get("mail_language")
+    language = mail_language or written_language(row["language"])
     manage = None
     if link_key is not None:
         token = links.mail_token(link_key, row["booking_id"])
@@ -108,6 +109,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         what_to_bring=row["what_to_bring"],
         manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
+        mail_language=mail_language,
     )
 
 

@@ -106,7 +106,7 @@ def read_sent_cookie(request: Request, reference: str) -> tuple[str | None, bool
 #: `keep`): in a cookie, never in a URL; HttpOnly, SameSite=Strict, only for this point's
 #: booking pages, for half an hour, and removed once the visit is booked.
 DETAILS_COOKIE = "wizyta_details"
-KEPT_FIELDS = ("name", "email", "phone", "notes")
+KEPT_FIELDS = ("name", "email", "phone", "notes", "mail_language")
 KEEP_SECONDS = 30 * 60
 _MAX_COOKIE = 3000  # bytes of the encoded value: browsers keep 4096 per cookie
 
@@ -232,6 +232,10 @@ def booking_request(
         "visitor": visitor,
         "notes": values["notes"],
         "needs": [n for n in _as_list(form.get("needs")) if n in NEEDS],
+        # the e-mails' language, asked on the form (by default the page's): not the visit's
+        "mail_language": text(form, "mail_language")
+        if text(form, "mail_language") in LANGUAGES
+        else None,
     }
     return msgspec.convert(body, BookingCreate), {}
 
@@ -460,6 +464,8 @@ class BookingPages(Controller):
         service, language = text(form, "service"), text(form, "language")
         start = parse_instant(text(form, "start"))
         go = text(form, "go")
+        if go in LANGUAGES:  # the e-mails follow the newly chosen page language unless changed
+            form = {k: v for k, v in form.items() if k != "mail_language"}
         cookies = [details_cookie(request, point.id, form)]
         if start is None or not service or not language:
             return Redirect(path=step_link(point.id), status_code=303, cookies=cookies)

@@ -240,6 +240,7 @@ class VisitPages(Controller):
             end=visit.end,
             timezone=visit.timezone,
             language=visit.language,
+            mail_language=visit.mail_language,
             visitor_name=visit.visitor.name or "",
             visitor_email=visit.visitor.email or "",
             point_name=point.names,

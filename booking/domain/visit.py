@@ -43,6 +43,9 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     needs: list[str]
     sequence: int
     expires_at: dt.datetime | None
+    mail_language: str | None = None
+    """The language of the visit's e-mails when the visitor chose one (pl, en, uk, ru); None:
+    the visit's own written language."""
 
 
 class VisitCreated(Visit, frozen=True, kw_only=True):
@@ -69,6 +72,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     manage_token_issued: bool
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
+    mail_language: str | None = None
 
     @property
     def email_key(self) -> str | None:
@@ -98,6 +102,7 @@ def hold_visit(
     needs: tuple[str, ...] = (),
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
+    mail_language: str | None = None,
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
     secrets = HoldSecrets(new_token(), new_token())
@@ -115,6 +120,7 @@ def hold_visit(
         manage_token_issued=manage_token_issued,
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
+        mail_language=mail_language,
     )
     return held, secrets
 

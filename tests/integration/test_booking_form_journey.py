@@ -162,3 +162,53 @@ async def test_a_visitor_told_they_have_a_visit_already_can_have_its_link_mailed
     sent = await client.post(f"/points/{BASZTOWA}/book/links", data=other, follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == f"/points/{BASZTOWA}/book/links"
     assert await pool.fetchval(outbox) == 1
+
+
+async def test_the_mails_are_in_the_language_asked_on_the_form_not_the_visits(
+    mail_client, pool, smtp_settings, catcher
+):
+    """A visit talked in Polish, booked on the Ukrainian page: the form asks which language the
+    e-mails are in, Ukrainian by default; the API takes `mail_language` too."""
+    import email.policy
+    from email.parser import BytesParser
+
+    from tests.booking_helpers import book
+    from tests.factories import run_worker
+
+    slots = await free_slots(mail_client, language="pl")
+    query = {"service": EVERYDAY, "language": "pl", "day": slots[0]["start"][:10]}
+    details = await mail_client.get(
+        f"/points/{BASZTOWA}/book?" + urlencode(query | {"start": slots[0]["start"], "lang": "uk"})
+    )
+    assert re.search(r'<option value="uk" lang="uk" selected>', details.text)
+    form = {
+        "csrf_token": mail_client.cookies.get(CSRF_COOKIE),
+        "service": EVERYDAY,
+        "language": "pl",
+        "start": slots[0]["start"],
+        "key": re.search(r'name="key" value="([^"]+)"', details.text)[1],
+        "name": NAME,
+        "email": EMAIL,
+        "mail_language": "uk",
+    }
+    booked = await mail_client.post(f"/points/{BASZTOWA}/book", data=form, follow_redirects=False)
+    assert booked.status_code == 303, booked.text
+    assert await pool.fetchval("select mail_language from bookings") == "uk"
+
+    api = await book(
+        mail_client, slots[1]["start"], "jan@example.org", language="pl", mail_language="en"
+    )
+    assert api.status_code == 201, api.text
+    assert api.json()["mail_language"] == "en"
+    plain = await book(mail_client, slots[2]["start"], "ola@example.org", language="pl")
+    assert plain.json()["mail_language"] is None
+
+    await run_worker(smtp_settings)
+    parser = BytesParser(policy=email.policy.default)
+    subjects = {
+        str(m["To"].addresses[0].addr_spec): (str(m["Subject"]), m["Content-Language"])
+        for m in (parser.parsebytes(raw) for raw in catcher.received)
+    }
+    assert subjects[EMAIL][1] == "uk" and "Підтвердьте" in subjects[EMAIL][0]
+    assert subjects["jan@example.org"][1] == "en"
+    assert subjects["ola@example.org"][1] == "pl"  # the visit's own language, as before
