@@ -203,7 +203,7 @@ class VisitPages(Controller):
             request,
             "manage.html",
             mail_failed=mail_failed,
-            lang=language_of(request, written(visit.language)),
+            lang=language_of(request, visit.mail_language or written(visit.language)),
             token=token,
             done=request.query_params.get("done"),
             changeable=changeable,
@@ -348,7 +348,7 @@ class VisitPages(Controller):
         return page(
             request,
             "cancel.html",
-            lang=language_of(request, written(visit.language)),
+            lang=language_of(request, visit.mail_language or written(visit.language)),
             token=token,
             problem=None,
             manage=manage_path(reference, token or ""),
@@ -366,7 +366,7 @@ class VisitPages(Controller):
                 visit = await visits.get(caller, reference, token)
             except DomainError:
                 return refused(request, error)
-            lang = language_of(request, written(visit.language))
+            lang = language_of(request, visit.mail_language or written(visit.language))
             point, offer = await _place(await caller.uow.connection(), visit)
             return page(
                 request,
