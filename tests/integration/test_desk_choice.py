@@ -6,6 +6,7 @@ the need in words."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from urllib.parse import urlencode
 
@@ -85,8 +86,6 @@ async def test_a_desk_not_known_to_be_step_free_is_taken_when_nothing_better_is_
 
 
 async def test_the_booking_page_says_why_next_to_the_need(client, pool):
-    import re
-
     slots = await free_slots(client, point=RONDO, service=CASE_STATUS, language="pl")
     slot = _first_with(slots, 4)
     for n in range(2):
@@ -164,3 +163,9 @@ async def test_the_day_sheet_names_the_need_in_the_staffs_language(client, pool)
     assert sheet.status_code == 200
     assert "step-free-access" not in sheet.text
     assert "доступ без сходів" in sheet.text
+    rules = await client.get(f"/staff/points/{RONDO}/rules?lang=en")
+    assert rules.status_code == 200
+    row = re.search(r"Room 105 \(1st floor\)</th>.*?</tr>", rules.text, re.S)[0]
+    assert "no: stairs" in row
+    row = re.search(r"Service room 1 \(ground floor\)</th>.*?</tr>", rules.text, re.S)[0]
+    assert "<td>yes</td>" in row
