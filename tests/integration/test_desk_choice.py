@@ -169,3 +169,38 @@ async def test_the_day_sheet_names_the_need_in_the_staffs_language(client, pool)
     assert "no: stairs" in row
     row = re.search(r"Service room 1 \(ground floor\)</th>.*?</tr>", rules.text, re.S)[0]
     assert "<td>yes</td>" in row
+
+
+async def test_concurrent_bookers_never_put_a_step_free_visit_upstairs_nor_two_on_a_desk(
+    live_server, pool
+):
+    """Twelve bookers of one four-room slot at once, half of them asking for step-free access:
+    PostgreSQL decides each desk in the statement that holds the visit."""
+    import asyncio
+    import collections
+    import uuid
+
+    import httpx
+
+    from tests.booking_helpers import booking_body
+
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as http:
+        slots = await free_slots(http, point=RONDO, service=CASE_STATUS, language="pl")
+        start = _first_with(slots, 4)["start"]
+
+        async def one(n: int) -> httpx.Response:
+            extra = {"needs": STEP_FREE} if n % 2 else {}
+            body = booking_body(start, f"racer{n}@example.org", **AT_RONDO, **extra)
+            return await http.post(
+                "/api/v1/bookings", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+            )
+
+        answers = await asyncio.gather(*(one(n) for n in range(12)))
+    codes = collections.Counter(a.status_code for a in answers)
+    assert set(codes) <= {201, 409}, codes
+    assert codes[201] == 4, codes  # every room is taken: upstairs by visitors who can climb
+    rows = await pool.fetch("select desk_id, needs from bookings")
+    assert len({r["desk_id"] for r in rows}) == len(rows) == 4
+    for row in rows:
+        if "step-free-access" in row["needs"]:
+            assert row["desk_id"] in {f"{RONDO}-room-1", f"{RONDO}-room-2"}, row
