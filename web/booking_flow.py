@@ -479,8 +479,15 @@ class BookingPages(Controller):
                 day=day,
                 start=iso(start, point),
             )
-        else:
-            target = step_link(point.id, service=service, language=language, day=day)
+        else:  # back to a step of the booking: the details come back with the next time
+            back = {
+                "service": step_link(point.id),
+                "language": step_link(point.id, service=service),
+                "day": step_link(point.id, service=service, language=language),
+            }
+            target = back.get(go) or step_link(
+                point.id, service=service, language=language, day=day
+            )
         return Redirect(path=target, status_code=303, cookies=cookies)
 
 

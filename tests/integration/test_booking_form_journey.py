@@ -123,6 +123,13 @@ async def test_typed_details_survive_choosing_another_time_and_switching_the_lan
     assert _value(russian.text, "name") == "Олена К."
     assert 'formaction="/points/krakow-basztowa-22/book/keep"' in russian.text
 
+    # The steps above the form (service, language, day, time) keep it as well.
+    assert 'name="go" value="day"' in russian.text
+    day = await client.post(
+        f"/points/{BASZTOWA}/book/keep", data=typed | {"go": "day"}, follow_redirects=False
+    )
+    assert day.headers["location"] == f"/points/{BASZTOWA}/book?service={EVERYDAY}&language=uk"
+
     # Booked: the kept details are forgotten.
     booked = await _book(client, await _form(client, second))
     assert booked.status_code == 303
