@@ -18,7 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from booking.domain.errors import PerPersonLimit
+from booking.domain.errors import PerPersonLimit, SlotTaken
 from booking.domain.lifecycle import Event, IllegalTransition, Status, sources, transition
 from booking.domain.visit import STEP_FREE_ACCESS, HeldVisit, Visit, Visitor
 from booking.secrets import new_reference
@@ -29,7 +29,7 @@ VISIT_COLUMNS = """
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
     b.manage_token_issued, b.mail_language,
-    visit_status(b.status, b.hold_expires_at) as status, p.timezone
+    visit_status(b.status, b.hold_expires_at) as status, p.timezone, b.booked_by, b.moves
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -95,6 +95,7 @@ async def coming_at_point(
 # ---------------------------------------------------------------------------- holding a visit
 
 PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger (0003)
+INTERNAL_DESK = "WZ002"  # raised by the bookings_public_not_on_internal_desk trigger (0030)
 
 
 class Placed(NamedTuple):
@@ -122,11 +123,13 @@ def day_lock(point: Point, start: dt.datetime) -> str:
 #: free at that time, a visit that asks for step-free access takes a step-free desk first, one
 #: not known to be second, never one known not to be; every other visit takes the desk with
 #: the fewest extra skills (languages beyond its own, step-free access), keeping the scarce
-#: desk (the one with sign languages, the ground-floor room) for those who need it.
+#: desk (the one with sign languages, the ground-floor room) for those who need it. A visit
+#: booked online never goes to a desk kept for staff's bookings (desks.internal_only).
 DESK_CHOICE = """
       from desks d
      where d.point_id = $POINT and d.id = any($DESKS::text[])
        and not ($STEP_FREE and d.step_free is false)
+       and not (d.internal_only and $BOOKED_BY = 'visitor')
        and not exists (
            select from bookings o
             where o.desk_id = d.id and o.status in ('held', 'confirmed', 'checked_in')
@@ -149,17 +152,26 @@ def _desk_choice(**params: int) -> str:
 
 _TURN = "select pg_advisory_xact_lock(hashtextextended($1, 0))"
 
+
+async def take_turn(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
+    """Wait for the day's turn (day_lock) now, before a check that must see every visit put on
+    the day's desks before it: the public's part of each slot (scheduling/capacity.py) is a
+    count no constraint can hold, so online bookers judge it one after another. The insert
+    and the move take the same lock again (it is held until the transaction ends)."""
+    await conn.execute(_TURN, day_lock(point, start))
+
+
 _INSERT_HELD = (
     """
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
         hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        mail_language)
+        mail_language, booked_by)
     select $1, d.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held', $14, $15, $16, $17,
-           $18, $21
+           $18, $21, $22
     """
-    + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20)
+    + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20, BOOKED_BY=22)
     + """
     on conflict do nothing
     returning id, desk_id
@@ -227,6 +239,7 @@ async def _insert(
         held.needs_step_free,
         None,
         held.mail_language,
+        held.booked_by,
     )
     try:
         if keep_going:
@@ -236,6 +249,8 @@ async def _insert(
     except asyncpg.PostgresError as e:
         if e.sqlstate == PER_PERSON_LIMIT:
             raise PerPersonLimit() from e
+        if e.sqlstate == INTERNAL_DESK:  # flagged internal-only since the slot was read
+            raise SlotTaken() from e
         raise
 
 
@@ -339,10 +354,10 @@ async def expire_overdue(
 _MOVE = (
     """
     update bookings set desk_id = d.id, starts_at = $3, ends_at = $4, sequence = $5,
-           updated_at = now()
+           updated_at = now(), moves = moves + $9::int
       from (select d.id
     """
-    + _desk_choice(POINT=6, DESKS=2, STEP_FREE=7, START=3, END=4, SELF=1)
+    + _desk_choice(POINT=6, DESKS=2, STEP_FREE=7, START=3, END=4, SELF=1, BOOKED_BY=8)
     + """
            ) d
      where bookings.id = $1
@@ -358,10 +373,13 @@ async def move(
     desk_ids: tuple[str, ...],
     start: dt.datetime,
     end: dt.datetime,
+    *,
+    by_visitor: bool = True,
 ) -> tuple[str, int] | None:
     """Move the visit to the best free desk at [start, end) (DESK_CHOICE, as a hold chooses)
     in one UPDATE (the new time is taken in the same instant the old one is freed); (desk, new
-    sequence), or None when none of `desk_ids` can take it."""
+    sequence), or None when none of `desk_ids` can take it. A visitor's move counts toward the
+    visit's limit of moves (booking/fair.py)."""
     transition(row["status"], Event.RESCHEDULE)  # the status stays; the move must be legal
     sequence = row["sequence"] + 1
     await conn.execute(_TURN, day_lock(point, start))
@@ -376,9 +394,15 @@ async def move(
                 sequence,
                 point.id,
                 STEP_FREE_ACCESS in row["needs"],
+                row["booked_by"],
+                1 if by_visitor else 0,
             )
     except asyncpg.ExclusionViolationError:
         return None  # a writer that does not take the day's turn took it: none is free
+    except asyncpg.PostgresError as e:
+        if e.sqlstate != INTERNAL_DESK:  # flagged internal-only since the slot was read
+            raise
+        return None
     return (desk, sequence) if desk is not None else None
 
 

@@ -39,6 +39,8 @@ class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     names: LocalizedText
     languages: Languages
     active: bool = True
+    internal_only: bool = False
+    """Only staff book this desk: online bookers never see it (internal capacity)."""
     step_free: bool | None = None
     """Reachable without stairs (true), not (false: e.g. upstairs with no lift), or not known
     (null). A visit that asks for step-free access is never put on a desk that says false."""
@@ -48,6 +50,7 @@ class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     names: LocalizedText | UnsetType = UNSET
     languages: Languages | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    internal_only: bool | UnsetType = UNSET
     step_free: bool | UnsetType | None = UNSET
 
 
@@ -57,10 +60,11 @@ class Desk(msgspec.Struct, frozen=True, kw_only=True):
     names: dict[str, str]
     languages: list[str]
     active: bool
+    internal_only: bool = False
     step_free: bool | None = None
 
 
-_DESK = "select id, point_id, names, languages, active, step_free from desks"
+_DESK = "select id, point_id, names, languages, active, internal_only, step_free from desks"
 
 
 async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
@@ -74,7 +78,13 @@ async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
 
 async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
     await admin.update_desk(
-        conn, desk.id, desk.names, desk.languages, desk.active, step_free=desk.step_free
+        conn,
+        desk.id,
+        desk.names,
+        desk.languages,
+        desk.active,
+        desk.internal_only,
+        step_free=desk.step_free,
     )
 
 
@@ -118,6 +128,7 @@ class StaffDeskController(Controller):
                 names=msgspec.to_builtins(data.names),
                 languages=unique(list(data.languages)),
                 active=data.active,
+                internal_only=data.internal_only,
                 step_free=data.step_free,
             )
             if not await admin.add_desk(
@@ -127,6 +138,7 @@ class StaffDeskController(Controller):
                 desk.names,
                 desk.languages,
                 desk.active,
+                desk.internal_only,
                 step_free=desk.step_free,
             ):
                 raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
