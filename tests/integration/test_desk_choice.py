@@ -204,3 +204,32 @@ async def test_concurrent_bookers_never_put_a_step_free_visit_upstairs_nor_two_o
     for row in rows:
         if "step-free-access" in row["needs"]:
             assert row["desk_id"] in {f"{RONDO}-room-1", f"{RONDO}-room-2"}, row
+
+
+async def test_staff_say_whether_a_desk_is_step_free_through_the_desk_api(client, pool):
+    from tests.staff_helpers import auth, login
+
+    accounts = await make_accounts(pool)
+    token = await login(client, accounts.rondo)
+    desks = f"/api/v1/staff/points/{RONDO}/desks"
+    listed = {
+        d["id"]: d["step_free"] for d in (await client.get(desks, headers=auth(token))).json()
+    }
+    assert listed[f"{RONDO}-room-1"] is True and listed[f"{RONDO}-room-105"] is False
+    created = await client.post(
+        desks,
+        json={
+            "names": {"pl": "Pokój 3", "en": "Room 3", "uk": "Кімната 3", "ru": "Комната 3"},
+            "languages": ["pl"],
+            "step_free": True,
+        },
+        headers=auth(token),
+    )
+    assert created.status_code == 201, created.text
+    new = created.json()["result"]["id"]
+    assert created.json()["result"]["step_free"] is True
+    changed = await client.patch(f"{desks}/{new}", json={"step_free": None}, headers=auth(token))
+    assert changed.status_code == 200, changed.text
+    assert await pool.fetchval("select step_free from desks where id = $1", new) is None
+    await client.patch(f"{desks}/{new}", json={"step_free": False}, headers=auth(token))
+    assert await pool.fetchval("select step_free from desks where id = $1", new) is False
