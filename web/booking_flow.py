@@ -236,8 +236,14 @@ def booking_request(
         "mail_language": text(form, "mail_language")
         if text(form, "mail_language") in LANGUAGES
         else None,
+        "notify_by": notify_by_of(form),
     }
     return msgspec.convert(body, BookingCreate), {}
+
+
+def notify_by_of(form: dict[str, Any]) -> list[str]:
+    """The form's choice of channels ("email", "sms" or "both") as the API's list."""
+    return {"sms": ["sms"], "both": ["email", "sms"]}.get(text(form, "notify_by"), ["email"])
 
 
 def _max_length(kind: Any) -> int:

@@ -150,6 +150,8 @@ def page(
         "errors": {},
         # a form whose typed values the language switch keeps (web/booking_flow.py `keep`)
         "keep_form": None,
+        # points closed at short notice (web/legal.py OutageBannerMiddleware), on every page
+        "outages": request.scope.get("state", {}).get("outages", []),
     }
     all_headers = {"Cache-Control": "no-store", "Content-Language": lang, "Vary": "Cookie"}
     all_headers.update(headers or {})

@@ -46,6 +46,8 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     mail_language: str | None = None
     """The language of the visit's e-mails when the visitor chose one (pl, en, uk, ru); None:
     the visit's own written language."""
+    notify_by: list[str] = msgspec.field(default_factory=lambda: ["email"])
+    """How the visitor is told about the visit: "email", "sms" or both."""
 
 
 class VisitCreated(Visit, frozen=True, kw_only=True):
@@ -73,6 +75,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
     mail_language: str | None = None
+    notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
     #: (booking/staff_booking.py): their visits may use the capacity kept for staff
     booked_by: str = "visitor"
@@ -106,6 +109,7 @@ def hold_visit(
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
     mail_language: str | None = None,
+    notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
@@ -125,6 +129,7 @@ def hold_visit(
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
         mail_language=mail_language,
+        notify_by=notify_by,
         booked_by=booked_by,
     )
     return held, secrets
