@@ -8,7 +8,9 @@ def staff_management_handlers() -> list[object]:
     from staff.desks_api import StaffDeskController
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
+    from staff.queue_api import StaffQueueController
     from staff.services_api import StaffServiceController
+    from staff.statistics import StaffStatisticsController
     from staff.visits_api import StaffVisitController
 
     return [
@@ -19,4 +21,6 @@ def staff_management_handlers() -> list[object]:
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,
+        StaffQueueController,
+        StaffStatisticsController,
     ]

@@ -30,10 +30,13 @@ STATIC_MAX_AGE = 365 * 24 * 3600  # the stylesheet's URL carries its hash (?v=)
 
 def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
+    from web.display import DisplayPages
     from web.draws import DrawPages
+    from web.kiosk import KioskPages
     from web.manage_link import ManageLinkPages
     from web.points import PointPages
     from web.staff_pages import StaffPages
+    from web.staff_queue_pages import StaffQueuePages
     from web.visits import VisitPages
 
     return [
@@ -43,6 +46,9 @@ def web_handlers() -> list[Any]:
         VisitPages,
         DrawPages,
         StaffPages,
+        KioskPages,
+        DisplayPages,
+        StaffQueuePages,
         create_static_files_router(
             path="/static",
             directories=[STATIC],
