@@ -16,20 +16,31 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
-from booking import kiosks, queue
+from booking import kiosks, qr, queue
 from core.problems import DomainError, status_of
 from core.uow import Uow
 from scheduling import store
 from scheduling.model import Point
 from web.common import form_of, text
 from web.errors import explain
+from web.i18n import N_, gettext_for
 from web.render import language_of, page
 
 KIOSK_COOKIE = "wizyta_kiosk"
 YEAR = 365 * 24 * 3600
 #: The ticket page goes back to the start by itself after this many seconds.
 BACK_AFTER = 25
+
+
+QR_LABEL = N_("QR code of the booking number %(reference)s, for the kiosk")
+
+
+def kiosk_code(reference: str, lang: str) -> Markup:
+    """The visit's QR code for the kiosk, as inline SVG for a page (booking/qr.py)."""
+    label = gettext_for(lang)(QR_LABEL) % {"reference": reference}
+    return Markup(qr.svg(reference, label=label))  # segno's markup; the label is escaped
 
 
 def _path(point_id: str) -> str:

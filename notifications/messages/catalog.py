@@ -66,6 +66,8 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     """The sentence above the link to book again."""
     see: str
     """The sentence above the manage link in a message about a visit that is over."""
+    kiosk: str
+    """Above the visit's QR code: scan it at the kiosk or type `{reference}`."""
     signoff: str
     automatic: str
     """The closing note; `{email}` is the point's address."""

@@ -32,6 +32,11 @@ CATALOG = Catalog(
     manage="If you cannot come, please cancel or move your visit here:",
     rebook="You can book a new visit here:",
     see="You can see the visit's details here:",
+    kiosk=(
+        "When you arrive, hold this code to the scanner of the kiosk at the entrance, or "
+        "type your booking reference {reference} there. You then get a number for the "
+        "waiting room's screen."
+    ),
     signoff="Kind regards,",
     automatic=(
         "This message was sent automatically. If you have any questions, write to us at {email}"
