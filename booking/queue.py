@@ -395,23 +395,29 @@ async def _finish(
 
 
 async def _call(conn: asyncpg.Connection, point: Point, desk_id: str, ticket_id: int) -> Ticket:
+    """Call the ticket to the desk, log the call for the screens and tell them: one statement."""
     row = await conn.fetchrow(
         """
-        update queue_tickets set status = 'called', desk_id = $2, calls = calls + 1,
-               called_at = coalesce(called_at, now())
-         where id = $1 returning id
+        with called as (
+            update queue_tickets set status = 'called', desk_id = $2, calls = calls + 1,
+                   called_at = coalesce(called_at, now())
+             where id = $1
+            returning *
+        ), logged as (
+            insert into queue_calls (point_id, ticket_id, desk_id)
+            select point_id, id, desk_id from called
+        ), told as (
+            select pg_notify($3, $4)
+        )
+        select t.*, b.reference
+          from called t left join bookings b on b.id = t.booking_id, told
         """,
         ticket_id,
         desk_id,
-    )
-    await conn.execute(
-        "insert into queue_calls (point_id, ticket_id, desk_id) values ($1, $2, $3)",
+        CHANNEL,
         point.id,
-        row["id"],
-        desk_id,
     )
-    await _notify(conn, point.id)
-    return ticket_of(await conn.fetchrow(_TICKET + " where t.id = $1", ticket_id))
+    return ticket_of(row)
 
 
 async def call_next(
