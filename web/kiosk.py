@@ -30,8 +30,6 @@ from web.render import language_of, page
 
 KIOSK_COOKIE = "wizyta_kiosk"
 YEAR = 365 * 24 * 3600
-#: The ticket page goes back to the start by itself after this many seconds.
-BACK_AFTER = 25
 
 
 QR_LABEL = N_("QR code of the booking number %(reference)s, for the kiosk")
@@ -158,5 +156,4 @@ class KioskPages(Controller):
             ticket=ticket,
             wait=wait,
             back=_path(point.id),
-            back_after=BACK_AFTER,
         )
