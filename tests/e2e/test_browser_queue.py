@@ -98,10 +98,8 @@ async def test_from_the_door_to_the_desk(server, browser, axe, request):
         f"/api/v1/staff/points/{BASZTOWA}/desks/{BASZTOWA}-desk-1/call-next", headers=staff
     )
     assert called.json()["number"] == "A001"
-    await display.locator("#now-serving").get_by_text("A001").wait_for(
-        timeout=CALL_SHOWN_WITHIN_MS
-    )
-    await display.locator('main[data-announced]').wait_for()
+    await display.locator("#now-serving").get_by_text("A001").wait_for(timeout=CALL_SHOWN_WITHIN_MS)
+    await display.locator("main[data-announced]").wait_for()
     await screen.step("called")
 
     # The server restarts; the screen reconnects by itself and shows the next call.
@@ -113,9 +111,7 @@ async def test_from_the_door_to_the_desk(server, browser, axe, request):
         f"/api/v1/staff/points/{BASZTOWA}/desks/{BASZTOWA}-desk-2/call-next", headers=staff
     )
     assert called.json()["number"] == "W001"
-    await display.locator("#now-serving").get_by_text("W001").wait_for(
-        timeout=CALL_SHOWN_WITHIN_MS
-    )
+    await display.locator("#now-serving").get_by_text("W001").wait_for(timeout=CALL_SHOWN_WITHIN_MS)
     await screen.step("after-restart")
 
     # The clerk's pages.
