@@ -145,6 +145,8 @@ async def test_walk_ins_get_tickets_up_to_the_daily_cap(client, token, pool):
     assert response.status_code == 200, response.text
     page = await client.get(KIOSK)
     assert "Take a ticket" in page.text
+    public = await client.get(f"/points/{BASZTOWA}")
+    assert 'id="walk-in-wait"' in public.text and "No waiting now" in public.text
     numbers = [ticket_on((await kiosk_post(client, "walk-in", **walk_in)).text) for _ in "ab"]
     assert numbers == ["W001", "W002"]
     response = await kiosk_post(client, "walk-in", **walk_in)
