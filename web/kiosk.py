@@ -141,7 +141,10 @@ class KioskPages(Controller):
             problem=explained.message if explained else None,
             problem_field=explained.field if explained else None,
             walk_ins=usable and settings.walk_ins,
-            services=[s for s in services if getattr(s, "active", True)],
+            services=services,
+            walk_in_languages=[
+                code for code in point.languages if any(code in s.languages for s in services)
+            ],
             wait=wait,
             typed=typed or {},
         )
