@@ -84,6 +84,7 @@ class StaffQueuePages(Controller):
         problem: str | None = None,
         status: int = 200,
         issued: Any = None,
+        chosen: list[str] | None = None,
     ) -> Template:
         lang = language_of(request)
         _ = gettext_for(lang)
@@ -123,6 +124,7 @@ class StaffQueuePages(Controller):
             wait=wait,
             services=services,
             desk_actions=DESK_ACTIONS,
+            chosen=chosen if chosen is not None else request.query_params.getall("services", []),
             status_words=STATUS_WORDS,
             problem=problem,
             done=done and _(done),
@@ -144,8 +146,9 @@ class StaffQueuePages(Controller):
         form = await form_of(request)
         async with state.pool.acquire() as conn:
             point = await store.get_point(conn, point_id)
+        chosen = _services_of(form)
         moves = {
-            "call-next": lambda: queue.call_next(uow, point, desk_id),
+            "call-next": lambda: queue.call_next(uow, point, desk_id, chosen or None),
             "recall": lambda: queue.recall(uow, point, desk_id),
             "park": lambda: queue.park(uow, point, desk_id),
             "done": lambda: queue.done(uow, point, desk_id),
@@ -169,8 +172,9 @@ class StaffQueuePages(Controller):
                 desk_id=desk_id,
                 problem=message,
                 status=status_of(error),
+                chosen=chosen,
             )
-        query = urlencode({"desk": desk_id, "done": action})
+        query = urlencode({"desk": desk_id, "done": action, "services": chosen}, doseq=True)
         return Redirect(path=f"/staff/points/{point_id}/queue?{query}", status_code=303)
 
     @post("/queue/settings")
@@ -280,6 +284,12 @@ class StaffQueuePages(Controller):
             if (last - first).days > 365:
                 first = last - dt.timedelta(days=365)
             return await figures(conn, point, first, last), point
+
+
+def _services_of(form: dict[str, Any]) -> list[str]:
+    """The services the clerk ticked for "call next" (none: every service)."""
+    value = form.get("services", [])
+    return [v for v in ([value] if isinstance(value, str) else value) if isinstance(v, str)]
 
 
 def _per_day(found: Figures) -> list[dict[str, Any]]:

@@ -278,6 +278,12 @@ async def test_the_staff_queue_page_calls_the_next_visitor(client, token, pool):
     csrf = client.cookies.get("wizyta_staff_csrf")
     response = await client.post(
         f"/staff/points/{BASZTOWA}/queue/desks/{DESK1}/call-next",
+        data={"csrf_token": csrf, "services": ["legalisation-of-stay-and-work", "x"]},
+    )
+    assert response.status_code == 409  # the desk takes other services now
+    assert "Nobody waiting can be served" in response.text
+    response = await client.post(
+        f"/staff/points/{BASZTOWA}/queue/desks/{DESK1}/call-next",
         data={"csrf_token": csrf},
         follow_redirects=False,
     )
