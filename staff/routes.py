@@ -9,6 +9,7 @@ def staff_management_handlers() -> list[object]:
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
     from staff.queue_api import StaffQueueController
+    from staff.search_api import StaffSearchController
     from staff.services_api import StaffServiceController
     from staff.statistics import StaffStatisticsController
     from staff.visits_api import StaffVisitController
@@ -23,4 +24,5 @@ def staff_management_handlers() -> list[object]:
         StaffAuditController,
         StaffQueueController,
         StaffStatisticsController,
+        StaffSearchController,
     ]

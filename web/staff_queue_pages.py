@@ -18,6 +18,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking import kiosks, queue
+from booking import search as booking_search
+from booking.search import MIN_LENGTH
 from core.problems import DomainError, status_of
 from core.uow import Uow
 from scheduling import store
@@ -232,6 +234,28 @@ class StaffQueuePages(Controller):
         require_point(staff, point_id)
         await revoke_kiosk(uow, staff, point_id, kiosk_id)
         return Redirect(path=f"/staff/points/{point_id}/queue?done=revoked", status_code=303)
+
+    # ------------------------------------------------------------------------ search
+
+    @get("/search")
+    async def search(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        query = request.query_params.get("q", "")[:200]
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            found = await booking_search.find(conn, point_id, query)
+        return _staff_page(
+            request,
+            staff,
+            "staff/search.html",
+            point=point,
+            query=query,
+            found=found,
+            too_short=bool(query.strip()) and len(" ".join(query.split())) < MIN_LENGTH,
+        )
 
     # ------------------------------------------------------------------------ the figures
 
