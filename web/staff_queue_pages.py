@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from booking import kiosks, queue
+from booking import kiosks, office, queue
 from booking import search as booking_search
 from booking.search import MIN_LENGTH
 from core.problems import DomainError, status_of
@@ -234,6 +234,29 @@ class StaffQueuePages(Controller):
         require_point(staff, point_id)
         await revoke_kiosk(uow, staff, point_id, kiosk_id)
         return Redirect(path=f"/staff/points/{point_id}/queue?done=revoked", status_code=303)
+
+    # ------------------------------------------------------------------------ print
+
+    @get("/print")
+    async def print_day(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        """The day on paper: time, desk, visitor, service, language, needs and notes of every
+        visit still on (cancelled and lapsed ones left out); no buttons."""
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            day = parse_day(request.query_params.get("date")) or queue.today_of(point)
+            visits = await office.day_sheet(conn, point, day)
+        return _staff_page(
+            request,
+            staff,
+            "staff/print.html",
+            point=point,
+            day=day,
+            visits=[v for v in visits if v.status not in ("cancelled", "expired")],
+        )
 
     # ------------------------------------------------------------------------ search
 
