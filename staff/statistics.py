@@ -14,7 +14,8 @@ Definitions (one day = the point's local date of the appointment, or of the arri
 - walk_ins: tickets taken at the kiosk without an appointment;
 - wait (arrival to first call) and service (first call to done), in minutes: median and 90th
   percentile (continuous, as PostgreSQL's percentile_cont) over the tickets that have them;
-- channel: online (booked on the site or API), draw, waitlist, walk_in;
+- channel: online (booked on the site or API by the visitor), office (booked by staff for a
+  visitor), draw, waitlist, walk_in;
 - capacity: planned = the desks' opening minutes; booked = the minutes of visits confirmed and
   not cancelled; served = the minutes measured from call to done.
 """
@@ -83,7 +84,8 @@ class RangeTooLong(Invalid):
 
 
 _CHANNEL = """
-    case when b.waitlist_id is not null then 'waitlist'
+    case when b.booked_by = 'staff' then 'office'
+         when b.waitlist_id is not null then 'waitlist'
          when exists (select from draw_entries e where e.booking_id = b.id) then 'draw'
          else 'online' end
 """

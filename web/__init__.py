@@ -35,6 +35,7 @@ def web_handlers() -> list[Any]:
     from web.kiosk import KioskPages
     from web.manage_link import ManageLinkPages
     from web.points import PointPages
+    from web.staff_booking_pages import StaffBookingPages
     from web.staff_pages import StaffPages
     from web.staff_queue_pages import StaffQueuePages
     from web.visits import VisitPages
@@ -49,6 +50,7 @@ def web_handlers() -> list[Any]:
         KioskPages,
         DisplayPages,
         StaffQueuePages,
+        StaffBookingPages,
         create_static_files_router(
             path="/static",
             directories=[STATIC],

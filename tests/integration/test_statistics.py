@@ -49,6 +49,8 @@ async def _day(pool) -> None:
         ukrainian = await insert_booking(
             conn, point_id=BASZTOWA, start=at("11:30"), status="completed", language="uk"
         )
+        # booked by staff for the visitor (on the phone): the office's channel
+        await conn.execute("update bookings set booked_by = 'staff' where id = $1", ukrainian["id"])
         for row, who in ((by_visitor, "visitor"), (by_office, "office")):
             await conn.execute(
                 "update bookings set cancelled_by = $2 where id = $1", row["id"], who
@@ -121,7 +123,7 @@ async def test_the_figures_of_a_day_computed_by_hand_and_after_the_purge(client,
     # waits 10, 40, 20 minutes: median 20, p90 = 20 + 0.8 * (40 - 20); services 30 and 10
     assert (walk_ins["wait_median_minutes"], walk_ins["wait_p90_minutes"]) == (20.0, 36.0)
     assert (walk_ins["service_median_minutes"], walk_ins["service_p90_minutes"]) == (20.0, 28.0)
-    ukrainian = _row(rows, "uk", "online")
+    ukrainian = _row(rows, "uk", "office")
     assert (ukrainian["booked"], ukrainian["wait_median_minutes"]) == (1, 5.0)
     # three desks open 8 hours; three visits of 30 minutes kept; 18 + 15 + 30 + 10 served
     assert figures["capacity"] == [
