@@ -38,6 +38,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inbound_port: int = 2525
     rate_limit: bool = True
     proof_of_work: bool = True
+    #: who runs the service: the controller of the privacy notice, the entity of the
+    #: accessibility statement (web/legal.py), and where to write to about each
+    operator_name: str = "Małopolski Urząd Wojewódzki w Krakowie"
+    operator_address: str = "ul. Basztowa 22, 31-156 Kraków"
+    privacy_contact: str = "info.opt@muw.pl"
+    accessibility_contact: str = "info.opt@muw.pl"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +95,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             inbound_port=integer("INBOUND_PORT", default.inbound_port),
             rate_limit=_switch(env.get("RATE_LIMIT")),
             proof_of_work=_switch(env.get("PROOF_OF_WORK")),
+            operator_name=env.get("OPERATOR_NAME") or default.operator_name,
+            operator_address=env.get("OPERATOR_ADDRESS") or default.operator_address,
+            privacy_contact=env.get("PRIVACY_CONTACT") or default.privacy_contact,
+            accessibility_contact=env.get("ACCESSIBILITY_CONTACT") or default.accessibility_contact,
         )
 
     @property

@@ -9,6 +9,7 @@ def staff_management_handlers() -> list[object]:
     from staff.desks_api import StaffDeskController
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
+    from staff.premises_api import StaffPremisesController
     from staff.queue_api import StaffQueueController
     from staff.search_api import StaffSearchController
     from staff.services_api import StaffServiceController
@@ -27,4 +28,5 @@ def staff_management_handlers() -> list[object]:
         StaffQueueController,
         StaffStatisticsController,
         StaffSearchController,
+        StaffPremisesController,
     ]

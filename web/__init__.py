@@ -33,9 +33,12 @@ def web_handlers() -> list[Any]:
     from web.display import DisplayPages
     from web.draws import DrawPages
     from web.kiosk import KioskPages
+    from web.legal import LegalPages
     from web.manage_link import ManageLinkPages
+    from web.own_data import OwnDataPages
     from web.points import PointPages
     from web.staff_booking_pages import StaffBookingPages
+    from web.staff_outages import StaffOutagePages
     from web.staff_pages import StaffPages
     from web.staff_queue_pages import StaffQueuePages
     from web.visits import VisitPages
@@ -45,11 +48,14 @@ def web_handlers() -> list[Any]:
         BookingPages,
         ManageLinkPages,
         VisitPages,
+        OwnDataPages,
+        LegalPages,
         DrawPages,
         StaffPages,
         KioskPages,
         DisplayPages,
         StaffQueuePages,
+        StaffOutagePages,
         StaffBookingPages,
         create_static_files_router(
             path="/static",
@@ -62,7 +68,9 @@ def web_handlers() -> list[Any]:
 
 def middleware() -> list[Any]:
     """Outermost first: every response gets the headers, pages get the CSRF check."""
-    return [SecurityHeadersMiddleware, CSRFMiddleware]
+    from web.legal import OutageBannerMiddleware
+
+    return [SecurityHeadersMiddleware, CSRFMiddleware, OutageBannerMiddleware]
 
 
 Handler = Callable[[Request, Any], Response]
