@@ -11,7 +11,6 @@ has started.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from collections.abc import Awaitable, Callable
 
@@ -300,46 +299,3 @@ async def move_one(
         return sheet_visit(await conn.fetchrow(_SHEET + " where b.id = $1", row["id"]))
 
     return await caller.uow.atomic(work)
-
-
-# ---------------------------------------------------------------------------- search
-
-SEARCH_MIN = 3
-SEARCH_LIMIT = 50
-_REFERENCE = re.compile(r"^([A-Z]{3})-?([0-9A-Z]{4})-?([0-9A-Z]{2})$")
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-async def search(conn: asyncpg.Connection, point_id: str, query: str) -> list[SheetVisit]:
-    """The point's visits (any day, any status) whose reference is `query`, or whose name or
-    e-mail contains it, or whose phone contains its digits; case-insensitive. Visits ahead first
-    (soonest first), then past ones (latest first), at most SEARCH_LIMIT. The caller checks
-    that the query has at least SEARCH_MIN characters (the trigram indexes need three)."""
-    wanted = query.strip()
-    compact = re.sub(r"\s+", "", wanted).upper()
-    reference = _REFERENCE.match(compact)
-    digits = re.sub(r"[^0-9]", "", wanted)
-    rows = await conn.fetch(
-        _SHEET
-        + """
-        where b.point_id = $1
-          and (b.reference = $2
-               or lower(b.visitor_name) like $3
-               or lower(b.visitor_email) like $3
-               or ($4::text is not null
-                   and regexp_replace(b.visitor_phone, '[^0-9]', '', 'g') like $4))
-        order by b.starts_at < now(),
-                 case when b.starts_at >= now() then b.starts_at end,
-                 b.starts_at desc
-        limit $5
-        """,
-        point_id,
-        "-".join(reference.groups()) if reference else compact,
-        _like(wanted.lower()),
-        _like(digits) if len(digits) >= SEARCH_MIN else None,
-        SEARCH_LIMIT,
-    )
-    return [sheet_visit(r) for r in rows]

@@ -96,10 +96,3 @@ class PasswordUnchanged(Invalid):
 class NoSuchStaff(NotFound):
     code, field = "no_such_staff", "email"
     template = "There is no staff account {email!r}."
-
-
-class SearchTooShort(Invalid):
-    code, field = "search_too_short", "q"
-    template = (
-        "Search for at least {minimum} characters: a reference, a name, an e-mail or a phone."
-    )

@@ -23,7 +23,6 @@ from litestar.response import Redirect, Template
 
 from booking.domain.lifecycle import Event, allowed_events
 from booking.office import SheetVisit
-from booking.office import search as office_search
 from core.problems import DomainError, Unauthorized, status_of
 from core.tokens import token_hash
 from core.uow import Uow
@@ -32,7 +31,6 @@ from scheduling.model import Point
 from staff import desk_api
 from staff.accounts import MIN_PASSWORD, StaffMember, change_password, reset_password
 from staff.auth import SESSION_COOKIE, require_admin, require_point, staff_of
-from staff.search_api import check_query
 from staff.sessions import ABSOLUTE, log_in, log_out
 from staff.week_api import week_of
 from web.common import CallerDep, client_address, form_of, limit, parse_day, provide_caller, text
@@ -313,36 +311,6 @@ class StaffPages(Controller):
         target = f"/staff/points/{point_id}?{urlencode(query)}#visit-{reference}"
         return Redirect(path=target, status_code=303)
 
-    # ------------------------------------------------------------------------ search
-
-    @get("/points/{point_id:str}/search")
-    async def search(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
-        staff = await who(request)
-        if staff is None:
-            return _to_login()
-        require_point(staff, point_id)
-        query = request.query_params.get("q", "")[:200]
-        lang = language_of(request)
-        visits, problem, status = None, None, 200
-        async with state.pool.acquire() as conn:
-            point = await store.get_point(conn, point_id)
-            if query.strip():
-                try:
-                    visits = await office_search(conn, point_id, check_query(query))
-                except DomainError as error:
-                    problem, status = explain(error, lang).message, status_of(error)
-        return _staff_page(
-            request,
-            staff,
-            "staff/search.html",
-            lang=lang,
-            status=status,
-            point=point,
-            query=query,
-            visits=visits,
-            problem=problem,
-        )
-
     # ------------------------------------------------------------------------ week
 
     @get("/points/{point_id:str}/week")
@@ -514,7 +482,8 @@ class StaffPages(Controller):
             point = await store.get_point(conn, point_id)
             rules = await store.list_rules(conn, point_id)
             desks = await conn.fetch(
-                "select id, names, languages, active from desks where point_id = $1 order by id",
+                "select id, names, languages, active, step_free from desks where point_id = $1 "
+                "order by id",
                 point_id,
             )
         today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()

@@ -81,7 +81,7 @@ async def test_the_day_sheet_fits_a_tablet_and_prints_without_buttons(site, open
     await page.emulate_media(media="screen")
 
     await staff.goto(f"/staff/points/{BASZTOWA}/search?q=shevchuk")
-    await page.locator("#found").get_by_text(reference).wait_for()
+    await page.get_by_text(reference).first.wait_for()
     await staff.step("search")
     await staff.goto(f"/staff/points/{BASZTOWA}/week?date={day.isoformat()}")
     await page.locator("#week").wait_for()
