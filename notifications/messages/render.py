@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -30,6 +31,19 @@ class RenderedMessage(msgspec.Struct, frozen=True):
     text: str
     html: str
     language: str
+
+
+class OfferedTime(NamedTuple):
+    """A held alternative offered in the office's cancellation (booking/alternatives.py)."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+    until: datetime  # held until then
+    point_name: Mapping[str, str]
+    point_address: str
+    accept_url: str | None  # the confirmation link (None once the mail was sent: no token)
+    release_url: str
 
 
 class _Layout(NamedTuple):
@@ -64,6 +78,8 @@ def render_message(
     reason: dict[str, str] | None = None,
     rebook_url: str | None = None,
     deadline: datetime | None = None,
+    alternative: OfferedTime | None = None,
+    no_alternative: bool = False,
 ) -> RenderedMessage:
     """One message about `visit` in the visit's written language.
 
@@ -71,7 +87,9 @@ def render_message(
     (confirmation_request: the confirmation link with its token; waitlist_offer: the link that
     takes the offered time). `previous_start` (moved) and `reason` (cancelled_by_office: the
     closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone;
-    `deadline` (confirmation_request) says by when to confirm.
+    `deadline` (confirmation_request) says by when to confirm. `alternative`
+    (cancelled_by_office) is the time held instead, with its accept and release links;
+    `no_alternative` says none was found.
     """
     language = visit.written_language
     words = CATALOGS[language]
@@ -102,6 +120,26 @@ def render_message(
         blocks.paragraph(paragraph, values)
     if layout.confirm and confirm_url:
         blocks.link(text.action or "", _url(confirm_url))
+    if alternative is not None:
+        alt_zone = ZoneInfo(alternative.timezone)
+        offered = {
+            "alternative_when": dates.span(alternative.start, alternative.end, alt_zone, words),
+            "alternative_place": ", ".join(
+                p
+                for p in (
+                    _line(pick_text(alternative.point_name, language)),
+                    _line(alternative.point_address),
+                )
+                if p
+            ),
+            "alternative_until": dates.moment(alternative.until, alt_zone, words, weekday=False),
+        }
+        blocks.paragraph(words.alternative_offer, offered)
+        if alternative.accept_url:
+            blocks.link(words.alternative_accept, _url(alternative.accept_url))
+        blocks.link(words.alternative_release, _url(alternative.release_url))
+    elif no_alternative:
+        blocks.paragraph(words.alternative_none, {})
     for paragraph in text.after:
         blocks.paragraph(paragraph, values)
     rows = [
