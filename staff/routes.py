@@ -9,11 +9,13 @@ def staff_management_handlers() -> list[object]:
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
     from staff.services_api import StaffServiceController
+    from staff.special_days import StaffSpecialDayController
     from staff.visits_api import StaffVisitController
 
     return [
         StaffPointController,
         StaffServiceController,
+        StaffSpecialDayController,
         StaffDeskController,
         StaffVisitController,
         StaffFeedTokenController,

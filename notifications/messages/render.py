@@ -120,6 +120,20 @@ def render_message(
         blocks.paragraph(paragraph, values)
     if layout.confirm and confirm_url:
         blocks.link(text.action or "", _url(confirm_url))
+    for paragraph in text.after:
+        blocks.paragraph(paragraph, values)
+    rows = [
+        (words.when, values["when"]),
+        (words.where, values["place"]),
+        (words.service, _line(pick_text(visit.service_name, language))),
+    ]
+    if visit.desk_name:
+        rows.append((words.desk, _line(visit.desk_name)))
+    rows += [(words.visitor, _line(visit.visitor_name)), (words.reference, values["reference"])]
+    blocks.details(rows)
+    if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
+        blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
+    # The offer comes after the cancelled visit's details, so the two times are not confused.
     if alternative is not None:
         alt_zone = ZoneInfo(alternative.timezone)
         offered = {
@@ -140,19 +154,6 @@ def render_message(
         blocks.link(words.alternative_release, _url(alternative.release_url))
     elif no_alternative:
         blocks.paragraph(words.alternative_none, {})
-    for paragraph in text.after:
-        blocks.paragraph(paragraph, values)
-    rows = [
-        (words.when, values["when"]),
-        (words.where, values["place"]),
-        (words.service, _line(pick_text(visit.service_name, language))),
-    ]
-    if visit.desk_name:
-        rows.append((words.desk, _line(visit.desk_name)))
-    rows += [(words.visitor, _line(visit.visitor_name)), (words.reference, values["reference"])]
-    blocks.details(rows)
-    if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
-        blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
     if layout.manage and visit.manage_url:
         prompt = words.manage if layout.manage == "change" else words.see
         blocks.link(prompt, _url(visit.manage_url))
