@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from booking import draw, store
-from booking.checks import config_and_offer
+from booking.checks import bookable_slot, config_and_offer
 from booking.domain.errors import PerPersonLimit
 from booking.domain.visit import Visitor, hold_visit
 from booking.holds import place_hold
@@ -116,6 +116,18 @@ async def _hold_nearest(
             day,
         ):
             continue  # its draw is not decided yet: the entrants come first
+        try:  # judged again in the day's turn, as every public booking is (booking/checks.py)
+            slot = await bookable_slot(
+                conn,
+                point,
+                config.services[cancelled["service_id"]],
+                cancelled["language"],
+                slot.start,
+                now,
+                config=config,
+            )
+        except DomainError:
+            continue  # taken, or kept for staff, since the day was read
         held, secrets = hold_visit(
             point_id=point.id,
             service_id=cancelled["service_id"],
@@ -138,6 +150,8 @@ async def _hold_nearest(
             )
         except PerPersonLimit:
             return None  # they hold another visit there already
+        except DomainError:
+            continue  # the desk became internal-only a moment ago (SlotTaken)
         if placed is None:
             continue  # taken a moment ago (a draw's winner): the next nearest
         booking, _ = placed

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from booking import store as booking_store
 from booking.domain.errors import (
     InDstGap,
     InPast,
@@ -85,13 +86,21 @@ async def bookable_slot(
     excluding: UUID | None = None,
     config: PointConfig | None = None,
     free_only: bool = True,
+    staff: bool = False,
 ) -> Slot:
     """The slot starting at `start` with its free desks, or the reason there is none.
 
     With `free_only=False` (a draw entry names the time it would like; the draw allots), a
-    slot the rules offer is accepted whether or not its desks are taken."""
+    slot the rules offer is accepted whether or not its desks are taken. The public's view of
+    the capacity unless `staff` books (scheduling/capacity.py); where the point keeps places
+    for staff, an online booker judges the public's part in the day's turn, after every
+    visit booked before it (store.take_turn), so concurrent bookers cannot overrun it."""
     zone = zoneinfo.ZoneInfo(point.timezone)
     day = start.astimezone(zone).date()
+    if config is None:
+        config, _ = await point_config.current(conn, point.id)
+    if free_only and not staff and config.internal_places:
+        await booking_store.take_turn(conn, point, start)
     (slots,) = await slots_for(
         conn,
         point,
@@ -103,6 +112,7 @@ async def bookable_slot(
         excluding=excluding,
         config=config,
         ignore_busy=not free_only,
+        staff=staff,
     )
     for slot in slots.slots:
         if slot.start == start:
@@ -123,7 +133,7 @@ async def bookable_slot(
     if start > now + dt.timedelta(days=offer.horizon_days):
         raise TooFar(days=offer.horizon_days)
     (unbusy,) = await slots_for(
-        conn, point, offer, language, day, day, now, ignore_busy=True, config=config
+        conn, point, offer, language, day, day, now, ignore_busy=True, config=config, staff=staff
     )
     if any(slot.start == start for slot in unbusy.slots):
         raise SlotTaken()

@@ -52,13 +52,15 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     outside_hours: bool = False
     """Active, but a change of hours, desks or offers (kept at staff's choice) left it
     outside the hours or without a desk that can serve it."""
+    booked_by: str = "visitor"
+    """"staff" for a visitor booked by phone, in writing or at the desk."""
 
 
 _SHEET = """
     select b.id, b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.needs, b.notes,
            b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
            b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
-           p.timezone, visit_status(b.status, b.hold_expires_at) as status,
+           p.timezone, visit_status(b.status, b.hold_expires_at) as status, b.booked_by,
            coalesce((
                select o.failed_at is not null from outbox o
                 where o.booking_id = b.id
@@ -91,6 +93,7 @@ def sheet_visit(row: asyncpg.Record) -> SheetVisit:
         desk_id=row["desk_id"],
         desk=row["desk_names"],
         mail_failed=row["mail_failed"],
+        booked_by=row["booked_by"],
     )
 
 

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from booking.domain.errors import PerPersonLimit
+from booking.domain.errors import PerPersonLimit, SlotTaken
 from booking.domain.lifecycle import Event, IllegalTransition, Status, sources, transition
 from booking.domain.visit import HeldVisit, Visit, Visitor
 from booking.secrets import new_reference
@@ -29,7 +29,8 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
-    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone
+    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
+    b.booked_by, b.moves
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -77,6 +78,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
 # ---------------------------------------------------------------------------- holding a visit
 
 PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger (0003)
+INTERNAL_DESK = "WZ002"  # raised by the bookings_public_not_on_internal_desk trigger (0030)
 
 
 class Placed(NamedTuple):
@@ -99,14 +101,25 @@ def day_lock(point: Point, start: dt.datetime) -> str:
     return f"wizyta:day:{point.id}:{day}"
 
 
+async def take_turn(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
+    """Wait for the day's turn (day_lock) now, before a check that must see every visit put on
+    the day's desks before it: the public's part of each slot (scheduling/capacity.py) is a
+    count no constraint can hold, so online bookers judge it one after another. The insert
+    and the move take the same lock again (it is held until the transaction ends)."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended($1, 0))", day_lock(point, start)
+    )
+
+
 _INSERT_HELD = """
     with turn as (select pg_advisory_xact_lock(hashtextextended($1, 0)))
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
-        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id)
+        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
+        booked_by)
     select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19
+           $19, $20
       from turn
     on conflict do nothing
     returning id
@@ -173,6 +186,7 @@ async def _insert(
         held.manage_token_issued,
         held.confirm_token_hash,
         held.waitlist_id,
+        held.booked_by,
     )
     try:
         if keep_going:
@@ -182,6 +196,8 @@ async def _insert(
     except asyncpg.PostgresError as e:
         if e.sqlstate == PER_PERSON_LIMIT:
             raise PerPersonLimit() from e
+        if e.sqlstate == INTERNAL_DESK:  # flagged internal-only since the slot was read
+            raise SlotTaken() from e
         raise
 
 
@@ -324,9 +340,12 @@ async def move(
     desk_ids: tuple[str, ...],
     start: dt.datetime,
     end: dt.datetime,
+    *,
+    by_visitor: bool = True,
 ) -> tuple[str, int] | None:
     """Move the visit to a free desk at [start, end) in one UPDATE (the new time is taken in
-    the same instant the old one is freed); (desk, new sequence), or None when all are taken."""
+    the same instant the old one is freed); (desk, new sequence), or None when all are taken.
+    A visitor's move counts toward the visit's limit of moves (booking/fair.py)."""
     transition(row["status"], Event.RESCHEDULE)  # the status stays; the move must be legal
     sequence = row["sequence"] + 1
     await conn.execute(
@@ -338,7 +357,7 @@ async def move(
                 await conn.execute(
                     """
                     update bookings set desk_id = $2, starts_at = $3, ends_at = $4,
-                           sequence = $5, updated_at = now()
+                           sequence = $5, updated_at = now(), moves = moves + $6::int
                     where id = $1
                     """,
                     row["id"],
@@ -346,9 +365,14 @@ async def move(
                     start,
                     end,
                     sequence,
+                    1 if by_visitor else 0,
                 )
             return desk, sequence
         except asyncpg.ExclusionViolationError:
+            continue
+        except asyncpg.PostgresError as e:
+            if e.sqlstate != INTERNAL_DESK:  # flagged internal-only since the slot was read
+                raise
             continue
     return None
 

@@ -36,6 +36,8 @@ from scheduling.rules import CalendarRule
 class Desk:
     id: str
     languages: tuple[str, ...]
+    #: only staff book this desk (internal capacity: scheduling/capacity.py)
+    internal_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class PointConfig:
     services: Mapping[str, PointService]  # the active ones, by service id
     rules: tuple[CalendarRule, ...]
     desks: tuple[Desk, ...]  # the active ones, by id
+    #: places in every slot kept for staff booking (scheduling/capacity.py)
+    internal_places: int = 0
     #: the database it was read from, (identity, oid): with `version`, what identifies it
     #: across databases (caches built from a configuration key on both: scheduling/feed_api.py)
     database: tuple[str, int] | None = None
@@ -104,6 +108,7 @@ async def load(
         point=point,
         services={s.id: s for s in services},
         rules=tuple(rules),
-        desks=tuple(Desk(d["id"], tuple(d["languages"])) for d in desks),
+        desks=tuple(Desk(d["id"], tuple(d["languages"]), d["internal_only"]) for d in desks),
+        internal_places=await store.internal_places(conn, point_id),
         database=database,
     )

@@ -41,3 +41,10 @@ class PointService(msgspec.Struct, frozen=True, kw_only=True):
     min_notice_minutes: int
     horizon_days: int
     per_person_limit: int
+    # Fair rules against slot trading (booking/fair.py): online changes close this many
+    # minutes before the visit; moves per visit (None: no limit); a cancellation this close to
+    # the visit is late, and the place it frees returns to public booking only after the delay.
+    change_cutoff_minutes: int = 0
+    max_moves: int | None = None
+    late_cancel_minutes: int = 1440
+    release_delay_minutes: int = 0

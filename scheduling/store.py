@@ -34,7 +34,8 @@ async def get_point(conn: asyncpg.Connection, point_id: str) -> Point:
 
 _SERVICE_COLUMNS = """
     s.id, s.names, s.descriptions, s.what_to_bring, ps.duration_minutes, ps.step_minutes,
-    ps.languages, ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit
+    ps.languages, ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit,
+    ps.change_cutoff_minutes, ps.max_moves, ps.late_cancel_minutes, ps.release_delay_minutes
 """
 
 
@@ -103,8 +104,13 @@ async def list_rules(conn: asyncpg.Connection, point_id: str) -> list[CalendarRu
 async def list_desks(conn: asyncpg.Connection, point_ids: Sequence[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        select id, point_id, names, languages from desks
+        select id, point_id, names, languages, internal_only from desks
         where point_id = any($1::text[]) and active order by id
         """,
         list(point_ids),
     )
+
+
+async def internal_places(conn: asyncpg.Connection, point_id: str) -> int:
+    """Places in every slot the point keeps for staff booking (not part of the public Point)."""
+    return await conn.fetchval("select internal_places from points where id = $1", point_id) or 0

@@ -33,6 +33,7 @@ def web_handlers() -> list[Any]:
     from web.draws import DrawPages
     from web.manage_link import ManageLinkPages
     from web.points import PointPages
+    from web.staff_booking_pages import StaffBookingPages
     from web.staff_pages import StaffPages
     from web.visits import VisitPages
 
@@ -43,6 +44,7 @@ def web_handlers() -> list[Any]:
         VisitPages,
         DrawPages,
         StaffPages,
+        StaffBookingPages,
         create_static_files_router(
             path="/static",
             directories=[STATIC],

@@ -65,6 +65,9 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     manage_token_issued: bool
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
+    #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
+    #: (booking/staff_booking.py): their visits may use the capacity kept for staff
+    booked_by: str = "visitor"
 
     @property
     def email_key(self) -> str | None:
@@ -90,6 +93,7 @@ def hold_visit(
     needs: tuple[str, ...] = (),
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
+    booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
     secrets = HoldSecrets(new_token(), new_token())
@@ -107,6 +111,7 @@ def hold_visit(
         manage_token_issued=manage_token_issued,
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
+        booked_by=booked_by,
     )
     return held, secrets
 
