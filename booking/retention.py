@@ -95,6 +95,7 @@ NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("points", "emails"): "the office's e-mail addresses",
     ("services", "names"): "a service's names",
     ("desks", "names"): "a desk's names",
+    ("point_premises", "notes"): "an office's notes on its premises' accessibility",
     ("calendar_rules", "labels"): "an opening rule's names (an open Saturday, a holiday)",
     ("bookings", "manage_token_issued"): "a flag",
     ("feed_tokens", "show_names"): "a flag",
@@ -115,20 +116,28 @@ class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
     staff_sessions: int = 0
 
 
-_VISITS = """
+#: What a visit keeps of its visitor once forgotten: nothing (the purge and an erasure alike).
+_FORGET_VISIT = """
+    visitor_name = null, visitor_email = null, visitor_email_key = null, visitor_phone = null,
+    notes = null, needs = '{}', confirm_token_hash = null, purged_at = now(), updated_at = now()
+"""
+_FORGET_ENTRY = """
+    visitor_name = null, visitor_email = null, visitor_email_key = null, visitor_phone = null,
+    notes = null, needs = '{}', purged_at = now()
+"""
+
+_VISITS = f"""
 with purged as (
     update bookings
-       set visitor_name = null, visitor_email = null, visitor_email_key = null,
-           visitor_phone = null, notes = null, needs = '{}', confirm_token_hash = null,
-           purged_at = now(), updated_at = now()
+       set {_FORGET_VISIT}
      where id in (select id from bookings
                    where purged_at is null and ends_at < now() - make_interval(days => $1)
                    order by ends_at limit $2 for update skip locked)
     returning id
 ), emptied as (
-    update outbox set payload = '{}', last_error = null
+    update outbox set payload = '{{}}', last_error = null
      where booking_id in (select id from purged)
-       and (payload <> '{}' or last_error is not null)
+       and (payload <> '{{}}' or last_error is not null)
 )
 select count(*) from purged
 """
@@ -157,11 +166,10 @@ with emptied as (
 select count(*) from emptied
 """
 
-_DRAW_ENTRIES = """
+_DRAW_ENTRIES = f"""
 with purged as (
     update draw_entries
-       set visitor_name = null, visitor_email = null, visitor_email_key = null,
-           visitor_phone = null, notes = null, needs = '{}', purged_at = now()
+       set {_FORGET_ENTRY}
      where id in (select id from draw_entries
                    where purged_at is null and day < (now() - make_interval(days => $1))::date
                    order by day limit $2 for update skip locked)
@@ -246,6 +254,34 @@ async def forget(conn: asyncpg.Connection, retention_days: int, *, batch: int = 
     if forgotten != Forgotten():
         logger.info("personal data forgotten: %s", msgspec.structs.asdict(forgotten))
     return forgotten
+
+
+_ONE_VISIT = f"""
+with purged as (
+    update bookings set {_FORGET_VISIT} where id = $1 returning id, waitlist_id
+), emptied as (
+    update outbox set payload = '{{}}', last_error = null where booking_id = $1
+), drawn as (
+    update draw_entries set {_FORGET_ENTRY} where booking_id = $1
+), waited as (
+    update waitlist
+       set visitor_name = null, visitor_email = null, visitor_email_key = null,
+           purged_at = now()
+     where booking_id = $1 or id = (select waitlist_id from purged)
+), keys as (
+    delete from idempotency_keys where booking_id = $1
+)
+select count(*) from purged
+"""
+
+
+async def forget_visit(conn: asyncpg.Connection, booking_id: object) -> bool:
+    """Erase one visitor's personal data now (GDPR art. 17, booking/privacy.py): the visit, its
+    messages' payloads and errors, the draw or waitlist entry it came from, and the idempotency
+    key whose sealed answer holds their details, as the purge does after RETENTION_DAYS. The
+    anonymous row stays (point, service, time, language, status), as the office's figures need.
+    Its messages not sent yet are then skipped by the worker (notifications/mailer.py)."""
+    return bool(await conn.fetchval(_ONE_VISIT, booking_id))
 
 
 async def purge_personal_data(conn: asyncpg.Connection, retention_days: int) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from booking import links
+from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, OfferedTime, RenderedMessage, render_message
@@ -31,7 +32,7 @@ POLICY = email.policy.SMTP.clone(cte_type="7bit")
 _ENDED = frozenset({"cancelled", "expired"})
 _CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
 # A waitlist offer is a held visit too, confirmed from its e-mail like any other.
-_ASKS_TO_CONFIRM = frozenset({MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER})
+ASKS_TO_CONFIRM = frozenset({MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER})
 
 Row = Mapping[str, Any]
 
@@ -45,8 +46,10 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
     after it was cancelled (the cancellation, sent instead, is what the visitor needs).
     """
     kind, status = MessageKind(row["kind"]), row["status"]
-    if not row["visitor_email"]:
+    if not row["visitor_email"] and not row.get("visitor_phone"):
         return "the visitor's personal data has been removed"
+    if row.get("channel") == "sms" and not sms_number(row.get("visitor_phone")):
+        return "no mobile phone number to send an SMS to"
     if kind is MessageKind.REMINDER:
         if status != "confirmed":
             return f"the visit is {status.replace('_', ' ')}"
@@ -54,11 +57,25 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
             return "the visit was changed after the reminder was written"
         if row["starts_at"] <= now:
             return "the visit has begun"
-    elif kind in _ASKS_TO_CONFIRM and status != "held":
+    elif kind in ASKS_TO_CONFIRM and status != "held":
         return f"the visit is {status.replace('_', ' ')}"
     elif kind in (MessageKind.CONFIRMED, MessageKind.MOVED) and status in _ENDED:
         return f"the visit is {status} now"
     return None
+
+
+def channels(row: Row) -> frozenset[str]:
+    """How this visit's visitor is told of a change: the channels they chose, as far as they
+    can be reached; a visit with no e-mail address (booked by staff) gets SMS, one with no
+    phone e-mail, whatever the choice says."""
+    email, phone = bool(row["visitor_email"]), bool(sms_number(row.get("visitor_phone")))
+    wanted = set(row.get("notify_by") or ("email",))
+    chosen = set()
+    if email and ("email" in wanted or not phone):
+        chosen.add("email")
+    if phone and ("sms" in wanted or not email):
+        chosen.add("sms")
+    return frozenset(chosen)
 
 
 def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
@@ -79,7 +96,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         timezone=row["timezone"],
         language=row["language"],
         visitor_name=row["visitor_name"] or "",
-        visitor_email=row["visitor_email"],
+        visitor_email=row["visitor_email"] or "",
         point_name=row["point_names"],
         point_address=postal_address(row["point_address"]),
         point_email=contacts.emails(row["point_emails"])[0],
@@ -87,6 +104,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         what_to_bring=row["what_to_bring"],
         manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
+        replies_to=settings.replies_address,
     )
 
 
@@ -99,12 +117,16 @@ def build_email(
     visit = visit_snapshot(row, settings, link_key=link_key)
     payload: Mapping[str, Any] = row["payload"] or {}
     confirm_url = None
-    if kind in _ASKS_TO_CONFIRM:
+    if kind in ASKS_TO_CONFIRM:
         token = payload.get("token")
         if not token:
             raise ValueError(f"the {kind} row has no token (already sent?)")
         query = urlencode({"token": token})
         confirm_url = f"{settings.public_url}/bookings/{visit.reference}/confirm?{query}"
+    cant_come = None
+    if kind is MessageKind.REMINDER and link_key is not None:
+        token = links.mail_token(link_key, row["booking_id"])
+        cant_come = links.cancel_url(settings.public_url, visit.reference, token)
     previous = payload.get("previous_start")
     alternative = None
     if kind is MessageKind.CANCELLED_BY_OFFICE and payload.get("alternative"):
@@ -119,6 +141,7 @@ def build_email(
         deadline=row["hold_expires_at"] if kind is MessageKind.CONFIRMATION_REQUEST else None,
         alternative=alternative,
         no_alternative="alternative" in payload and payload["alternative"] is None,
+        cant_come_url=cant_come,
     )
     method = invitation_method(kind, row)
     invitation = build_invitation(visit, method=method, dtstamp=now) if method else None

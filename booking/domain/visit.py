@@ -39,6 +39,8 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     needs: list[str]
     sequence: int
     expires_at: dt.datetime | None
+    notify_by: list[str] = msgspec.field(default_factory=lambda: ["email"])
+    """How the visitor is told about the visit: "email", "sms" or both."""
 
 
 class VisitCreated(Visit, frozen=True, kw_only=True):
@@ -65,6 +67,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     manage_token_issued: bool
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
+    notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
     #: (booking/staff_booking.py): their visits may use the capacity kept for staff
     booked_by: str = "visitor"
@@ -93,6 +96,7 @@ def hold_visit(
     needs: tuple[str, ...] = (),
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
+    notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
@@ -111,6 +115,7 @@ def hold_visit(
         manage_token_issued=manage_token_issued,
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
+        notify_by=notify_by,
         booked_by=booked_by,
     )
     return held, secrets
