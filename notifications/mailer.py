@@ -18,11 +18,12 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
-from booking import links
+from booking import links, qr
 from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, OfferedTime, RenderedMessage, render_message
+from notifications.messages.render import QR_CID
 from scheduling import contacts
 
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
@@ -213,6 +214,10 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    if rendered.qr:  # the visit's code for the kiosk, which the HTML shows (booking/qr.py)
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        html.add_related(qr.png(rendered.qr), "image", "png", cid=f"<{QR_CID}>")
     if invitation:
         method, ics = invitation
         params = {"method": method, "charset": "UTF-8"}

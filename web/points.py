@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from booking import queue
 from scheduling import store
 from scheduling.availability import point_days
 from scheduling.model import Point
@@ -110,6 +111,7 @@ class PointPages(Controller):
                 weeks.append([])
             weeks[-1].append(day)
         services = await store.list_point_services(conn, point.id)
+        walk_in_wait = await queue.wait_for_walk_in(conn, point)  # None: appointments only
         lang = i18n.choose(
             request.query_params.get("lang"),
             request.cookies.get(i18n.COOKIE),
@@ -136,6 +138,7 @@ class PointPages(Controller):
             weeks=weeks,
             today=first,
             services=services,
+            walk_in_wait=walk_in_wait,
             feed=f"/calendars/points/{point.id}.ics?lang={lang}",
             webcal=webcal_url(request.app.state.settings.public_url, point.id, lang),
         )

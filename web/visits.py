@@ -47,6 +47,7 @@ from web.common import (
 )
 from web.errors import explain, retry_headers
 from web.i18n import written
+from web.kiosk import kiosk_code
 from web.manage_link import link_page_path
 from web.points import address_line, map_link
 from web.render import language_of, page
@@ -235,6 +236,7 @@ class VisitPages(Controller):
             request,
             "manage.html",
             mail_failed=mail_failed,
+            qr=kiosk_code(visit.reference, language_of(request, written(visit.language))),
             lang=language_of(request, written(visit.language)),
             token=token,
             done=request.query_params.get("done"),

@@ -95,6 +95,8 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     alternative_none: str
     """In the office's cancellation when no other free time was found (the link to book
     follows)."""
+    kiosk: str
+    """Above the visit's QR code: scan it at the kiosk or type `{reference}`."""
     cant_come: str
     """A reminder's sentence above its "I can't come" link (a page that asks, then cancels)."""
     signoff: str

@@ -12,6 +12,7 @@ import inspect
 
 import booking.domain.errors
 import booking.domain.lifecycle
+import booking.domain.queue
 import core.errors
 import core.ratelimit
 import staff.errors
@@ -41,7 +42,13 @@ API_ONLY = {
 
 
 def _error_classes() -> list[type[DomainError]]:
-    modules = (core.errors, booking.domain.errors, booking.domain.lifecycle, staff.errors)
+    modules = (
+        core.errors,
+        booking.domain.errors,
+        booking.domain.lifecycle,
+        booking.domain.queue,
+        staff.errors,
+    )
     found = {
         cls
         for module in modules
