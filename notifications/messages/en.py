@@ -40,6 +40,7 @@ CATALOG = Catalog(
     alternative_release="If you do not need it, release it here so that someone else can come:",
     alternative_none=(
         "We could not find another free time for you at this point or at another point in the city."
+    ),
     kiosk=(
         "When you arrive, hold this code to the scanner of the kiosk at the entrance, or "
         "type your booking reference {reference} there. You then get a number for the "

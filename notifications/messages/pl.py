@@ -42,6 +42,7 @@ CATALOG = Catalog(
     ),
     alternative_none=(
         "Nie znaleźliśmy innego wolnego terminu ani w tym punkcie, ani w innym punkcie w mieście."
+    ),
     kiosk=(
         "Po przyjściu przyłóż ten kod do czytnika kiosku przy wejściu albo wpisz tam "
         "numer rezerwacji {reference}. Otrzymasz numer, który pojawi się na ekranie w "
