@@ -94,6 +94,8 @@ PERSONAL_DATA: dict[tuple[str, str], str] = {
 #: Columns whose names look personal but hold an office's or the system's data.
 NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("outbox", "claim_token"): "a worker's random lease id (notifications/outbox.py)",
+    ("bookings", "mail_language"): "the e-mails' language: as anonymous as the visit's language",
+    ("draw_entries", "mail_language"): "the e-mails' language: as anonymous as its language",
     ("points", "names"): "the office's names",
     ("points", "address"): "the office's address",
     ("points", "phones"): "the office's phones",

@@ -51,6 +51,9 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visitor: VisitorIn
     notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
+    mail_language: Literal["pl", "en", "uk", "ru"] | None = None
+    """The language of the visit's e-mails; by default the visit's own (a sign language's:
+    its spoken one)."""
     notify_by: NotifyBy = msgspec.field(default_factory=lambda: ["email"])
 
 

@@ -8,6 +8,8 @@ invite.ics attachment for mail programs that only show attachments.
 
 from __future__ import annotations
 
+import email.header
+import email.headerregistry
 import email.policy
 import email.utils
 from collections.abc import Mapping
@@ -26,9 +28,29 @@ from notifications.messages import MessageKind, OfferedTime, RenderedMessage, re
 from notifications.messages.render import QR_CID
 from scheduling import contacts
 
+
+class _Subject(email.headerregistry.UnstructuredHeader):
+    """A Subject folded by email.header.Header when it is not ASCII.
+
+    The standard folder (CPython's _fold_as_ew) drops the space where it splits a subject into
+    two encoded words (RFC 2047 §6.2: white space between encoded words is not displayed), so
+    "Візит … скасовано: цього дня" arrived as "скасовано:цього дня". Header keeps each space
+    inside an encoded word. The message's header object folds itself, so this holds whichever
+    policy writes the message out (aiosmtplib's own, the Maildir's)."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:  # type: ignore[override]
+        if getattr(policy, "utf8", False) or str(self).isascii():
+            return super().fold(policy=policy)  # type: ignore[misc]
+        encoded = email.header.Header(str(self), "utf-8", header_name=self.name)
+        return f"{self.name}: {encoded.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+_HEADERS = email.headerregistry.HeaderRegistry()
+_HEADERS.map_to_type("subject", _Subject)
+
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
 # server accepts them, with or without 8BITMIME (RFC 6152).
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
 _ENDED = frozenset({"cancelled", "expired"})
 _CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
@@ -82,7 +104,8 @@ def channels(row: Row) -> frozenset[str]:
 def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
     """The visit as messages and invitations describe it, from the claimed row; with the
     manage page's link (booking/links.py) when `link_key` is given."""
-    language = written_language(row["language"])
+    mail_language = row.get("mail_language")
+    language = mail_language or written_language(row["language"])
     manage = None
     if link_key is not None:
         token = links.mail_token(link_key, row["booking_id"])
@@ -105,6 +128,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         what_to_bring=row["what_to_bring"],
         manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
+        mail_language=mail_language,
         replies_to=settings.replies_address,
     )
 

@@ -77,7 +77,9 @@ async def desk_schedules(
 ) -> list[DeskSchedule]:
     if desks is None:
         found = await store.list_desks(conn, [point.id])
-        desks = [Desk(d["id"], tuple(d["languages"]), d["internal_only"]) for d in found]
+        desks = [
+            Desk(d["id"], tuple(d["languages"]), d["internal_only"], d["step_free"]) for d in found
+        ]
     return schedules_of(point, rules, first, last, desks)
 
 

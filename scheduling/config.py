@@ -38,6 +38,7 @@ class Desk:
     languages: tuple[str, ...]
     #: only staff book this desk (internal capacity: scheduling/capacity.py)
     internal_only: bool = False
+    step_free: bool | None = None  # reachable without stairs; None: not known
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ async def load(
         point=point,
         services={s.id: s for s in services},
         rules=tuple(rules),
-        desks=tuple(Desk(d["id"], tuple(d["languages"]), d["internal_only"]) for d in desks),
+        desks=tuple(
+            Desk(d["id"], tuple(d["languages"]), d["internal_only"], d["step_free"]) for d in desks
+        ),
         internal_places=await store.internal_places(conn, point_id),
         database=database,
     )

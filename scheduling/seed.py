@@ -76,7 +76,9 @@ async def seed_database(
         )
         # A seeded desk or offer is active: --overwrite reopens one staff retired or withdrew.
         desk_sql = upsert(
-            "desks", ["id", "point_id", "names", "languages", "source", "active"], ["id"]
+            "desks",
+            ["id", "point_id", "names", "languages", "source", "active", "step_free"],
+            ["id"],
         )
         offer_sql = upsert(
             "point_services",
@@ -133,7 +135,14 @@ async def seed_database(
             for d in p.desks:
                 counts["desks"] += bool(
                     await conn.fetchval(
-                        desk_sql, d.id, p.id, _labels(d.names), d.languages, d.source, True
+                        desk_sql,
+                        d.id,
+                        p.id,
+                        _labels(d.names),
+                        d.languages,
+                        d.source,
+                        True,
+                        d.step_free,
                     )
                 )
             for o in p.services:

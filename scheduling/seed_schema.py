@@ -80,6 +80,9 @@ class SeedDesk(msgspec.Struct, frozen=True, kw_only=True):
     names: LocalizedText
     languages: Annotated[list[Language], Meta(min_length=1)]
     source: SourceName
+    step_free: bool | None = None
+    """Reachable without stairs (a ground-floor room: true; a first-floor one: false), where
+    the seed says which floor it is on; null when not known."""
 
 
 class SeedPointService(msgspec.Struct, frozen=True, kw_only=True):

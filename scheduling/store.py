@@ -104,7 +104,7 @@ async def list_rules(conn: asyncpg.Connection, point_id: str) -> list[CalendarRu
 async def list_desks(conn: asyncpg.Connection, point_ids: Sequence[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        select id, point_id, names, languages, internal_only from desks
+        select id, point_id, names, languages, internal_only, step_free from desks
         where point_id = any($1::text[]) and active order by id
         """,
         list(point_ids),

@@ -190,6 +190,15 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         "start",
         _plain(N_("Someone has just booked this time. Please choose another time.")),
     ),
+    "step_free_unavailable": (
+        "needs",
+        _plain(
+            N_(
+                "At this time only rooms that cannot be reached without stairs are free. "
+                "Please choose another time, or phone the point: they will help you."
+            )
+        ),
+    ),
     "in_past": (
         "start",
         _plain(N_("This time has already passed. Please choose a later time.")),

@@ -56,6 +56,10 @@ STATUS_NAMES = {
     "expired": N_("expired"),
 }
 
+#: A visit's needs as staff read them (booking/domain/visit.py STEP_FREE_ACCESS); a need
+#: without a name is shown as it was sent.
+NEED_NAMES = {"step-free-access": N_("step-free access (wheelchair, pram)")}
+
 
 def N_plural(singular: str, plural: str) -> tuple[str, str]:
     """Mark a singular/plural pair for extraction; `plural()` translates it for a number."""

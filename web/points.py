@@ -150,14 +150,17 @@ class PointPages(Controller):
         target = safe_next(request.query_params.get("next"))
         response: Response[Any] = Redirect(path=target, status_code=303)
         if chosen in i18n.LANGUAGES:
-            response.set_cookie(
-                Cookie(
-                    key=i18n.COOKIE,
-                    value=chosen,
-                    max_age=365 * 24 * 3600,
-                    path="/",
-                    samesite="lax",
-                    secure=request.url.scheme == "https",
-                )
-            )
+            response.set_cookie(language_cookie(request, chosen))
         return response
+
+
+def language_cookie(request: Request, chosen: str) -> Cookie:
+    """The language switch's choice, remembered for a year."""
+    return Cookie(
+        key=i18n.COOKIE,
+        value=chosen,
+        max_age=365 * 24 * 3600,
+        path="/",
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )

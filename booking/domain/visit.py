@@ -17,6 +17,10 @@ import msgspec
 from booking.domain.lifecycle import Status
 from booking.secrets import email_key, new_token, token_hash
 
+#: The need a visitor may ask for that decides their desk: a desk says whether it is reachable
+#: without stairs (desks.step_free), and such a visit goes only where it is, or may be.
+STEP_FREE_ACCESS = "step-free-access"
+
 
 class Visitor(msgspec.Struct, frozen=True):
     name: str | None
@@ -39,6 +43,9 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     needs: list[str]
     sequence: int
     expires_at: dt.datetime | None
+    mail_language: str | None = None
+    """The language of the visit's e-mails when the visitor chose one (pl, en, uk, ru); None:
+    the visit's own written language."""
     notify_by: list[str] = msgspec.field(default_factory=lambda: ["email"])
     """How the visitor is told about the visit: "email", "sms" or both."""
 
@@ -67,6 +74,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     manage_token_issued: bool
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
+    mail_language: str | None = None
     notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
     #: (booking/staff_booking.py): their visits may use the capacity kept for staff
@@ -75,6 +83,10 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def email_key(self) -> str | None:
         return email_key(self.visitor.email) if self.visitor.email else None
+
+    @property
+    def needs_step_free(self) -> bool:
+        return STEP_FREE_ACCESS in self.needs
 
 
 class HoldSecrets(msgspec.Struct, frozen=True):
@@ -96,6 +108,7 @@ def hold_visit(
     needs: tuple[str, ...] = (),
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
+    mail_language: str | None = None,
     notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
@@ -115,6 +128,7 @@ def hold_visit(
         manage_token_issued=manage_token_issued,
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
+        mail_language=mail_language,
         notify_by=notify_by,
         booked_by=booked_by,
     )
