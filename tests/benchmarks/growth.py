@@ -483,7 +483,8 @@ async def plans(database_url: str) -> list[str]:
             "'{held,confirmed,checked_in}', null, now())"  # the public's view (held back places)
         )
         await conn.execute(
-            f"prepare busy(text, timestamptz, timestamptz, text[], uuid, timestamptz) as {_busy_sql()}"
+            "prepare busy(text, timestamptz, timestamptz, text[], uuid, timestamptz) as "
+            + _busy_sql()
         )
         for mode in ("force_custom_plan", "force_generic_plan"):
             await conn.execute(f"set plan_cache_mode = {mode}")
