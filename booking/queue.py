@@ -375,20 +375,19 @@ async def _finish(
     uow: UnitOfWork, conn: asyncpg.Connection, ticket: asyncpg.Record, status: str
 ) -> None:
     """The desk is done with the visitor (done) or they did not come to it (no_show). A booked
-    visit done is completed through the office's use-case; one not come stays checked in (it
-    did arrive) and counts as a no-show in the figures."""
+    visit is completed or marked no-show through the office's use-case, as on the day sheet."""
     await conn.execute(
         "update queue_tickets set status = $2, done_at = now() where id = $1",
         ticket["id"],
         status,
     )
-    if status == "done" and ticket["reference"] is not None:
+    if ticket["reference"] is not None:
         visit = await store.by_reference(conn, ticket["reference"])
         if visit is not None and visit["status"] == Status.CHECKED_IN:
             await office.record(
                 uow,
                 ticket["reference"],
-                Event.COMPLETE,
+                Event.COMPLETE if status == "done" else Event.NO_SHOW,
                 authorize=lambda _: None,
                 audited=_not_audited,
             )

@@ -47,6 +47,8 @@ _MOVES: dict[tuple[Status, Event], Status] = {
     (Status.CONFIRMED, Event.CHECK_IN): Status.CHECKED_IN,
     (Status.CONFIRMED, Event.NO_SHOW): Status.NO_SHOW,
     (Status.CHECKED_IN, Event.COMPLETE): Status.COMPLETED,
+    # arrived, checked in at the kiosk, then gone when called to the desk (booking/queue.py)
+    (Status.CHECKED_IN, Event.NO_SHOW): Status.NO_SHOW,
 }
 
 

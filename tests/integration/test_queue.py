@@ -259,6 +259,16 @@ async def test_recall_park_return_transfer_done_and_no_show(client, token, pool)
     assert await pool.fetchval("select count(*) from queue_calls") == 5
 
 
+async def test_a_booked_visitor_called_who_does_not_come_is_a_no_show(client, token, pool):
+    visit = await visit_today(pool, minutes_from_now=-5)
+    await arrive(pool, visit, -10)
+    assert (await call(client, token, DESK1)).json()["reference"] == visit["reference"]
+    gone = await client.post(f"{API}/desks/{DESK1}/no-show", headers=auth(token))
+    assert gone.json()["status"] == "no_show"
+    # through the office's use-case, as on the day sheet: the visit itself is a no-show now
+    assert await pool.fetchval("select status from bookings") == "no_show"
+
+
 async def test_the_staff_queue_page_calls_the_next_visitor(client, token, pool):
     await walk_in(pool, -8, number="W001")
     login_page = await client.get("/staff/login")
