@@ -29,7 +29,8 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
-    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone
+    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
+    b.channel, b.party_size, b.extra_services, b.video_url
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -71,6 +72,10 @@ def visit_of(row: asyncpg.Record) -> Visit:
         needs=list(row["needs"]),
         sequence=row["sequence"],
         expires_at=row["hold_expires_at"] if row["status"] == Status.HELD else None,
+        channel=row["channel"],
+        party_size=row["party_size"],
+        extra_services=list(row["extra_services"]),
+        video_url=row["video_url"],
     )
 
 
@@ -104,9 +109,10 @@ _INSERT_HELD = """
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
-        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id)
+        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
+        channel, party_size, extra_services, video_url)
     select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19
+           $19, $20, $21, $22, $23
       from turn
     on conflict do nothing
     returning id
@@ -173,6 +179,10 @@ async def _insert(
         held.manage_token_issued,
         held.confirm_token_hash,
         held.waitlist_id,
+        held.channel,
+        held.party_size,
+        list(held.extra_services),
+        held.video_url,
     )
     try:
         if keep_going:

@@ -36,6 +36,19 @@ from scheduling.rules import CalendarRule
 class Desk:
     id: str
     languages: tuple[str, ...]
+    channels: tuple[str, ...] = ("on_site",)
+    #: the services it offers; None: every service of its point
+    services: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Desk:
+        services = row["services"]
+        return cls(
+            row["id"],
+            tuple(row["languages"]),
+            tuple(row["channels"]),
+            None if services is None else tuple(services),
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,7 @@ class PointConfig:
     version: int
     point: Point
     services: Mapping[str, PointService]  # the active ones, by service id
-    rules: tuple[CalendarRule, ...]
+    rules: tuple[CalendarRule, ...]  # of every channel (CalendarRule.channel)
     desks: tuple[Desk, ...]  # the active ones, by id
     #: the database it was read from, (identity, oid): with `version`, what identifies it
     #: across databases (caches built from a configuration key on both: scheduling/feed_api.py)
@@ -97,13 +110,13 @@ async def load(
 ) -> PointConfig:
     point = await store.get_point(conn, point_id)
     services = await store.list_point_services(conn, point_id)
-    rules = await store.list_rules(conn, point_id)
+    rules = await store.list_rules(conn, point_id, channel=None)
     desks = await store.list_desks(conn, [point_id])
     return PointConfig(
         version=version,
         point=point,
         services={s.id: s for s in services},
         rules=tuple(rules),
-        desks=tuple(Desk(d["id"], tuple(d["languages"])) for d in desks),
+        desks=tuple(Desk.of(d) for d in desks),
         database=database,
     )

@@ -16,7 +16,8 @@ from core.openapi import problems
 from core.problems import Invalid
 from scheduling import store
 from scheduling.availability import point_days, slots_for
-from scheduling.model import LANGUAGES, Point, PointService
+from scheduling.model import LANGUAGES, ON_SITE, Point, PointService
+from scheduling.offers import visit_offer
 from scheduling.rules import real_span
 
 MAX_RANGE_DAYS = 93
@@ -26,6 +27,31 @@ Conn = NamedDependency[asyncpg.Connection]
 FromDate = Annotated[dt.date | None, QueryParameter(name="from", description="first local date")]
 ToDate = Annotated[
     dt.date | None, QueryParameter(name="to", description="last local date, inclusive")
+]
+ChannelParam = Annotated[
+    str,
+    QueryParameter(
+        name="channel",
+        max_length=20,
+        description="on_site (default), phone or video: each has its own hours and desks",
+    ),
+]
+PartySizeParam = Annotated[
+    int,
+    QueryParameter(
+        name="party_size",
+        ge=1,
+        le=99,
+        description="how many people come (default 1); longer visits for larger parties",
+    ),
+]
+ExtraServiceParam = Annotated[
+    list[str] | None,
+    QueryParameter(
+        name="extra_service",
+        max_items=9,
+        description="a further matter for the same visit (repeat for more)",
+    ),
 ]
 
 
@@ -71,6 +97,9 @@ class Availability(msgspec.Struct, frozen=True):
     language: str
     timezone: str
     days: list[AvailabilityDay]
+    channel: str = ON_SITE
+    party_size: int = 1
+    extra_services: list[str] = []
 
 
 def date_range(
@@ -156,14 +185,31 @@ class PointController(Controller):
         ],
         from_: FromDate = None,
         to: ToDate = None,
+        channel: ChannelParam = ON_SITE,
+        party_size: PartySizeParam = 1,
+        extra_service: ExtraServiceParam = None,
     ) -> Availability:
         point = await store.get_point(conn, point_id)
-        offer = await store.get_point_service(conn, point_id, service)
+        offers = [await store.get_point_service(conn, point_id, service)]
+        for extra in dict.fromkeys(extra_service or []):
+            if extra != service:
+                offers.append(await store.get_point_service(conn, point_id, extra))
+        offer = visit_offer(point, offers, channel, party_size)
         check_language(offer, language)
         first, last = date_range(point, from_, to)
         now = dt.datetime.now(dt.UTC)
         zone = zoneinfo.ZoneInfo(point.timezone)
-        days = await slots_for(conn, point, offer, language, first, last, now)
+        days = await slots_for(
+            conn,
+            point,
+            offer,
+            language,
+            first,
+            last,
+            now,
+            channel=channel,
+            services=[o.id for o in offers],
+        )
         return Availability(
             point_id=point.id,
             service_id=offer.id,
@@ -179,6 +225,9 @@ class PointController(Controller):
                 )
                 for day in days
             ],
+            channel=channel,
+            party_size=party_size,
+            extra_services=[o.id for o in offers[1:]],
         )
 
 

@@ -14,6 +14,7 @@ import booking.domain.errors
 import booking.domain.lifecycle
 import core.errors
 import core.ratelimit
+import scheduling.errors
 import staff.errors
 from core.errors import DomainError
 from web.errors import SENTENCES, explain
@@ -41,7 +42,13 @@ API_ONLY = {
 
 
 def _error_classes() -> list[type[DomainError]]:
-    modules = (core.errors, booking.domain.errors, booking.domain.lifecycle, staff.errors)
+    modules = (
+        core.errors,
+        booking.domain.errors,
+        booking.domain.lifecycle,
+        scheduling.errors,
+        staff.errors,
+    )
     found = {
         cls
         for module in modules
