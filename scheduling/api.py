@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def scheduling_handlers() -> list[object]:
     from scheduling.feed_api import HoursFeedController
-    from scheduling.points_api import PointController
+    from scheduling.points_api import PointController, SearchController
 
-    return [PointController, HoursFeedController]
+    return [PointController, SearchController, HoursFeedController]

@@ -68,12 +68,15 @@ async def seed_database(
                 "observes_holidays",
                 "source",
                 "assumptions",
+                "max_services_per_visit",
             ],
             ["id"],
         )
         # A seeded desk or offer is active: --overwrite reopens one staff retired or withdrew.
         desk_sql = upsert(
-            "desks", ["id", "point_id", "names", "languages", "source", "active"], ["id"]
+            "desks",
+            ["id", "point_id", "names", "languages", "source", "active", "channels", "services"],
+            ["id"],
         )
         offer_sql = upsert(
             "point_services",
@@ -87,8 +90,16 @@ async def seed_database(
                 "horizon_days",
                 "per_person_limit",
                 "active",
+                "channels",
+                "max_party_size",
+                "extra_person_minutes",
             ],
             ["point_id", "service_id"],
+        )
+        channel_sql = upsert(
+            "offer_channels",
+            ["point_id", "service_id", "channel", "duration_minutes", "step_minutes", "languages"],
+            ["point_id", "service_id", "channel"],
         )
         rule_sql = upsert(
             "calendar_rules",
@@ -105,6 +116,7 @@ async def seed_database(
                 "valid_until",
                 "labels",
                 "source",
+                "channel",
             ],
             ["id"],
         )
@@ -125,12 +137,21 @@ async def seed_database(
                     p.observes_holidays,
                     p.source,
                     p.assumptions,
+                    p.max_services_per_visit,
                 )
             )
             for d in p.desks:
                 counts["desks"] += bool(
                     await conn.fetchval(
-                        desk_sql, d.id, p.id, _labels(d.names), d.languages, d.source, True
+                        desk_sql,
+                        d.id,
+                        p.id,
+                        _labels(d.names),
+                        d.languages,
+                        d.source,
+                        True,
+                        d.channels,
+                        d.services,
                     )
                 )
             for o in p.services:
@@ -146,8 +167,21 @@ async def seed_database(
                         o.horizon_days,
                         o.per_person_limit,
                         True,
+                        o.channels,
+                        o.max_party_size,
+                        o.extra_person_minutes,
                     )
                 )
+                for c in o.channel_offers:
+                    await conn.fetchval(
+                        channel_sql,
+                        p.id,
+                        o.service_id,
+                        c.channel,
+                        c.duration_minutes,
+                        c.step_minutes,
+                        c.languages,
+                    )
             for r in p.rules:
                 counts["rules"] += bool(
                     await conn.fetchval(
@@ -164,6 +198,7 @@ async def seed_database(
                         r.valid_until,
                         _labels(r.labels),
                         r.source,
+                        r.channel,
                     )
                 )
     return counts

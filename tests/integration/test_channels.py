@@ -1,0 +1,321 @@
+"""Channels, parties and several matters through the HTTP API on real PostgreSQL.
+
+A visit is on site, by phone (the consultant calls the visitor) or by video (a room link);
+each channel has its own hours, consultants, durations and languages. A family comes to one
+visit for longer; several matters make one visit as long as their sum. Every refusal is a 422
+naming what is wrong, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from tests.booking_helpers import BASZTOWA, EVERYDAY, book, free_slots
+
+pytestmark = pytest.mark.usefixtures("seeded")
+WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
+DEKERTA = "krakow-jana-dekerta-24"
+RONDO = "krakow-przy-rondzie-6"
+LEGALISATION = "legalisation-of-stay-and-work"
+PHONE_NUMBER = "+48 600 100 200"
+
+
+def problem(response, code: str, field: str | None = None) -> dict:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    if field is not None:
+        assert body["field"] == field, body
+    return body
+
+
+async def nothing_written(pool) -> None:
+    assert await pool.fetchval("select count(*) from bookings") == 0
+    assert await pool.fetchval("select count(*) from outbox") == 0
+
+
+def next_weekday(weekday: int) -> dt.date:
+    """The next date (after today) falling on `weekday` (0 = Monday)."""
+    day = dt.date.today() + dt.timedelta(days=1)
+    while day.weekday() != weekday:
+        day += dt.timedelta(days=1)
+    return day
+
+
+# ---------------------------------------------------------------------------- what is offered
+
+
+async def test_each_offer_lists_its_channels_with_their_own_languages(client):
+    response = await client.get(f"/api/v1/points/{BASZTOWA}/services")
+    assert response.status_code == 200
+    offers = {o["id"]: o for o in response.json()}
+    everyday = offers[EVERYDAY]
+    assert everyday["channels"] == ["on_site", "phone"]
+    by_channel = {c["channel"]: c for c in everyday["channel_offers"]}
+    assert "pjm" in by_channel["on_site"]["languages"]
+    assert "pjm" not in by_channel["phone"]["languages"]  # no sign language by phone
+    dekerta = (await client.get(f"/api/v1/points/{DEKERTA}/services")).json()
+    assert all(offer["channels"] == ["phone", "video"] for offer in dekerta)
+
+
+async def test_phone_hours_are_the_seeds_and_not_the_visiting_hours(client):
+    monday = next_weekday(0)
+    hours = {}
+    for channel in ("on_site", "phone"):
+        response = await client.get(
+            f"/api/v1/points/{BASZTOWA}/hours",
+            params={"from": str(monday), "to": str(monday), "channel": channel},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["channel"] == channel
+        (day,) = response.json()["days"]
+        hours[channel] = [(i["opens"], i["closes"]) for i in day["intervals"]]
+    if hours["on_site"]:  # not a public holiday
+        assert hours == {"on_site": [("07:00", "18:00")], "phone": [("07:30", "17:00")]}
+
+
+async def test_the_availability_of_a_channel_follows_its_own_hours(client):
+    slots = await free_slots(client, channel="phone", days=14)
+    assert slots
+    for slot in slots:
+        start = dt.datetime.fromisoformat(slot["start"]).astimezone(WARSAW)
+        end = dt.datetime.fromisoformat(slot["end"]).astimezone(WARSAW)
+        assert start.time() >= dt.time(7, 30)
+        assert end.time() <= (dt.time(17) if start.weekday() == 0 else dt.time(16, 30))
+        assert slot["free"] <= 2  # desks 1 and 2 take calls
+
+
+# ---------------------------------------------------------------------------- booking
+
+
+async def test_a_phone_visit_is_held_on_a_consultant_who_takes_calls(client, pool):
+    slot = (await free_slots(client, channel="phone"))[0]
+    response = await book(
+        client, slot["start"], "olena@example.org", channel="phone", phone=PHONE_NUMBER
+    )
+    assert response.status_code == 201, response.text
+    visit = response.json()
+    assert visit["channel"] == "phone" and visit["video_url"] is None
+    assert visit["desk_id"] in {"krakow-basztowa-22-desk-1", "krakow-basztowa-22-desk-2"}
+    again = await client.get(
+        f"/api/v1/bookings/{visit['reference']}",
+        headers={"Authorization": f"Bearer {visit['manage_token']}"},
+    )
+    assert again.json()["channel"] == "phone"
+    row = await pool.fetchrow("select channel, visitor_phone from bookings")
+    assert dict(row) == {"channel": "phone", "visitor_phone": PHONE_NUMBER}
+
+
+async def test_a_video_visit_gets_a_room_of_its_own_that_nobody_can_guess(client, pool):
+    slots = await free_slots(client, point=DEKERTA, channel="video")
+    rooms = []
+    for n, slot in enumerate(slots[:2]):
+        response = await book(
+            client, slot["start"], f"v{n}@example.org", point=DEKERTA, channel="video"
+        )
+        assert response.status_code == 201, response.text
+        rooms.append(response.json()["video_url"])
+    prefix = "https://meet.jit.si/wizyta-"
+    assert all(room.startswith(prefix) for room in rooms)
+    names = [room.removeprefix(prefix) for room in rooms]
+    assert names[0] != names[1] and all(len(name) >= 21 for name in names)  # 128 random bits
+    stored = await pool.fetch("select video_url from bookings order by starts_at")
+    assert [r["video_url"] for r in stored] == rooms
+
+
+async def test_a_point_may_have_its_own_video_server(client, pool):
+    await pool.execute(
+        "update points set video_url_template = 'https://video.example.org/{room}?lang=pl' "
+        "where id = $1",
+        DEKERTA,
+    )
+    slot = (await free_slots(client, point=DEKERTA, channel="video"))[0]
+    response = await book(client, slot["start"], "o@example.org", point=DEKERTA, channel="video")
+    assert response.status_code == 201, response.text
+    url = response.json()["video_url"]
+    assert url.startswith("https://video.example.org/") and url.endswith("?lang=pl")
+
+
+async def test_a_family_visit_grows_by_the_minutes_of_each_extra_person(client, pool):
+    alone = (await free_slots(client))[0]
+    family = (await free_slots(client, party_size=3))[0]
+    length = dt.datetime.fromisoformat(family["end"]) - dt.datetime.fromisoformat(family["start"])
+    assert length == dt.timedelta(minutes=30 + 2 * 10)
+    assert dt.datetime.fromisoformat(alone["end"]) - dt.datetime.fromisoformat(
+        alone["start"]
+    ) == dt.timedelta(minutes=30)
+    response = await book(client, family["start"], "family@example.org", party_size=3)
+    assert response.status_code == 201, response.text
+    assert response.json()["party_size"] == 3
+    row = await pool.fetchrow("select party_size, ends_at - starts_at as length from bookings")
+    assert row["party_size"] == 3 and row["length"] == length
+
+
+async def test_a_family_counts_once_in_the_per_person_limit_by_the_bookers_mailbox(client, pool):
+    first, second = (await free_slots(client, party_size=2))[:2]
+    assert (await book(client, first["start"], "mama@example.org", party_size=2)).status_code == 201
+    response = await book(client, second["start"], "Mama@example.org")
+    assert response.status_code == 409 and response.json()["code"] == "per_person_limit"
+    assert await pool.fetchval("select count(*) from bookings") == 1
+
+
+async def test_several_matters_make_one_visit_as_long_as_their_sum(client, pool):
+    slots = await free_slots(client, extra_service=LEGALISATION)
+    slot = slots[0]
+    length = dt.datetime.fromisoformat(slot["end"]) - dt.datetime.fromisoformat(slot["start"])
+    assert length == dt.timedelta(minutes=60)
+    response = await book(client, slot["start"], "olena@example.org", extra_services=[LEGALISATION])
+    assert response.status_code == 201, response.text
+    visit = response.json()
+    assert visit["service_id"] == EVERYDAY and visit["extra_services"] == [LEGALISATION]
+    stored = await pool.fetchrow(
+        "select extra_services, ends_at - starts_at as length from bookings"
+    )
+    assert stored["extra_services"] == [LEGALISATION] and stored["length"] == length
+
+
+async def test_several_matters_go_only_to_a_desk_that_offers_all_of_them(client, pool):
+    await pool.execute(
+        "update desks set services = array[$2] where point_id = $1 and id <> $3",
+        BASZTOWA,
+        EVERYDAY,
+        "krakow-basztowa-22-desk-2",
+    )
+    slots = await free_slots(client, extra_service=LEGALISATION)
+    assert slots and {s["free"] for s in slots} == {1}
+    response = await book(
+        client, slots[0]["start"], "olena@example.org", extra_services=[LEGALISATION]
+    )
+    assert response.json()["desk_id"] == "krakow-basztowa-22-desk-2"
+
+
+# ---------------------------------------------------------------------------- refusals
+
+
+async def test_a_channel_the_point_does_not_offer_is_refused(client, pool):
+    slot = (await free_slots(client, point=DEKERTA, channel="phone"))[0]
+    body = problem(
+        await book(client, slot["start"], "o@example.org", point=DEKERTA),  # on site
+        "channel_not_offered",
+        "channel",
+    )
+    assert "on_site" in body["detail"] and "phone, video" in body["detail"]
+    problem(
+        await client.get(
+            f"/api/v1/points/{DEKERTA}/availability",
+            params={"service": EVERYDAY, "language": "uk"},
+        ),
+        "channel_not_offered",
+        "channel",
+    )
+    problem(
+        await book(client, slot["start"], "o@example.org", point=DEKERTA, channel="fax"),
+        "unknown_channel",
+        "channel",
+    )
+    await nothing_written(pool)
+
+
+async def test_a_party_larger_than_the_service_allows_is_refused(client, pool):
+    slot = (await free_slots(client))[0]
+    body = problem(
+        await book(client, slot["start"], "o@example.org", party_size=5),
+        "party_too_large",
+        "party_size",
+    )
+    assert body["max_party_size"] == 4 and body["party_size"] == 5
+    problem(
+        await book(
+            client, slot["start"], "o@example.org", service="integration-activities", party_size=2
+        ),
+        "party_too_large",
+        "party_size",
+    )
+    await nothing_written(pool)
+
+
+async def test_matters_no_desk_offers_together_are_refused(client, pool):
+    slot = (await free_slots(client))[0]
+    await pool.execute(
+        "update desks set services = array[$2] where point_id = $1", BASZTOWA, EVERYDAY
+    )
+    body = problem(
+        await book(client, slot["start"], "o@example.org", extra_services=[LEGALISATION]),
+        "services_not_together",
+        "extra_services",
+    )
+    assert LEGALISATION in body["detail"]
+    problem(
+        await client.get(
+            f"/api/v1/points/{BASZTOWA}/availability",
+            params={"service": EVERYDAY, "language": "uk", "extra_service": LEGALISATION},
+        ),
+        "services_not_together",
+    )
+    await nothing_written(pool)
+
+
+async def test_more_matters_than_the_points_cap_are_refused(client, pool):
+    await pool.execute("update points set max_services_per_visit = 1 where id = $1", BASZTOWA)
+    slot = (await free_slots(client))[0]
+    problem(
+        await book(client, slot["start"], "o@example.org", extra_services=[LEGALISATION]),
+        "too_many_services",
+        "extra_services",
+    )
+    await nothing_written(pool)
+
+
+async def test_a_phone_visit_without_a_phone_number_is_refused(client, pool):
+    slot = (await free_slots(client, channel="phone"))[0]
+    body = problem(
+        await book(client, slot["start"], "o@example.org", channel="phone"),
+        "phone_required",
+        "visitor.phone",
+    )
+    assert "phone number" in body["detail"]
+    await nothing_written(pool)
+
+
+async def test_a_language_a_channel_does_not_speak_is_refused(client, pool):
+    slot = (await free_slots(client, language="pjm"))[0]
+    problem(
+        await book(
+            client,
+            slot["start"],
+            "o@example.org",
+            language="pjm",
+            channel="phone",
+            phone=PHONE_NUMBER,
+        ),
+        "language_not_offered",
+        "language",
+    )
+    await nothing_written(pool)
+
+
+async def test_a_visit_moved_keeps_its_channel_party_and_matters(client, pool):
+    slots = await free_slots(client, channel="phone", party_size=2)
+    created = (
+        await book(
+            client,
+            slots[0]["start"],
+            "o@example.org",
+            channel="phone",
+            phone=PHONE_NUMBER,
+            party_size=2,
+        )
+    ).json()
+    target = next(s for s in slots[1:] if s["start"] >= created["end"])
+    response = await client.post(
+        f"/api/v1/bookings/{created['reference']}/reschedule",
+        json={"start": target["start"]},
+        headers={"Authorization": f"Bearer {created['manage_token']}"},
+    )
+    assert response.status_code == 200, response.text
+    moved = response.json()
+    assert (moved["channel"], moved["party_size"]) == ("phone", 2)
+    assert dt.datetime.fromisoformat(moved["end"]) == dt.datetime.fromisoformat(target["end"])
