@@ -47,6 +47,13 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     desk: dict[str, str]
     mail_failed: bool = False
     """The last message to the visitor could not be delivered (the address bounced)."""
+    channel: str = "on_site"
+    """on_site, phone (call `visitor.phone` at the time) or video (`video_url`)"""
+    party_size: int = 1
+    """How many people come (a family)."""
+    extra_services: list[str] = []
+    """The visit's further matters, after `service_id`."""
+    video_url: str | None = None
 
 
 _SHEET = """
@@ -54,6 +61,7 @@ _SHEET = """
            b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
            b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
            p.timezone, visit_status(b.status, b.hold_expires_at) as status,
+           b.channel, b.party_size, b.extra_services, b.video_url,
            coalesce((
                select o.failed_at is not null from outbox o
                 where o.booking_id = b.id
@@ -86,6 +94,10 @@ def sheet_visit(row: asyncpg.Record) -> SheetVisit:
         desk_id=row["desk_id"],
         desk=row["desk_names"],
         mail_failed=row["mail_failed"],
+        channel=row["channel"],
+        party_size=row["party_size"],
+        extra_services=list(row["extra_services"]),
+        video_url=row["video_url"],
     )
 
 

@@ -56,6 +56,13 @@ STATUS_NAMES = {
     "expired": N_("expired"),
 }
 
+#: How a visit happens, as a visitor or a staff member reads it.
+CHANNEL_NAMES = {
+    "on_site": N_("at the point"),
+    "phone": N_("by phone"),
+    "video": N_("by video"),
+}
+
 
 def N_plural(singular: str, plural: str) -> tuple[str, str]:
     """Mark a singular/plural pair for extraction; `plural()` translates it for a number."""

@@ -67,6 +67,12 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     see: str
     """The sentence above the manage link in a message about a visit that is over."""
     signoff: str
+    by_phone: str
+    """Where a phone visit is: `{point}` calls `{phone}` at the visit's time."""
+    by_video: str
+    """Where a video visit is: `{url}`, its room."""
+    people: str
+    """The label of a family's number of people."""
     automatic: str
     """The closing note; `{email}` is the point's address."""
 

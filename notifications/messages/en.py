@@ -33,6 +33,9 @@ CATALOG = Catalog(
     rebook="You can book a new visit here:",
     see="You can see the visit's details here:",
     signoff="Kind regards,",
+    by_phone="By phone: {point} will call you at {phone}",
+    by_video="By video, in this room: {url}",
+    people="People",
     automatic=(
         "This message was sent automatically. If you have any questions, write to us at {email}"
     ),

@@ -33,6 +33,9 @@ CATALOG = Catalog(
     rebook="Nowy termin zarezerwujesz tutaj:",
     see="Szczegóły wizyty znajdziesz tutaj:",
     signoff="Pozdrawiamy",
+    by_phone="Telefonicznie: {point} zadzwoni do Państwa pod numer {phone}",
+    by_video="Przez wideo, w tym pokoju: {url}",
+    people="Liczba osób",
     automatic=(
         "Ta wiadomość została wysłana automatycznie. Jeśli masz pytania, napisz do nas: {email}"
     ),

@@ -1,0 +1,65 @@
+"""The visitor's pages with channels, a family and several matters: the service step offers
+each way a service is booked, the day step asks who comes and what else, the details step
+books it through the same use-case as the API, and the visit's page says how it happens."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.booking_helpers import BASZTOWA, EVERYDAY, free_slots
+from web.security import CSRF_COOKIE
+
+pytestmark = pytest.mark.usefixtures("seeded")
+DEKERTA = "krakow-jana-dekerta-24"
+LEGALISATION = "legalisation-of-stay-and-work"
+
+
+async def test_the_service_step_offers_each_way_a_service_is_booked(client):
+    page = await client.get(f"/points/{BASZTOWA}/book?lang=en")
+    assert f"service={EVERYDAY}&amp;channel=phone" in page.text
+    assert "by phone" in page.text
+    online = await client.get(f"/points/{DEKERTA}/book?lang=uk")
+    assert "channel=video" in online.text and "channel=on_site" not in online.text
+
+
+async def test_the_day_step_asks_who_comes_and_what_else_and_the_days_follow(client):
+    query = {"service": EVERYDAY, "channel": "on_site", "language": "uk", "lang": "en"}
+    page = await client.get(f"/points/{BASZTOWA}/book?{urlencode(query)}")
+    assert page.status_code == 200
+    assert 'name="party"' in page.text and f'value="{LEGALISATION}"' in page.text
+    query |= {"party": "3", "also": LEGALISATION}
+    longer = await client.get(f"/points/{BASZTOWA}/book?{urlencode(query)}")
+    assert "100 minutes" in longer.text  # each matter: 30 + 2 × 10
+    too_many = await client.get(f"/points/{BASZTOWA}/book?{urlencode(query | {'party': '9'})}")
+    assert "At most 4 people may come to one visit" in too_many.text
+
+
+async def test_a_family_books_two_matters_by_phone_through_the_pages(client, pool):
+    slot = (await free_slots(client, channel="phone", party_size=2, extra_service=LEGALISATION))[0]
+    shape = {"service": EVERYDAY, "channel": "phone", "party": "2", "also": LEGALISATION}
+    query = shape | {"language": "uk", "day": slot["start"][:10], "start": slot["start"]}
+    details = await client.get(f"/points/{BASZTOWA}/book?{urlencode(query)}&lang=en")
+    assert "The consultant calls this number at the time of the visit." in details.text
+    form = {
+        "csrf_token": client.cookies.get(CSRF_COOKIE),
+        **shape,
+        "language": "uk",
+        "start": slot["start"],
+        "key": re.search(r'name="key" value="([^"]+)"', details.text)[1],
+        "name": "Оксана Мельник",
+        "email": "oksana@example.org",
+    }
+    refused = await client.post(f"/points/{BASZTOWA}/book?lang=en", data=form)
+    assert refused.status_code == 422
+    assert "please give the number the consultant should call" in refused.text
+    assert await pool.fetchval("select count(*) from bookings") == 0
+    booked = await client.post(
+        f"/points/{BASZTOWA}/book?lang=en", data=form | {"phone": "+48 600 100 200"}
+    )
+    assert booked.status_code == 200, booked.text  # "check your e-mail", after the redirect
+    row = await pool.fetchrow("select channel, party_size, extra_services from bookings")
+    assert dict(row) == {"channel": "phone", "party_size": 2, "extra_services": [LEGALISATION]}
+    assert "will call you at +48 600 100 200 at this time" in booked.text
