@@ -31,6 +31,7 @@ STATIC_MAX_AGE = 365 * 24 * 3600  # the stylesheet's URL carries its hash (?v=)
 def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
     from web.draws import DrawPages
+    from web.find import FindPages
     from web.manage_link import ManageLinkPages
     from web.points import PointPages
     from web.staff_pages import StaffPages
@@ -38,6 +39,7 @@ def web_handlers() -> list[Any]:
 
     return [
         PointPages,
+        FindPages,
         BookingPages,
         ManageLinkPages,
         VisitPages,

@@ -63,3 +63,34 @@ async def test_a_family_books_two_matters_by_phone_through_the_pages(client, poo
     row = await pool.fetchrow("select channel, party_size, extra_services from bookings")
     assert dict(row) == {"channel": "phone", "party_size": 2, "extra_services": [LEGALISATION]}
     assert "will call you at +48 600 100 200 at this time" in booked.text
+
+
+async def test_the_point_page_shows_the_hours_of_phone_and_video_visits_apart(client):
+    page = await client.get(f"/points/{DEKERTA}?lang=en")
+    assert "This point does not receive visitors on site" in page.text
+    assert 'id="hours-phone"' in page.text and 'id="hours-video"' in page.text
+    assert "channel=video" in page.text
+    basztowa = await client.get(f"/points/{BASZTOWA}?lang=en")
+    assert 'id="hours-phone"' in basztowa.text and 'id="hours-video"' not in basztowa.text
+    assert "does not receive visitors on site" not in basztowa.text
+
+
+async def test_the_first_free_visit_in_my_language_links_to_the_booking_form(client):
+    form = await client.get("/find?lang=uk")
+    assert form.status_code == 200 and 'name="service"' in form.text
+    query = {"service": EVERYDAY, "language": "uk", "city": "Kraków", "channel": "on_site"}
+    page = await client.get(f"/find?{urlencode(query)}&lang=en")
+    assert page.status_code == 200
+    first = (
+        await client.get(
+            "/api/v1/availability",
+            params=query | {"from": str(__import__("datetime").date.today())},
+        )
+    ).json()
+    slots = [s for day in first["days"] for s in day["slots"]]
+    link = re.search(r'href="(/points/[^"]+/book\?[^"]+)"', page.text)[1].replace("&amp;", "&")
+    assert link.startswith(f"/points/{slots[0]['point_id']}/book?")
+    details = await client.get(link + "&lang=en")
+    assert details.status_code == 200 and 'name="email"' in details.text
+    phone = await client.get(f"/find?{urlencode(query | {'channel': 'phone'})}&lang=en")
+    assert "nowy-sacz" in phone.text or "krakow" in phone.text
