@@ -58,3 +58,10 @@ class VisitTooLong(Invalid):
         "Together these matters, for this party, would take {minutes} minutes; "
         "one visit may last at most {max_minutes} minutes."
     )
+
+
+class VideoTemplateInvalid(Invalid):
+    """A point's own video room template that would not give each visit a room of its own."""
+
+    code, field = "video_template_invalid", "video_url_template"
+    template = "The video room template {problem}."

@@ -319,3 +319,74 @@ async def test_a_visit_moved_keeps_its_channel_party_and_matters(client, pool):
     moved = response.json()
     assert (moved["channel"], moved["party_size"]) == ("phone", 2)
     assert dt.datetime.fromisoformat(moved["end"]) == dt.datetime.fromisoformat(target["end"])
+
+
+async def test_staff_give_a_channel_hours_of_its_own_without_touching_the_others(client, pool):
+    from tests.staff_helpers import auth, login, make_accounts
+
+    token = await login(client, (await make_accounts(pool)).basztowa)
+    saturday = next_weekday(5)
+    rule = {
+        "kind": "special",
+        "dates": [str(saturday)],
+        "opens": "10:00",
+        "closes": "12:00",
+        "channel": "phone",
+    }
+    created = await client.post(
+        f"/api/v1/staff/points/{BASZTOWA}/rules", json=rule, headers=auth(token)
+    )
+    assert created.status_code == 201, created.text
+    listed = await client.get(f"/api/v1/staff/points/{BASZTOWA}/rules", headers=auth(token))
+    assert any(r["channel"] == "phone" and r["dates"] == [str(saturday)] for r in listed.json())
+    params = {"service": EVERYDAY, "language": "uk", "from": str(saturday), "to": str(saturday)}
+    phone = await client.get(
+        f"/api/v1/points/{BASZTOWA}/availability", params=params | {"channel": "phone"}
+    )
+    on_site = await client.get(f"/api/v1/points/{BASZTOWA}/availability", params=params)
+    (phone_day,) = phone.json()["days"]
+    (on_site_day,) = on_site.json()["days"]
+    if phone_day["slots"]:  # not a public holiday
+        starts = [
+            dt.datetime.fromisoformat(s["start"]).astimezone(WARSAW) for s in phone_day["slots"]
+        ]
+        assert starts[0].time() == dt.time(10) and starts[-1].time() == dt.time(11, 30)
+    assert on_site_day["slots"] == []  # Saturday: the visiting hours stay closed
+
+
+async def test_a_video_template_without_a_room_is_refused_and_nothing_is_written(client, pool):
+    from tests.staff_helpers import auth, login, make_accounts
+
+    accounts = await make_accounts(pool)
+    token = await login(client, accounts.admin)
+    url = f"/api/v1/staff/points/{DEKERTA}"
+    before = await pool.fetchval("select video_url_template from points where id = $1", DEKERTA)
+    for template in ("https://meet.example.org/wizyta", "ftp://x/{room}", "https://x/{room}{y}"):
+        body = problem(
+            await client.patch(url, json={"video_url_template": template}, headers=auth(token)),
+            "video_template_invalid",
+            "video_url_template",
+        )
+        assert template in body["detail"]
+    assert (
+        await pool.fetchval("select video_url_template from points where id = $1", DEKERTA)
+        == before
+    )
+    good = await client.patch(
+        url, json={"video_url_template": "https://video.example.org/{room}"}, headers=auth(token)
+    )
+    assert good.status_code == 200, good.text
+    assert (
+        await pool.fetchval("select video_url_template from points where id = $1", DEKERTA)
+        == "https://video.example.org/{room}"
+    )
+
+
+def test_a_video_url_template_without_a_room_stops_the_service_at_start():
+    from core.settings import Settings
+
+    with pytest.raises(SystemExit, match=r"VIDEO_URL_TEMPLATE must contain \{room\}"):
+        Settings.from_env({"VIDEO_URL_TEMPLATE": "https://meet.jit.si/wizyta"})
+    with pytest.raises(ValueError, match="VIDEO_URL_TEMPLATE"):
+        Settings(video_url_template="https://meet.jit.si/wizyta")
+    assert Settings.from_env({}).video_url_template == "https://meet.jit.si/wizyta-{room}"

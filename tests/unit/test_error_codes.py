@@ -38,6 +38,7 @@ API_ONLY = {
     "waitlist_too_long",
     "control_character",
     "nonexistent_time",
+    "video_template_invalid",  # staff's API: a point's own video room template
 }
 
 
