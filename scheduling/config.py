@@ -120,3 +120,35 @@ async def load(
         desks=tuple(Desk.of(d) for d in desks),
         database=database,
     )
+
+
+async def current_many(
+    conn: asyncpg.Connection, point_ids: list[str]
+) -> tuple[list[PointConfig], dt.datetime]:
+    """`current` for several points in one round trip when nothing changed (the city search,
+    scheduling/search.py); unknown points are left out."""
+    rows = await conn.fetch(
+        "select now() as now, database_identity()::text as identity, "
+        "(select oid::int8 from pg_database where datname = current_database()) as oid, "
+        "p.id, v.version "
+        "from unnest($1::text[]) with ordinality as p(id, n) "
+        "left join point_config_versions v on v.point_id = p.id order by p.n",
+        point_ids,
+    )
+    if not rows:
+        return [], await conn.fetchval("select now()")
+    configs = []
+    for row in rows:
+        key = ((row["identity"], row["oid"]), row["id"])
+        kept = _kept.get(key)
+        if kept is not None and row["version"] is not None and kept.version == row["version"]:
+            configs.append(kept)
+            continue
+        try:
+            config = await load(conn, row["id"], row["version"] or 0, database=key[0])
+        except NotFound:
+            continue
+        if row["version"] is not None:
+            _kept[key] = config
+        configs.append(config)
+    return configs, rows[0]["now"]

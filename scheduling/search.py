@@ -10,7 +10,6 @@ orders every slot by its start, then by point, so "the first free visit" is the 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Sequence
 
 import asyncpg
@@ -125,20 +124,14 @@ def point_slots(
     return slots_from(config.point, shaped, language, first, last, now, desks, busy)
 
 
-def merge(
-    found: dict[str, list[DaySlots]], zones: dict[str, str], first: dt.date, last: dt.date
-) -> list[FoundDay]:
+def merge(found: dict[str, list[DaySlots]], first: dt.date, last: dt.date) -> list[FoundDay]:
     """Every point's slots per local date in [first, last], ordered by start, then by point;
-    times in each point's zone, as its own availability gives them."""
+    instants in UTC (RFC 3339 with Z: points may lie in different zones)."""
     by_date: dict[dt.date, list[FoundSlot]] = {}
     for point_id, point_days in found.items():
-        zone = zoneinfo.ZoneInfo(zones[point_id])
         for day in point_days:
             by_date.setdefault(day.date, []).extend(
-                FoundSlot(
-                    slot.start.astimezone(zone), slot.end.astimezone(zone), slot.free, point_id
-                )
-                for slot in day.slots
+                FoundSlot(slot.start, slot.end, slot.free, point_id) for slot in day.slots
             )
     days = []
     for number in range((last - first).days + 1):
@@ -162,11 +155,7 @@ async def search(
     local_bounds: tuple[dt.datetime, dt.datetime],
 ) -> Search:
     point_ids = await candidate_points(conn, city, service_id, channel)
-    configs: list[PointConfig] = []
-    now = dt.datetime.now(dt.UTC)
-    for point_id in point_ids:
-        config, now = await point_config.current(conn, point_id)
-        configs.append(config)
+    configs, now = await point_config.current_many(conn, point_ids)
     busy = await busy_of(conn, point_ids, *local_bounds) if point_ids else {}
     found = {
         config.point.id: point_slots(
@@ -189,5 +178,5 @@ async def search(
         channel=channel,
         party_size=party_size,
         point_ids=[p for p, days in found.items() if days],
-        days=merge(found, {c.point.id: c.point.timezone for c in configs}, first, last),
+        days=merge(found, first, last),
     )

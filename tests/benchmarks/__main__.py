@@ -213,13 +213,15 @@ def search_rows(database_url: str, server: Server, meter: Meter, plan: Plan) -> 
         for name, f in figures.items()
     ]
     city = figures["Kraków on site"]
-    ratio = one["median"] / city["median"] if city["median"] else 0.0
+    # By CPU time: on a shared machine wall time is mostly the neighbours'.
+    ratio = one["cpu_median"] / city["cpu_median"] if city["cpu_median"] else 0.0
     rows.append(
         Row(
             "search (Kraków) / one point, rate",
             f"{ratio:.2f}",
             "ratio",
-            target(ratio >= 0.5, ">= 0.50") + " (the rate the search serves at, uncached)",
+            target(ratio >= 0.5, ">= 0.50")
+            + " (by CPU per request, uncached; served, both share the read cache: next row)",
         )
     )
     paths = {
