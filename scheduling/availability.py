@@ -143,6 +143,7 @@ async def slots_for(
     config: PointConfig | None = None,
     channel: str = ON_SITE,
     services: Sequence[str] | None = None,
+    busy: Sequence[BusyPeriod] | None = None,
 ) -> list[DaySlots]:
     """Bookable slots of one point-service in one language for local dates [first, last].
 
@@ -150,7 +151,8 @@ async def slots_for(
     matters); `services` the ids of its matters (default: the service alone): only desks
     serving `channel` and offering all of them count. Days a release window has not published
     yet have no slots. With `config` (see scheduling/config.py), its rules and desks are used
-    instead of reading them."""
+    instead of reading them, and with `busy` those visits (the city search reads every point's
+    at once)."""
     if config is None:
         rules = await store.list_rules(conn, point.id, channel)
         found = [Desk.of(d) for d in await store.list_desks(conn, [point.id])]
@@ -159,8 +161,9 @@ async def slots_for(
         found = list(config.desks)
         desks = kept_schedules(config, first, last, channel)
     desks = only_offering(point, found, desks, services or [service.id], channel)
-    busy: list[BusyPeriod] = []
-    if not ignore_busy:
+    if ignore_busy:
+        busy = []
+    elif busy is None:
         start, end = local_day_bounds(point.timezone, first, last)
         busy = await busy_periods(conn, point.id, start, end, excluding=excluding)
     return slots_from(point, service, language, first, last, now, desks, busy)

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from scheduling import config as point_config
-from scheduling.availability import kept_schedules, only_offering, slots_from
+from scheduling.availability import slots_for
 from scheduling.config import PointConfig
 from scheduling.errors import ChannelNotOffered, PartyTooLarge, ServicesNotTogether
 from scheduling.model import ON_SITE, PointService
@@ -92,7 +92,8 @@ async def busy_of(
     return found
 
 
-def point_slots(
+async def point_slots(
+    conn: asyncpg.Connection,
     config: PointConfig,
     service_id: str,
     language: str,
@@ -103,8 +104,9 @@ def point_slots(
     now: dt.datetime,
     busy: Sequence[BusyPeriod],
 ) -> list[DaySlots]:
-    """One point's slots for the visit, or none when it cannot take it (not in this language,
-    not for this party, no desk for it): a search skips such a point rather than refusing."""
+    """One point's slots for the visit, as its own availability computes them (the same
+    `slots_for`, the public's view), or none when it cannot take it (not in this language, not
+    for this party, no desk for it): a search skips such a point rather than refusing."""
     offer: PointService | None = config.services.get(service_id)
     if offer is None:
         return []
@@ -112,16 +114,21 @@ def point_slots(
         shaped = visit_offer(config.point, [offer], channel, party_size)
         if language not in shaped.languages:
             return []
-        desks = only_offering(
+        return await slots_for(
+            conn,
             config.point,
-            config.desks,
-            kept_schedules(config, first, last, channel),
-            [service_id],
-            channel,
+            shaped,
+            language,
+            first,
+            last,
+            now,
+            config=config,
+            channel=channel,
+            services=[service_id],
+            busy=busy,
         )
     except (ChannelNotOffered, PartyTooLarge, ServicesNotTogether):
         return []
-    return slots_from(config.point, shaped, language, first, last, now, desks, busy)
 
 
 def merge(found: dict[str, list[DaySlots]], first: dt.date, last: dt.date) -> list[FoundDay]:
@@ -158,7 +165,8 @@ async def search(
     configs, now = await point_config.current_many(conn, point_ids)
     busy = await busy_of(conn, point_ids, *local_bounds) if point_ids else {}
     found = {
-        config.point.id: point_slots(
+        config.point.id: await point_slots(
+            conn,
             config,
             service_id,
             language,
