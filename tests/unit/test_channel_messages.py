@@ -71,3 +71,30 @@ def test_a_family_and_several_matters_are_named():
     event = event_of(build_invitation(visit, method="REQUEST", dtstamp=DTSTAMP))
     assert "People: 3" in str(event["DESCRIPTION"])
     assert str(event["SUMMARY"]).startswith("Status of a pending case; Everyday matters")
+
+
+def test_the_staff_feed_marks_phone_video_and_family_visits_never_their_numbers():
+    import datetime as dt
+    import uuid
+
+    from staff.feeds import FeedVisit, summary
+
+    visit = FeedVisit(
+        booking_id=uuid.uuid4(),
+        reference="KRK-7Q4M-X2",
+        status="confirmed",
+        sequence=0,
+        start=dt.datetime(2027, 3, 29, 8, tzinfo=UTC),
+        end=dt.datetime(2027, 3, 29, 8, 30, tzinfo=UTC),
+        service="Sprawy codzienne",
+        language="uk",
+        desk="Stanowisko 1",
+        visitor_name="Olena",
+        needs=[],
+        updated_at=dt.datetime(2027, 3, 1, tzinfo=UTC),
+        channel="phone",
+        party_size=3,
+    )
+    assert (
+        summary(visit, show_names=False) == "KRK-7Q4M-X2 · Sprawy codzienne · uk · telefon · 3 os."
+    )
