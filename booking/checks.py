@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from booking import store as booking_store
 from booking.domain.errors import (
     InDstGap,
     InPast,
@@ -89,15 +90,23 @@ async def bookable_slot(
     free_only: bool = True,
     channel: str = ON_SITE,
     services: Sequence[str] | None = None,
+    staff: bool = False,
 ) -> Slot:
     """The slot starting at `start` with its free desks, or the reason there is none.
 
     `offer` is the visit's shape (scheduling/offers.py: its channel, party and matters) and
     `services` its matters' ids. With `free_only=False` (a draw entry names the time it would
     like; the draw allots), a slot the rules offer is accepted whether or not its desks are
-    taken."""
+    taken. The public's view of the capacity unless `staff` books (scheduling/capacity.py);
+    where the point keeps places for staff, an online booker judges the public's part in the
+    day's turn, after every visit booked before it (store.take_turn), so concurrent bookers
+    cannot overrun it."""
     zone = zoneinfo.ZoneInfo(point.timezone)
     day = start.astimezone(zone).date()
+    if config is None:
+        config, _ = await point_config.current(conn, point.id)
+    if free_only and not staff and config.internal_places:
+        await booking_store.take_turn(conn, point, start)
     (slots,) = await slots_for(
         conn,
         point,
@@ -111,6 +120,7 @@ async def bookable_slot(
         ignore_busy=not free_only,
         channel=channel,
         services=services,
+        staff=staff,
     )
     for slot in slots.slots:
         if slot.start == start:
@@ -142,6 +152,7 @@ async def bookable_slot(
         config=config,
         channel=channel,
         services=services,
+        staff=staff,
     )
     if any(slot.start == start for slot in unbusy.slots):
         raise SlotTaken()

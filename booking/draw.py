@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from booking import store
 from booking.caller import Caller, token_key
 from booking.domain.draw import Board, draw_order, preference
 from booking.domain.errors import (
@@ -32,7 +33,7 @@ from booking.holds import expire_overdue, place_hold
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from scheduling import config as point_config
 from scheduling import store as scheduling_store
-from scheduling.availability import busy_periods, kept_schedules, local_day_bounds, slots_from
+from scheduling.availability import busy_periods, local_day_bounds, public_schedules, slots_from
 from scheduling.model import Point
 from scheduling.releases import draw_window
 
@@ -148,6 +149,8 @@ async def decide_due(
         return []
     outbox = await expire_overdue(conn, hold, point.id)  # overdue holds give their desks back
     config, _ = await point_config.current(conn, point.id)
+    if config.internal_places:  # the public's part of each slot is judged after every booking
+        await store.take_turn(conn, point, noon(point, day))
     board = await _board(conn, config, day, now)
     order = draw_order(entries)
     won: list[UUID | None] = []
@@ -169,22 +172,27 @@ async def decide_due(
     return outbox
 
 
+def noon(point: Point, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), zoneinfo.ZoneInfo(point.timezone))
+
+
 async def _board(
     conn: asyncpg.Connection, config: point_config.PointConfig, day: dt.date, now: dt.datetime
 ) -> Board:
     """The day's desks and visits, read once per draw (booking/domain/draw.py keeps them)."""
     point = config.point
-    desks = kept_schedules(config, day, day)
+    desks = public_schedules(config, day, day)  # a draw allots the public's capacity
     start, end = local_day_bounds(point.timezone, day, day)
+    kept = config.internal_places
 
     def engine(service_id: str, language: str, busy) -> list:
         offer = config.services.get(service_id)
         if offer is None:
             return []  # the service was withdrawn after the entry
-        (found,) = slots_from(point, offer, language, day, day, now, desks, list(busy))
+        (found,) = slots_from(point, offer, language, day, day, now, desks, list(busy), kept=kept)
         return list(found.slots)
 
-    return Board(engine, await busy_periods(conn, point.id, start, end))
+    return Board(engine, await busy_periods(conn, point.id, start, end, held_back_at=now))
 
 
 async def _allot(

@@ -35,13 +35,16 @@ async def place_hold(
     secrets: HoldSecrets,
     *,
     keep_going: bool = False,
-    message: str = CONFIRMATION_REQUEST,
-) -> tuple[store.Placed, int] | None:
+    message: str | None = CONFIRMATION_REQUEST,
+) -> tuple[store.Placed, int | None] | None:
     """Hold the visit on a free desk and queue its confirmation mail: (placed, outbox id), or
-    None when every desk is taken. See store.insert_held for `keep_going`."""
+    None when every desk is taken. See store.insert_held for `keep_going`. Without a
+    `message` no mail is queued (staff book and confirm at once: booking/staff_booking.py)."""
     placed = await store.insert_held(conn, held, desk_ids, point, keep_going=keep_going)
     if placed is None:
         return None
+    if message is None:
+        return placed, None
     outbox_id = await store.add_outbox(
         conn, placed.id, message, 0, payload={"token": secrets.confirm_token}
     )

@@ -54,13 +54,15 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     extra_services: list[str] = []
     """The visit's further matters, after `service_id`."""
     video_url: str | None = None
+    booked_by: str = "visitor"
+    """"staff" for a visitor booked by phone, in writing or at the desk."""
 
 
 _SHEET = """
     select b.id, b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.needs, b.notes,
            b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
            b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
-           p.timezone, visit_status(b.status, b.hold_expires_at) as status,
+           p.timezone, visit_status(b.status, b.hold_expires_at) as status, b.booked_by,
            b.channel, b.party_size, b.extra_services, b.video_url,
            coalesce((
                select o.failed_at is not null from outbox o
@@ -98,6 +100,7 @@ def sheet_visit(row: asyncpg.Record) -> SheetVisit:
         party_size=row["party_size"],
         extra_services=list(row["extra_services"]),
         video_url=row["video_url"],
+        booked_by=row["booked_by"],
     )
 
 

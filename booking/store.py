@@ -19,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from booking.domain.errors import PerPersonLimit
+from booking.domain.errors import PerPersonLimit, SlotTaken
 from booking.domain.lifecycle import Event, IllegalTransition, Status, sources, transition
 from booking.domain.visit import HeldVisit, Visit, Visitor
 from booking.secrets import new_reference
@@ -30,7 +30,7 @@ VISIT_COLUMNS = """
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
     b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
-    b.channel, b.party_size, b.extra_services, b.video_url
+    b.channel, b.party_size, b.extra_services, b.video_url, b.booked_by, b.moves
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -82,6 +82,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
 # ---------------------------------------------------------------------------- holding a visit
 
 PER_PERSON_LIMIT = "WZ001"  # raised by the bookings_per_person_limit trigger (0003)
+INTERNAL_DESK = "WZ002"  # raised by the bookings_public_not_on_internal_desk trigger (0030)
 
 
 class Placed(NamedTuple):
@@ -104,15 +105,25 @@ def day_lock(point: Point, start: dt.datetime) -> str:
     return f"wizyta:day:{point.id}:{day}"
 
 
+async def take_turn(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
+    """Wait for the day's turn (day_lock) now, before a check that must see every visit put on
+    the day's desks before it: the public's part of each slot (scheduling/capacity.py) is a
+    count no constraint can hold, so online bookers judge it one after another. The insert
+    and the move take the same lock again (it is held until the transaction ends)."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended($1, 0))", day_lock(point, start)
+    )
+
+
 _INSERT_HELD = """
     with turn as (select pg_advisory_xact_lock(hashtextextended($1, 0)))
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
         hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        channel, party_size, extra_services, video_url)
+        channel, party_size, extra_services, video_url, booked_by)
     select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19, $20, $21, $22, $23
+           $19, $20, $21, $22, $23, $24
       from turn
     on conflict do nothing
     returning id
@@ -183,6 +194,7 @@ async def _insert(
         held.party_size,
         list(held.extra_services),
         held.video_url,
+        held.booked_by,
     )
     try:
         if keep_going:
@@ -192,6 +204,8 @@ async def _insert(
     except asyncpg.PostgresError as e:
         if e.sqlstate == PER_PERSON_LIMIT:
             raise PerPersonLimit() from e
+        if e.sqlstate == INTERNAL_DESK:  # flagged internal-only since the slot was read
+            raise SlotTaken() from e
         raise
 
 
@@ -299,9 +313,12 @@ async def move(
     desk_ids: tuple[str, ...],
     start: dt.datetime,
     end: dt.datetime,
+    *,
+    by_visitor: bool = True,
 ) -> tuple[str, int] | None:
     """Move the visit to a free desk at [start, end) in one UPDATE (the new time is taken in
-    the same instant the old one is freed); (desk, new sequence), or None when all are taken."""
+    the same instant the old one is freed); (desk, new sequence), or None when all are taken.
+    A visitor's move counts toward the visit's limit of moves (booking/fair.py)."""
     transition(row["status"], Event.RESCHEDULE)  # the status stays; the move must be legal
     sequence = row["sequence"] + 1
     await conn.execute(
@@ -313,7 +330,7 @@ async def move(
                 await conn.execute(
                     """
                     update bookings set desk_id = $2, starts_at = $3, ends_at = $4,
-                           sequence = $5, updated_at = now()
+                           sequence = $5, updated_at = now(), moves = moves + $6::int
                     where id = $1
                     """,
                     row["id"],
@@ -321,9 +338,14 @@ async def move(
                     start,
                     end,
                     sequence,
+                    1 if by_visitor else 0,
                 )
             return desk, sequence
         except asyncpg.ExclusionViolationError:
+            continue
+        except asyncpg.PostgresError as e:
+            if e.sqlstate != INTERNAL_DESK:  # flagged internal-only since the slot was read
+                raise
             continue
     return None
 

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from booking import draw, idempotency, links, pow, store
+from booking import draw, fair, idempotency, links, pow, store
 from booking.caller import Caller, token_key, valid_email
 from booking.checks import (
     bookable_slot,
@@ -44,7 +44,7 @@ from booking.holds import expire_overdue, place_hold
 from booking.reminders import parse_offsets, reminder_times
 from booking.schemas import BookingCreate
 from booking.secrets import email_key, new_token, token_hash, token_matches
-from booking.waitlist import offer_freed_slot, settle_offer
+from booking.waitlist import settle_offer
 from scheduling.model import ON_SITE, PHONE
 
 # ---------------------------------------------------------------------------- hold
@@ -254,10 +254,7 @@ async def confirm(caller: Caller, reference: str, token: str) -> Visit | VisitCr
         if row["waitlist_id"] is not None:
             await settle_offer(conn, row["id"], "booked")
         now = await conn.fetchval("select now()")
-        caller.uow.send([await store.add_outbox(conn, row["id"], "confirmed", row["sequence"])])
-        caller.uow.send(
-            await _reminders(caller, conn, row["id"], row["starts_at"], row["sequence"], now)
-        )
+        caller.uow.send(await confirmed_mails(caller, conn, row, now))
         fresh = store.visit_of(await store.by_id(conn, row["id"]))
         return created(fresh, manage) if manage is not None else fresh
 
@@ -271,16 +268,14 @@ async def cancel(caller: Caller, reference: str, token: str | None) -> Visit:
         row = await _authorized(conn, reference, token, lock=True)
         now = await conn.fetchval("select now()")
         _not_started(row, now, "cancelled")
+        rules = await fair.rules_of(conn, row["point_id"], row["service_id"])
+        fair.check_change(rules, row["starts_at"], now, "cancelled")
         transition(row["status"], Event.CANCEL)
         # Overdue holds give their desks back first, so the freed slot can be offered.
         caller.uow.send(await expire_overdue(conn, caller.hold, row["point_id"]))
         sequence = await store.cancel(conn, row, "visitor")
         caller.uow.send([await store.add_outbox(conn, row["id"], "cancelled", sequence)])
-        caller.uow.send(
-            await offer_freed_slot(
-                conn, row["point_id"], row["service_id"], row["starts_at"], caller.hold
-            )
-        )
+        caller.uow.send(await fair.free_place(conn, rules, row, now, caller.hold))
         return store.visit_of(await store.by_id(conn, row["id"]))
 
     return await caller.uow.atomic(work)
@@ -300,6 +295,8 @@ async def move(caller: Caller, reference: str, token: str | None, new_start: str
         )
         point = config.point
         _not_started(row, now, "moved")
+        rules = await fair.rules_of(conn, point.id, row["service_id"])
+        fair.check_change(rules, row["starts_at"], now, "moved", moves=row["moves"])
         transition(row["status"], Event.RESCHEDULE)
         start = parse_start(new_start, point.timezone)
         if start == row["starts_at"]:
@@ -326,14 +323,19 @@ async def move(caller: Caller, reference: str, token: str | None, new_start: str
         )
         if row["status"] == Status.CONFIRMED:
             caller.uow.send(await _reminders(caller, conn, row["id"], slot.start, sequence, now))
-        caller.uow.send(
-            await offer_freed_slot(
-                conn, row["point_id"], row["service_id"], row["starts_at"], caller.hold
-            )
-        )
+        caller.uow.send(await fair.free_place(conn, rules, row, now, caller.hold))
         return store.visit_of(await store.by_id(conn, row["id"]))
 
     return await caller.uow.atomic(work)
+
+
+async def confirmed_mails(
+    caller: Caller, conn: asyncpg.Connection, row: asyncpg.Record, now: dt.datetime
+) -> list[int]:
+    """The mails of a visit just confirmed (by its visitor, or booked by staff): the
+    confirmation with its invitation, and the reminders; their outbox ids."""
+    sent = [await store.add_outbox(conn, row["id"], "confirmed", row["sequence"])]
+    return sent + await _reminders(caller, conn, row["id"], row["starts_at"], row["sequence"], now)
 
 
 def _not_started(row: asyncpg.Record, now: dt.datetime, verb: str) -> None:

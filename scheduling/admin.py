@@ -57,13 +57,14 @@ async def add_desk(
     names: dict[str, str],
     languages: list[str],
     active: bool,
+    internal_only: bool = False,
 ) -> bool:
     """Add a desk; False when the point has one with this id already (nothing written)."""
     return bool(
         await conn.fetchval(
             """
-            insert into desks (id, point_id, names, languages, active, source)
-            values ($1, $2, $3, $4, $5, 'staff')
+            insert into desks (id, point_id, names, languages, active, source, internal_only)
+            values ($1, $2, $3, $4, $5, 'staff', $6)
             on conflict do nothing returning true
             """,
             desk_id,
@@ -71,20 +72,33 @@ async def add_desk(
             names,
             languages,
             active,
+            internal_only,
         )
     )
 
 
 async def update_desk(
-    conn: asyncpg.Connection, desk_id: str, names: Any, languages: list[str], active: bool
+    conn: asyncpg.Connection,
+    desk_id: str,
+    names: Any,
+    languages: list[str],
+    active: bool,
+    internal_only: bool = False,
 ) -> None:
     await conn.execute(
-        "update desks set names = $2, languages = $3, active = $4 where id = $1",
+        "update desks set names = $2, languages = $3, active = $4, internal_only = $5 "
+        "where id = $1",
         desk_id,
         names,
         languages,
         active,
+        internal_only,
     )
+
+
+async def set_internal_places(conn: asyncpg.Connection, point_id: str, places: int) -> None:
+    """Keep `places` of every slot of the point for staff booking (scheduling/capacity.py)."""
+    await conn.execute("update points set internal_places = $2 where id = $1", point_id, places)
 
 
 async def save_offer(
@@ -99,19 +113,29 @@ async def save_offer(
     horizon_days: int,
     per_person_limit: int,
     active: bool,
+    change_cutoff_minutes: int = 0,
+    max_moves: int | None = None,
+    late_cancel_minutes: int = 1440,
+    release_delay_minutes: int = 0,
 ) -> None:
-    """Offer the service at the point, or change the offer it has."""
+    """Offer the service at the point, or change the offer it has (with its fair rules:
+    booking/domain/fair.py)."""
     await conn.execute(
         """
         insert into point_services (point_id, service_id, duration_minutes, step_minutes,
-            languages, min_notice_minutes, horizon_days, per_person_limit, active)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            languages, min_notice_minutes, horizon_days, per_person_limit, active,
+            change_cutoff_minutes, max_moves, late_cancel_minutes, release_delay_minutes)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         on conflict (point_id, service_id) do update set
             duration_minutes = excluded.duration_minutes,
             step_minutes = excluded.step_minutes, languages = excluded.languages,
             min_notice_minutes = excluded.min_notice_minutes,
             horizon_days = excluded.horizon_days,
-            per_person_limit = excluded.per_person_limit, active = excluded.active
+            per_person_limit = excluded.per_person_limit, active = excluded.active,
+            change_cutoff_minutes = excluded.change_cutoff_minutes,
+            max_moves = excluded.max_moves,
+            late_cancel_minutes = excluded.late_cancel_minutes,
+            release_delay_minutes = excluded.release_delay_minutes
         """,
         point_id,
         service_id,
@@ -122,6 +146,10 @@ async def save_offer(
         horizon_days,
         per_person_limit,
         active,
+        change_cutoff_minutes,
+        max_moves,
+        late_cancel_minutes,
+        release_delay_minutes,
     )
 
 

@@ -13,7 +13,9 @@ from uuid import UUID
 import asyncpg
 
 from scheduling import store
+from scheduling.capacity import public_desks, public_share
 from scheduling.config import Desk, PointConfig
+from scheduling.config import current as current_config
 from scheduling.model import ON_SITE, Point, PointService
 from scheduling.offers import desks_offering
 from scheduling.releases import last_released_day
@@ -42,11 +44,14 @@ async def busy_periods(
     end: dt.datetime,
     *,
     excluding: UUID | None = None,
+    held_back_at: dt.datetime | None = None,
 ) -> list[BusyPeriod]:
-    """Active visits overlapping [start, end); a hold past its expiry is not active."""
+    """Active visits overlapping [start, end); a hold past its expiry is not active. With
+    `held_back_at` (the public's view), also the places a late cancellation holds back from
+    public booking at that instant (booking/fair.py)."""
     rows = await conn.fetch(
         """
-        select desk_id, starts_at, ends_at from bookings
+        select desk_id, starts_at, ends_at, booked_by <> 'staff' as public from bookings
         where point_id = $1 and starts_at < $3 and ends_at > $2
           -- no visit is longer than 8 hours (point_services.duration_minutes <= 480), so this
           -- bound lets the (point_id, starts_at) index skip the point's whole history
@@ -54,14 +59,19 @@ async def busy_periods(
           and status = any($4::text[])
           and (status <> 'held' or hold_expires_at > now())
           and ($5::uuid is null or id <> $5)
+        union all
+        select desk_id, starts_at, ends_at, true from held_back_places
+        where $6::timestamptz is not null and point_id = $1 and starts_at < $3 and ends_at > $2
+          and starts_at > $2 - interval '8 hours' and until > $6
         """,
         point_id,
         start,
         end,
         list(ACTIVE),
         excluding,
+        held_back_at,
     )
-    return [BusyPeriod(r["desk_id"], r["starts_at"], r["ends_at"]) for r in rows]
+    return [BusyPeriod(r["desk_id"], r["starts_at"], r["ends_at"], r["public"]) for r in rows]
 
 
 async def desk_schedules(
@@ -144,6 +154,7 @@ async def slots_for(
     channel: str = ON_SITE,
     services: Sequence[str] | None = None,
     busy: Sequence[BusyPeriod] | None = None,
+    staff: bool = False,
 ) -> list[DaySlots]:
     """Bookable slots of one point-service in one language for local dates [first, last].
 
@@ -151,22 +162,35 @@ async def slots_for(
     matters); `services` the ids of its matters (default: the service alone): only desks
     serving `channel` and offering all of them count. Days a release window has not published
     yet have no slots. With `config` (see scheduling/config.py), its rules and desks are used
-    instead of reading them, and with `busy` those visits (the city search reads every point's
-    at once)."""
+    instead of reading them (the point's current one otherwise), and with `busy` those visits
+    (the city search reads every point's at once, scheduling/search.py). The public's view by
+    default: no internal-only desk, the places kept for staff and those held back after a late
+    cancellation taken out (scheduling/capacity.py); `staff` sees the whole capacity."""
     if config is None:
-        rules = await store.list_rules(conn, point.id, channel)
-        found = [Desk.of(d) for d in await store.list_desks(conn, [point.id])]
-        desks = schedules_of(point, rules, first, last, found, channel)
-    else:
-        found = list(config.desks)
-        desks = kept_schedules(config, first, last, channel)
-    desks = only_offering(point, found, desks, services or [service.id], channel)
+        config, _ = await current_config(conn, point.id)
+    desks = (
+        kept_schedules(config, first, last, channel)
+        if staff
+        else public_schedules(config, first, last, channel)
+    )
+    desks = only_offering(point, config.desks, desks, services or [service.id], channel)
     if ignore_busy:
         busy = []
     elif busy is None:
         start, end = local_day_bounds(point.timezone, first, last)
-        busy = await busy_periods(conn, point.id, start, end, excluding=excluding)
-    return slots_from(point, service, language, first, last, now, desks, busy)
+        busy = await busy_periods(
+            conn, point.id, start, end, excluding=excluding, held_back_at=None if staff else now
+        )
+    kept = 0 if staff or ignore_busy else config.internal_places
+    return slots_from(point, service, language, first, last, now, desks, busy, kept=kept)
+
+
+def public_schedules(
+    config: PointConfig, first: dt.date, last: dt.date, channel: str = ON_SITE
+) -> list[DeskSchedule]:
+    """The desks' schedules online bookers may have: all but the internal-only desks."""
+    internal = frozenset(desk.id for desk in config.desks if desk.internal_only)
+    return public_desks(kept_schedules(config, first, last, channel), internal)
 
 
 def slots_from(
@@ -178,8 +202,11 @@ def slots_from(
     now: dt.datetime,
     desks: Sequence[DeskSchedule],
     busy: Sequence[BusyPeriod],
+    *,
+    kept: int = 0,
 ) -> list[DaySlots]:
-    """The pure part of slots_for: the engine on loaded desks and visits, then the releases."""
+    """The pure part of slots_for: the engine on loaded desks and visits, then the releases.
+    `kept`: the places of every slot kept for staff (scheduling/capacity.py)."""
     last_open = released_until(point, now)
     query = SlotQuery(
         timezone=point.timezone,
@@ -193,6 +220,8 @@ def slots_from(
         last_day=last,
     )
     days = compute_slots(desks, busy, query)
+    if kept:
+        days = public_share(days, compute_slots(desks, (), query), busy, kept)
     if last_open is None:
         return days
     return [day if day.date <= last_open else DaySlots(day.date, ()) for day in days]

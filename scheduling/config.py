@@ -39,6 +39,8 @@ class Desk:
     channels: tuple[str, ...] = ("on_site",)
     #: the services it offers; None: every service of its point
     services: tuple[str, ...] | None = None
+    #: only staff book this desk (internal capacity: scheduling/capacity.py)
+    internal_only: bool = False
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Desk:
@@ -48,6 +50,7 @@ class Desk:
             tuple(row["languages"]),
             tuple(row["channels"]),
             None if services is None else tuple(services),
+            row["internal_only"],
         )
 
 
@@ -58,6 +61,8 @@ class PointConfig:
     services: Mapping[str, PointService]  # the active ones, by service id
     rules: tuple[CalendarRule, ...]  # of every channel (CalendarRule.channel)
     desks: tuple[Desk, ...]  # the active ones, by id
+    #: places in every slot kept for staff booking (scheduling/capacity.py)
+    internal_places: int = 0
     #: the database it was read from, (identity, oid): with `version`, what identifies it
     #: across databases (caches built from a configuration key on both: scheduling/feed_api.py)
     database: tuple[str, int] | None = None
@@ -118,6 +123,7 @@ async def load(
         services={s.id: s for s in services},
         rules=tuple(rules),
         desks=tuple(Desk.of(d) for d in desks),
+        internal_places=await store.internal_places(conn, point_id),
         database=database,
     )
 

@@ -54,6 +54,13 @@ class PointService(msgspec.Struct, frozen=True, kw_only=True):
     #: a family: how many people may come, and how many minutes each one past the first adds
     max_party_size: int = 1
     extra_person_minutes: int = 0
+    # Fair rules against slot trading (booking/fair.py): online changes close this many
+    # minutes before the visit; moves per visit (None: no limit); a cancellation this close to
+    # the visit is late, and the place it frees returns to public booking only after the delay.
+    change_cutoff_minutes: int = 0
+    max_moves: int | None = None
+    late_cancel_minutes: int = 1440
+    release_delay_minutes: int = 0
 
     def in_channel(self, channel: str) -> PointService:
         """The offer as booked in `channel`: its own duration, step and languages there."""

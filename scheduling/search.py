@@ -68,26 +68,36 @@ async def candidate_points(
 
 
 async def busy_of(
-    conn: asyncpg.Connection, point_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    conn: asyncpg.Connection,
+    point_ids: Sequence[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
 ) -> dict[str, list[BusyPeriod]]:
-    """Active visits overlapping [start, end) at each of the points, in one query (the same
-    filter as scheduling.availability.busy_periods)."""
+    """What scheduling.availability.busy_periods gives the public (active visits, and the
+    places a late cancellation holds back at `now`), for several points in one query."""
     rows = await conn.fetch(
         """
-        select point_id, desk_id, starts_at, ends_at from bookings
-        where point_id = any($1::text[]) and starts_at < $3 and ends_at > $2
-          and starts_at > $2 - interval '8 hours'
-          and status in ('held', 'confirmed', 'checked_in')
-          and (status <> 'held' or hold_expires_at > now())
+        select point_id, desk_id, starts_at, ends_at, booked_by <> 'staff' as public
+          from bookings
+         where point_id = any($1::text[]) and starts_at < $3 and ends_at > $2
+           and starts_at > $2 - interval '8 hours'
+           and status in ('held', 'confirmed', 'checked_in')
+           and (status <> 'held' or hold_expires_at > now())
+        union all
+        select point_id, desk_id, starts_at, ends_at, true from held_back_places
+         where point_id = any($1::text[]) and starts_at < $3 and ends_at > $2
+           and starts_at > $2 - interval '8 hours' and until > $4
         """,
         list(point_ids),
         start,
         end,
+        now,
     )
     found: dict[str, list[BusyPeriod]] = {}
     for r in rows:
         found.setdefault(r["point_id"], []).append(
-            BusyPeriod(r["desk_id"], r["starts_at"], r["ends_at"])
+            BusyPeriod(r["desk_id"], r["starts_at"], r["ends_at"], r["public"])
         )
     return found
 
@@ -163,7 +173,7 @@ async def search(
 ) -> Search:
     point_ids = await candidate_points(conn, city, service_id, channel)
     configs, now = await point_config.current_many(conn, point_ids)
-    busy = await busy_of(conn, point_ids, *local_bounds) if point_ids else {}
+    busy = await busy_of(conn, point_ids, *local_bounds, now) if point_ids else {}
     found = {
         config.point.id: await point_slots(
             conn,

@@ -45,6 +45,9 @@ class BusyPeriod(msgspec.Struct, frozen=True):
     desk_id: str
     start: dt.datetime
     end: dt.datetime
+    #: it fills the public's part of the capacity (a visit booked online, or a place held back
+    #: after a late cancellation), not the places kept for staff (scheduling/capacity.py)
+    public: bool = True
 
     def __post_init__(self) -> None:
         if self.start.utcoffset() is None or self.end.utcoffset() is None:

@@ -37,6 +37,7 @@ _SERVICE_COLUMNS = """
     s.id, s.names, s.descriptions, s.what_to_bring, ps.duration_minutes, ps.step_minutes,
     ps.languages, ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit, ps.channels,
     ps.max_party_size, ps.extra_person_minutes,
+    ps.change_cutoff_minutes, ps.max_moves, ps.late_cancel_minutes, ps.release_delay_minutes,
     (select coalesce(jsonb_agg(jsonb_build_object(
                 'channel', oc.channel, 'duration_minutes', oc.duration_minutes,
                 'step_minutes', oc.step_minutes, 'languages', oc.languages)), '[]')
@@ -135,8 +136,13 @@ async def list_rules(
 async def list_desks(conn: asyncpg.Connection, point_ids: Sequence[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        select id, point_id, names, languages, channels, services from desks
+        select id, point_id, names, languages, channels, services, internal_only from desks
         where point_id = any($1::text[]) and active order by id
         """,
         list(point_ids),
     )
+
+
+async def internal_places(conn: asyncpg.Connection, point_id: str) -> int:
+    """Places in every slot the point keeps for staff booking (not part of the public Point)."""
+    return await conn.fetchval("select internal_places from points where id = $1", point_id) or 0

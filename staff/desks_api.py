@@ -39,12 +39,15 @@ class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     names: LocalizedText
     languages: Languages
     active: bool = True
+    internal_only: bool = False
+    """Only staff book this desk: online bookers never see it (internal capacity)."""
 
 
 class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     names: LocalizedText | UnsetType = UNSET
     languages: Languages | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    internal_only: bool | UnsetType = UNSET
 
 
 class Desk(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,9 +56,10 @@ class Desk(msgspec.Struct, frozen=True, kw_only=True):
     names: dict[str, str]
     languages: list[str]
     active: bool
+    internal_only: bool = False
 
 
-_DESK = "select id, point_id, names, languages, active from desks"
+_DESK = "select id, point_id, names, languages, active, internal_only from desks"
 
 
 async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
@@ -68,7 +72,9 @@ async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
 
 
 async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
-    await admin.update_desk(conn, desk.id, desk.names, desk.languages, desk.active)
+    await admin.update_desk(
+        conn, desk.id, desk.names, desk.languages, desk.active, desk.internal_only
+    )
 
 
 async def _new_id(conn: asyncpg.Connection, point_id: str) -> str:
@@ -111,9 +117,10 @@ class StaffDeskController(Controller):
                 names=msgspec.to_builtins(data.names),
                 languages=unique(list(data.languages)),
                 active=data.active,
+                internal_only=data.internal_only,
             )
             if not await admin.add_desk(
-                conn, point_id, desk.id, desk.names, desk.languages, desk.active
+                conn, point_id, desk.id, desk.names, desk.languages, desk.active, desk.internal_only
             ):
                 raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
             await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def staff_management_handlers() -> list[object]:
     from staff.audit_api import StaffAuditController
+    from staff.booking_api import StaffBookingController
     from staff.desks_api import StaffDeskController
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
@@ -16,6 +17,7 @@ def staff_management_handlers() -> list[object]:
         StaffServiceController,
         StaffDeskController,
         StaffVisitController,
+        StaffBookingController,
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,

@@ -40,6 +40,13 @@ class OfferIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     horizon_days: Annotated[int, Meta(ge=1, le=366)] = 60
     per_person_limit: Annotated[int, Meta(ge=1, le=20)] = 1
     active: bool = True
+    # Fair rules (booking/domain/fair.py): online changes close this long before a visit; moves
+    # per visit (null: no limit); a place freed this close to its visit is held back from
+    # public booking for `release_delay_minutes` (the waitlist is offered it first).
+    change_cutoff_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 30)] = 0
+    max_moves: Annotated[int, Meta(ge=0, le=20)] | None = None
+    late_cancel_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 30)] = 1440
+    release_delay_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 7)] = 0
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,11 +59,17 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
     horizon_days: int
     per_person_limit: int
     active: bool
+    change_cutoff_minutes: int = 0
+    max_moves: int | None = None
+    late_cancel_minutes: int = 1440
+    release_delay_minutes: int = 0
 
 
 _OFFER = """
     select ps.service_id, s.names, ps.duration_minutes, ps.step_minutes, ps.languages,
-           ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit, ps.active
+           ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit, ps.active,
+           ps.change_cutoff_minutes, ps.max_moves, ps.late_cancel_minutes,
+           ps.release_delay_minutes
     from point_services ps join services s on s.id = ps.service_id
 """
 
@@ -145,6 +158,10 @@ class StaffServiceController(Controller):
                 horizon_days=data.horizon_days,
                 per_person_limit=data.per_person_limit,
                 active=data.active,
+                change_cutoff_minutes=data.change_cutoff_minutes,
+                max_moves=data.max_moves,
+                late_cancel_minutes=data.late_cancel_minutes,
+                release_delay_minutes=data.release_delay_minutes,
             )
             after = await _offer(conn, point_id, service_id)
             action = "create" if created else "update"

@@ -34,6 +34,7 @@ def web_handlers() -> list[Any]:
     from web.find import FindPages
     from web.manage_link import ManageLinkPages
     from web.points import PointPages
+    from web.staff_booking_pages import StaffBookingPages
     from web.staff_pages import StaffPages
     from web.visits import VisitPages
 
@@ -45,6 +46,7 @@ def web_handlers() -> list[Any]:
         VisitPages,
         DrawPages,
         StaffPages,
+        StaffBookingPages,
         create_static_files_router(
             path="/static",
             directories=[STATIC],

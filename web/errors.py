@@ -56,11 +56,7 @@ TOO_FAR = N_plural(
 
 
 def _too_soon(params: Mapping[str, Any], lang: str) -> str:
-    minutes = int(params["minutes"])
-    if minutes % 60 == 0:
-        ahead = plural(lang, HOURS, minutes // 60)
-    else:
-        ahead = plural(lang, MINUTES, minutes)
+    ahead = _ahead(int(params["minutes"]), lang)
     return gettext_for(lang)(
         N_(
             "This time is too soon: visits must be booked at least %(ahead)s in advance. "
@@ -101,6 +97,42 @@ def _started(params: Mapping[str, Any], lang: str) -> str:
     if params["verb"] == "moved":
         return _("The visit has already started, so it can no longer be moved online.")
     return _("The visit has already started, so it can no longer be cancelled online.")
+
+
+def _ahead(minutes: int, lang: str) -> str:
+    if minutes % 60 == 0:
+        return plural(lang, HOURS, minutes // 60)
+    return plural(lang, MINUTES, minutes)
+
+
+def _call(params: Mapping[str, Any], lang: str) -> str:
+    """The fair rules send the visitor to the point's telephone (booking/domain/fair.py)."""
+    _ = gettext_for(lang)
+    if params.get("phone"):
+        return _("Please call the point: %(phone)s.") % {"phone": params["phone"]}
+    return _("Please contact the point.")
+
+
+def _cutoff(params: Mapping[str, Any], lang: str) -> str:
+    _ = gettext_for(lang)
+    if params["verb"] == "moved":
+        sentence = N_(
+            "This visit can no longer be moved online: changes are possible until %(ahead)s "
+            "before the visit."
+        )
+    else:
+        sentence = N_(
+            "This visit can no longer be cancelled online: changes are possible until "
+            "%(ahead)s before the visit."
+        )
+    ahead = _ahead(int(params["minutes"]), lang)
+    return _(sentence) % {"ahead": ahead} + " " + _call(params, lang)
+
+
+def _moves_limit(params: Mapping[str, Any], lang: str) -> str:
+    _ = gettext_for(lang)
+    sentence = _("This visit has already been moved as many times as is possible online.")
+    return sentence + " " + _call(params, lang)
 
 
 def _wait(forms: tuple[str, str]) -> Explainer:
@@ -354,6 +386,12 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
                 "time was released. Please book again."
             )
         ),
+    ),
+    "change_cutoff_passed": (None, _cutoff),
+    "moves_limit_reached": (None, _moves_limit),
+    "contact_missing": (
+        "phone",
+        _plain(N_("Without an e-mail address, please give the visitor's phone number.")),
     ),
     "illegal_transition": (None, _illegal),
     "already_started": (None, _started),

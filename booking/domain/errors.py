@@ -116,6 +116,14 @@ class EmailMixedScripts(Invalid):
     )
 
 
+class ContactMissing(Invalid):
+    """Staff book without an e-mail (booking/staff_booking.py): the point must be able to
+    reach the visitor, so a phone number is needed then."""
+
+    code, field = "contact_missing", "visitor.phone"
+    template = "Without an e-mail address, give the visitor's phone number."
+
+
 class PerPersonLimit(Conflict):
     code, field = "per_person_limit", "visitor.email"
     type_slug = "per-person-limit"
@@ -216,6 +224,36 @@ class HoldExpired(Gone):
 class AlreadyStarted(Conflict):
     code = "already_started"
     template = "The visit has already started, so it cannot be {verb} online."
+
+
+def _contact(phone: str | None) -> str:
+    return f"call the point: {phone}" if phone else "contact the point"
+
+
+class ChangeCutOffPassed(Conflict):
+    """Fair rules (booking/domain/fair.py): changes close `minutes` before the visit."""
+
+    code = "change_cutoff_passed"
+    template = (
+        "This visit can no longer be {verb} online: changes close {minutes} minutes before "
+        "the visit. Please {contact}."
+    )
+
+    def __init__(self, *, verb: str, minutes: int, phone: str | None) -> None:
+        super().__init__(verb=verb, minutes=minutes, phone=phone, contact=_contact(phone))
+
+
+class MovesLimitReached(Conflict):
+    """Fair rules (booking/domain/fair.py): a visit may be moved online `moves` times."""
+
+    code = "moves_limit_reached"
+    template = (
+        "This visit has been moved {moves} times, as often as it may be moved online. "
+        "Please {contact}."
+    )
+
+    def __init__(self, *, moves: int, phone: str | None) -> None:
+        super().__init__(moves=moves, phone=phone, contact=_contact(phone))
 
 
 class NoSuchVisit(NotFound):

@@ -77,6 +77,9 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     party_size: int = 1
     extra_services: tuple[str, ...] = ()
     video_url: str | None = None
+    #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
+    #: (booking/staff_booking.py): their visits may use the capacity kept for staff
+    booked_by: str = "visitor"
 
     @property
     def email_key(self) -> str | None:
@@ -106,6 +109,7 @@ def hold_visit(
     party_size: int = 1,
     extra_services: tuple[str, ...] = (),
     video_template: str | None = None,
+    booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
     secrets = HoldSecrets(new_token(), new_token())
@@ -127,6 +131,7 @@ def hold_visit(
         party_size=party_size,
         extra_services=extra_services,
         video_url=video_room(video_template) if channel == "video" else None,
+        booked_by=booked_by,
     )
     return held, secrets
 
