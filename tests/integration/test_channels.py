@@ -390,3 +390,34 @@ def test_a_video_url_template_without_a_room_stops_the_service_at_start():
     with pytest.raises(ValueError, match="VIDEO_URL_TEMPLATE"):
         Settings(video_url_template="https://meet.jit.si/wizyta")
     assert Settings.from_env({}).video_url_template == "https://meet.jit.si/wizyta-{room}"
+
+
+async def test_staff_book_a_phone_visit_for_a_caller_through_the_same_core(client, pool):
+    from tests.staff_helpers import auth, login, make_accounts
+
+    token = await login(client, (await make_accounts(pool)).basztowa)
+    free = await client.get(
+        f"/api/v1/staff/points/{BASZTOWA}/availability",
+        params={"service": EVERYDAY, "language": "uk", "channel": "phone"},
+        headers=auth(token),
+    )
+    assert free.status_code == 200, free.text
+    assert free.json()["channel"] == "phone"
+    slot = next(s for day in free.json()["days"] for s in day["slots"])
+    body = {
+        "service_id": EVERYDAY,
+        "start": slot["start"],
+        "language": "uk",
+        "visitor": {"name": "Олена", "phone": PHONE_NUMBER},
+        "channel": "phone",
+        "party_size": 2,
+    }
+    url = f"/api/v1/staff/points/{BASZTOWA}/bookings"
+    booked = await client.post(url, json=body, headers=auth(token))
+    assert booked.status_code == 201, booked.text
+    assert (booked.json()["channel"], booked.json()["party_size"]) == ("phone", 2)
+    refused = await client.post(
+        url, json=body | {"visitor": {"name": "X", "email": "x@example.org"}}, headers=auth(token)
+    )
+    problem(refused, "phone_required", "visitor.phone")
+    assert await pool.fetchval("select count(*) from bookings") == 1
