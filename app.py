@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -215,8 +216,9 @@ async def _prepare(settings: Settings, *, seed: bool, overwrite: bool = False) -
 
 
 async def _serve_until_signalled(
-    settings: Settings, *, with_worker: bool, web: bool = True
+    settings: Settings, *, with_worker: bool, web: bool = True, inbound: bool = False
 ) -> None:
+    from notifications import inbound as calendar_replies
     from notifications.worker import create_worker
 
     stop = asyncio.Event()
@@ -233,6 +235,10 @@ async def _serve_until_signalled(
     if with_worker:
         worker = create_worker(settings)
         tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
+    if inbound:  # calendar apps' answers to invitations (notifications/inbound.py)
+        lmtp = os.environ.get("INBOUND_LMTP", "").lower() in ("1", "true", "yes", "on")
+        receiver = calendar_replies.serve(settings, stop, lmtp=lmtp, required=not web)
+        tasks.append(asyncio.create_task(receiver, name="inbound"))
 
     async def announce() -> None:
         while server is not None and not server.started:  # noqa: ASYNC110 (uvicorn has no event)
@@ -245,6 +251,7 @@ async def _serve_until_signalled(
     await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     announcer.cancel()
     stopper.cancel()
+    stop.set()  # the inbound receiver stops on it
     if server is not None:
         server.should_exit = True  # uvicorn finishes in-flight requests, then its lifespan
     if worker is not None:
@@ -316,7 +323,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         async def main() -> None:
             await check_stores(resolved)
             await _prepare(resolved, seed=not args.no_seed)
-            await _serve_until_signalled(resolved, with_worker=True)
+            await _serve_until_signalled(resolved, with_worker=True, inbound=True)
 
         _run(main())
     print("wizyta stopped; data kept for the next start.", flush=True)
@@ -340,6 +347,35 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         await _serve_until_signalled(settings, with_worker=True, web=False)
 
     _run(main())
+
+
+def cmd_inbound(settings: Settings, args: argparse.Namespace) -> None:
+    settings = _need_urls(settings)
+
+    async def main() -> None:
+        await check_stores(settings)
+        await _serve_until_signalled(settings, with_worker=False, web=False, inbound=True)
+
+    _run(main())
+
+
+def cmd_reminders(settings: Settings, args: argparse.Namespace) -> None:
+    from booking.reminders import set_point_offsets
+    from core.migrate import apply_migrations
+
+    with _stores_for(settings, redis=False) as resolved:
+
+        async def main() -> str:
+            conn = await db.connect(resolved.database_url)  # type: ignore[arg-type]
+            try:
+                await apply_migrations(conn)
+                return await set_point_offsets(conn, args.point, args.offsets)
+            except (LookupError, ValueError) as e:
+                raise CommandFailed(str(e)) from e
+            finally:
+                await conn.close()
+
+        print(asyncio.run(main()))
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -424,6 +460,8 @@ COMMANDS = {
     "seed": (cmd_seed, "load the points, services, desks and hours from the seed data"),
     "purge": (cmd_purge, "remove personal data of visits older than RETENTION_DAYS"),
     "staff": (cmd_staff, "add a staff account (prints its password once) or disable one"),
+    "inbound": (cmd_inbound, "receive calendar apps' replies to invitations (SMTP/LMTP)"),
+    "reminders": (cmd_reminders, "set a point's reminder offsets, e.g. 48h,3h ('default')"),
 }
 
 
@@ -443,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("email")
             p.add_argument("--role", choices=["admin", "staff"], default="staff")
             p.add_argument("--point", action="append", help="a point the account manages")
+        if name == "reminders":
+            p.add_argument("point", help="the point's id")
+            p.add_argument("offsets", help="e.g. 24h,2h; 'default' for REMINDER_OFFSETS")
         if name == "serve":
             p.add_argument("--with-worker", action="store_true", help="also run the worker")
     return parser

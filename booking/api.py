@@ -25,6 +25,7 @@ from booking.schemas import (
     LINE,
     BookingCreate,
     ConfirmIn,
+    ContactIn,
     Language,
     RescheduleIn,
     Slug,
@@ -178,6 +179,23 @@ class BookingController(Controller):
     )
     async def cancel(self, caller: CallerDep, request: Request, reference: Reference) -> Visit:
         return await visits.cancel(caller, reference, bearer(request))
+
+    @post(
+        "/{reference:str}/contact",
+        status_code=200,
+        summary="Choose how the visitor is told about the visit: e-mail, SMS or both",
+        description=TOKEN_DOC
+        + " SMS need a mobile number: `phone` here, or the one given when booking.",
+        responses=problems(401, 404, 413, 415, 422, 429),
+    )
+    async def contact(
+        self,
+        caller: CallerDep,
+        request: Request,
+        reference: Reference,
+        data: JSONBody[ContactIn],
+    ) -> Visit:
+        return await visits.set_contact(caller, reference, bearer(request), data)
 
     @post(
         "/{reference:str}/reschedule",

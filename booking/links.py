@@ -28,6 +28,18 @@ def mail_token(key: bytes, booking_id: UUID) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def short_token(key: bytes, booking_id: UUID) -> str:
+    """The SMS's shorter link token: 128 bits of HMAC-SHA256(key, "sms:" + the visit's id), 22
+    characters, so a link fits a short message; it opens the same pages as `mail_token`."""
+    digest = hmac.new(key, b"sms:" + booking_id.bytes, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def tokens(key: bytes, booking_id: UUID) -> tuple[str, str]:
+    """Every derived token that opens this visit's pages: the mails' and the SMS's."""
+    return mail_token(key, booking_id), short_token(key, booking_id)
+
+
 async def link_key(conn: asyncpg.Connection) -> bytes:
     """The replicas' shared key of mail links."""
     return await app_secret(conn, _SECRET_NAME)
@@ -36,3 +48,14 @@ async def link_key(conn: asyncpg.Connection) -> bytes:
 def manage_url(public_url: str, reference: str, token: str) -> str:
     """The manage page with the token in its query (a page, not a script, reads it)."""
     return f"{public_url}/bookings/{reference}/manage?token={token}"
+
+
+def short_url(public_url: str, reference: str, token: str) -> str:
+    """The visit's page in fewer characters (an SMS): it redirects to the manage page."""
+    return f"{public_url}/bookings/{reference}?token={token}"
+
+
+def cancel_url(public_url: str, reference: str, token: str) -> str:
+    """A reminder's "I can't come": the page that asks, then cancels (a POST: mail scanners
+    and link previews only ever GET it), and offers the time to the waitlist."""
+    return f"{public_url}/bookings/{reference}/cancel?token={token}"

@@ -31,10 +31,13 @@ e-mail: the point's record of its own work, which names no visitor) and feed tok
 kept while the account, the point or the token exists; points' addresses and contacts are an
 office's, not a person's.
 
-Each step runs in batches of BATCH rows, each batch its own short transaction, and skips rows
-a live transaction holds (they are taken on the next run), so a purge over a year of visits
-never holds a long transaction or blocks a booking. Run it on a connection outside a
-transaction (the worker's daily job and `wizyta purge` do).
+Each step runs in batches of BATCH rows, each batch its own short transaction that finds its
+rows through an index fitting its filter (migrations 0013, 0050), and skips rows a live
+transaction holds (they are taken on the next run), so a purge over a year of visits never
+holds a long transaction, never reads a whole table, and never blocks a booking. A new
+visit's reference meeting a visit a batch is anonymising does not wait for it either (the
+trigger of migration 0050 reads the reference without waiting and draws another). Run it on a
+connection outside a transaction (the worker's daily job and `wizyta purge` do).
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("bookings", "needs"): "emptied RETENTION_DAYS after the visit",
     ("bookings", "confirm_token_hash"): "emptied RETENTION_DAYS after the visit",
     ("bookings", "manage_token_hash"): "kept: a hash of a random secret, names no one",
-    ("outbox", "payload"): "emptied with its visit",
-    ("outbox", "last_error"): "emptied with its visit",
+    ("outbox", "payload"): "row deleted with its visit once sent or failed, else emptied",
+    ("outbox", "last_error"): "row deleted with its visit once sent or failed, else emptied",
     ("draw_entries", "visitor_name"): "emptied RETENTION_DAYS after the day",
     ("draw_entries", "visitor_email"): "emptied RETENTION_DAYS after the day",
     ("draw_entries", "visitor_email_key"): "emptied RETENTION_DAYS after the day",
@@ -95,6 +98,7 @@ NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("points", "emails"): "the office's e-mail addresses",
     ("services", "names"): "a service's names",
     ("desks", "names"): "a desk's names",
+    ("point_premises", "notes"): "an office's notes on its premises' accessibility",
     ("calendar_rules", "labels"): "an opening rule's names (an open Saturday, a holiday)",
     ("bookings", "manage_token_issued"): "a flag",
     ("feed_tokens", "show_names"): "a flag",
@@ -107,7 +111,8 @@ NOT_PERSONAL: dict[tuple[str, str], str] = {
 class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
     """How many rows of each table one purge anonymised or deleted."""
 
-    visits: int = 0  # with their outbox rows
+    visits: int = 0
+    outbox: int = 0  # sent or failed rows of anonymised visits, deleted
     draw_entries: int = 0
     waitlist: int = 0
     idempotency_keys: int = 0
@@ -115,22 +120,51 @@ class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
     staff_sessions: int = 0
 
 
-_VISITS = """
+#: What a visit keeps of its visitor once forgotten: nothing (the purge and an erasure alike).
+_FORGET_VISIT = """
+    visitor_name = null, visitor_email = null, visitor_email_key = null, visitor_phone = null,
+    notes = null, needs = '{}', confirm_token_hash = null, purged_at = now(), updated_at = now()
+"""
+_FORGET_ENTRY = """
+    visitor_name = null, visitor_email = null, visitor_email_key = null, visitor_phone = null,
+    notes = null, needs = '{}', purged_at = now()
+"""
+
+_VISITS = f"""
 with purged as (
     update bookings
-       set visitor_name = null, visitor_email = null, visitor_email_key = null,
-           visitor_phone = null, notes = null, needs = '{}', confirm_token_hash = null,
-           purged_at = now(), updated_at = now()
+       set {_FORGET_VISIT}
      where id in (select id from bookings
                    where purged_at is null and ends_at < now() - make_interval(days => $1)
                    order by ends_at limit $2 for update skip locked)
     returning id
-), emptied as (
-    update outbox set payload = '{}', last_error = null
+), done as (
+    delete from outbox
      where booking_id in (select id from purged)
-       and (payload <> '{}' or last_error is not null)
+       and (sent_at is not null or failed_at is not null)
+    returning 1
+), emptied as (
+    update outbox set payload = '{{}}', last_error = null
+     where booking_id in (select id from purged)
+       and sent_at is null and failed_at is null
+       and (payload <> '{{}}' or last_error is not null)
 )
-select count(*) from purged
+select (select count(*) from purged), (select count(*) from done)
+"""
+
+# Sent or failed outbox rows of visits an earlier purge anonymised (earlier purges kept them):
+# a backlog, gone after the first runs; then the outbox holds only the messages of visits
+# within the retention period and ahead, so this scan stays small however many years pass.
+_OUTBOX_DONE = """
+with gone as (
+    delete from outbox
+     where id in (select o.id from outbox o join bookings b on b.id = o.booking_id
+                   where (o.sent_at is not null or o.failed_at is not null)
+                     and b.purged_at is not null
+                   limit $1 for update of o skip locked)
+    returning 1
+)
+select count(*) from gone
 """
 
 # What an earlier purge left of a visit it anonymised (it kept needs), and outbox rows of an
@@ -157,11 +191,10 @@ with emptied as (
 select count(*) from emptied
 """
 
-_DRAW_ENTRIES = """
+_DRAW_ENTRIES = f"""
 with purged as (
     update draw_entries
-       set visitor_name = null, visitor_email = null, visitor_email_key = null,
-           visitor_phone = null, notes = null, needs = '{}', purged_at = now()
+       set {_FORGET_ENTRY}
      where id in (select id from draw_entries
                    where purged_at is null and day < (now() - make_interval(days => $1))::date
                    order by day limit $2 for update skip locked)
@@ -221,22 +254,31 @@ select count(*) from gone
 
 async def _in_batches(conn: asyncpg.Connection, sql: str, *args: object, batch: int) -> int:
     """Run `sql` (its last parameter is the batch size) until a batch is not full."""
-    total = 0
+    return (await _counted_batches(conn, sql, *args, batch=batch))[0]
+
+
+async def _counted_batches(
+    conn: asyncpg.Connection, sql: str, *args: object, batch: int
+) -> list[int]:
+    """`_in_batches` for a statement answering several counts, the first the batch's rows."""
+    totals: list[int] = []
     while True:
         async with conn.transaction():
-            done = await conn.fetchval(sql, *args, batch)
-        total += done
-        if done < batch:
-            return total
+            row = await conn.fetchrow(sql, *args, batch)
+        totals = [t + n for t, n in zip(totals or [0] * len(row), row, strict=True)]
+        if row[0] < batch:
+            return totals
 
 
 async def forget(conn: asyncpg.Connection, retention_days: int, *, batch: int = BATCH) -> Forgotten:
     """Anonymise or delete whatever personal data has outlived its use (see the module)."""
-    visits = await _in_batches(conn, _VISITS, retention_days, batch=batch)
+    visits, outbox = await _counted_batches(conn, _VISITS, retention_days, batch=batch)
     await _in_batches(conn, _VISITS_LEFT, batch=batch)
+    outbox += await _in_batches(conn, _OUTBOX_DONE, batch=batch)
     await _in_batches(conn, _OUTBOX_LEFT, batch=batch)
     forgotten = Forgotten(
         visits=visits,
+        outbox=outbox,
         draw_entries=await _in_batches(conn, _DRAW_ENTRIES, retention_days, batch=batch),
         waitlist=await _in_batches(conn, _WAITLIST, retention_days, batch=batch),
         idempotency_keys=await _in_batches(conn, _IDEMPOTENCY_KEYS, batch=batch),
@@ -246,6 +288,34 @@ async def forget(conn: asyncpg.Connection, retention_days: int, *, batch: int = 
     if forgotten != Forgotten():
         logger.info("personal data forgotten: %s", msgspec.structs.asdict(forgotten))
     return forgotten
+
+
+_ONE_VISIT = f"""
+with purged as (
+    update bookings set {_FORGET_VISIT} where id = $1 returning id, waitlist_id
+), emptied as (
+    update outbox set payload = '{{}}', last_error = null where booking_id = $1
+), drawn as (
+    update draw_entries set {_FORGET_ENTRY} where booking_id = $1
+), waited as (
+    update waitlist
+       set visitor_name = null, visitor_email = null, visitor_email_key = null,
+           purged_at = now()
+     where booking_id = $1 or id = (select waitlist_id from purged)
+), keys as (
+    delete from idempotency_keys where booking_id = $1
+)
+select count(*) from purged
+"""
+
+
+async def forget_visit(conn: asyncpg.Connection, booking_id: object) -> bool:
+    """Erase one visitor's personal data now (GDPR art. 17, booking/privacy.py): the visit, its
+    messages' payloads and errors, the draw or waitlist entry it came from, and the idempotency
+    key whose sealed answer holds their details, as the purge does after RETENTION_DAYS. The
+    anonymous row stays (point, service, time, language, status), as the office's figures need.
+    Its messages not sent yet are then skipped by the worker (notifications/mailer.py)."""
+    return bool(await conn.fetchval(_ONE_VISIT, booking_id))
 
 
 async def purge_personal_data(conn: asyncpg.Connection, retention_days: int) -> int:

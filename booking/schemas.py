@@ -8,7 +8,7 @@ notes).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -29,7 +29,7 @@ Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=_LINE)]
 LINE = _LINE
 Language = Annotated[str, Meta(min_length=2, max_length=3)]
 Start = Annotated[str, Meta(min_length=16, max_length=40, description="RFC 3339, or local time")]
-Channel = Annotated[
+VisitChannel = Annotated[
     str,
     Meta(
         min_length=1,
@@ -44,6 +44,12 @@ PartySize = Annotated[
 ExtraServices = Annotated[
     list[Slug],
     Meta(max_length=9, description="further matters dealt with in the same visit"),
+]
+#: How the visitor is told about the visit: e-mail, SMS (to visitor.phone, a mobile), or both.
+Channel = Literal["email", "sms"]
+NotifyBy = Annotated[
+    list[Channel],
+    Meta(min_length=1, max_length=2, description="e-mail, SMS or both; SMS needs visitor.phone"),
 ]
 
 
@@ -61,9 +67,17 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visitor: VisitorIn
     notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
-    channel: Channel = "on_site"
+    channel: VisitChannel = "on_site"
     party_size: PartySize = 1
     extra_services: ExtraServices = []
+    notify_by: NotifyBy = msgspec.field(default_factory=lambda: ["email"])
+
+
+class ContactIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the visitor wants to be told from now on (the manage page)."""
+
+    notify_by: NotifyBy
+    phone: Phone | None = None
 
 
 class ConfirmIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -7,10 +7,11 @@ once, in one transaction, through the store's transitions (held -> confirmed). W
 the capacity staff see: the internal-only desks and the places kept for staff
 (scheduling/capacity.py), and places held back after a late cancellation (booking/fair.py).
 
-The e-mail is optional. Without one nothing is mailed (no outbox row at all) and a phone number
-is required, so the point can reach the visitor; they leave with the reference, printed or read
-out, and the point's phone number. With one, they get what a visitor who confirms gets: the
-confirmation with its invitation and manage link, then the reminders.
+The e-mail is optional. Without one nothing is mailed and a phone number is required, so the
+point can reach the visitor; they leave with the reference, printed or read out, and the point's
+phone number; a mobile number gets the confirmation and the reminders by SMS (notifications).
+With one, they get what a visitor who confirms gets: the confirmation with its invitation and
+manage link, then the reminders.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from booking.domain.errors import (
 )
 from booking.domain.visit import Visit, Visitor, hold_visit
 from booking.holds import expire_overdue, place_hold
+from booking.phones import sms_number
 from booking.schemas import (
-    Channel,
     EmailText,
     ExtraServices,
     Language,
@@ -47,6 +48,7 @@ from booking.schemas import (
     Phone,
     Slug,
     Start,
+    VisitChannel,
 )
 from booking.visits import _confirmed_marker, confirmed_mails
 from scheduling.model import PHONE
@@ -68,7 +70,7 @@ class StaffBookingIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     needs: Annotated[list[Need], Meta(max_length=5)] = []
     #: a visitor who phones may be called back: the same channels, parties and matters as a
     #: visitor's own booking (scheduling/offers.py)
-    channel: Channel = "on_site"
+    channel: VisitChannel = "on_site"
     party_size: PartySize = 1
     extra_services: ExtraServices = []
 
@@ -195,7 +197,9 @@ async def _book(
     held_row = await store.by_id(conn, booking.id)
     await store.confirm(conn, held_row, _confirmed_marker(secrets.confirm_token), None)
     row = await store.by_id(conn, booking.id)
-    if email is not None:
+    if email is not None or sms_number(data.visitor.phone):
+        # Without an e-mail the rows are SMS (booking/store.py add_outbox): a mobile gets the
+        # confirmation and the reminders by SMS; a landline is only called.
         caller.uow.send(await confirmed_mails(caller, conn, row, now))
     visit = store.visit_of(row)
     await audited(conn, point.id, visit.reference, visit)

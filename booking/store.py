@@ -30,7 +30,7 @@ VISIT_COLUMNS = """
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
     b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
-    b.channel, b.party_size, b.extra_services, b.video_url, b.booked_by, b.moves
+    b.channel, b.party_size, b.extra_services, b.video_url, b.booked_by, b.moves, b.notify_by
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -76,6 +76,7 @@ def visit_of(row: asyncpg.Record) -> Visit:
         party_size=row["party_size"],
         extra_services=list(row["extra_services"]),
         video_url=row["video_url"],
+        notify_by=list(row["notify_by"]),
     )
 
 
@@ -121,9 +122,9 @@ _INSERT_HELD = """
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
         hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        channel, party_size, extra_services, video_url, booked_by)
+        channel, party_size, extra_services, video_url, booked_by, notify_by)
     select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19, $20, $21, $22, $23, $24
+           $19, $20, $21, $22, $23, $24, $25
       from turn
     on conflict do nothing
     returning id
@@ -195,6 +196,7 @@ async def _insert(
         list(held.extra_services),
         held.video_url,
         held.booked_by,
+        list(held.notify_by),
     )
     try:
         if keep_going:
@@ -350,6 +352,23 @@ async def move(
     return None
 
 
+async def set_contact(
+    conn: asyncpg.Connection, booking_id: UUID, phone: str | None, notify_by: list[str]
+) -> None:
+    """How the visitor is told from now on (the manage page): the channels, and the phone
+    number if one was given (a number already there is kept otherwise)."""
+    await conn.execute(
+        """
+        update bookings set notify_by = $2, visitor_phone = coalesce($3, visitor_phone),
+               updated_at = now()
+         where id = $1
+        """,
+        booking_id,
+        notify_by,
+        phone,
+    )
+
+
 # ---------------------------------------------------------------------------- the outbox
 
 
@@ -362,11 +381,16 @@ async def add_outbox(
     due_at: dt.datetime | None = None,
     payload: dict[str, Any] | None = None,
 ) -> int:
-    """A message about a change, written in the change's transaction (notifications sends it)."""
+    """A message about a change, written in the change's transaction (notifications sends it,
+    and adds its SMS where the visitor wants one). A visit without an e-mail address (booked by
+    staff) gets no mail: its messages are SMS rows from the start."""
     return await conn.fetchval(
         """
-        insert into outbox (booking_id, kind, sequence, due_at, payload)
-        values ($1, $2, $3, coalesce($4, now()), $5) returning id
+        insert into outbox (booking_id, kind, sequence, due_at, payload, channel)
+        select $1, $2, $3, coalesce($4, now()), $5,
+               case when b.visitor_email is null then 'sms' else 'email' end
+          from bookings b where b.id = $1
+        returning id
         """,
         booking_id,
         kind,

@@ -36,13 +36,15 @@ from booking.domain.errors import (
     ManageTokenMissing,
     PhoneRequired,
     SlotTaken,
+    SmsNeedsPhone,
     VisitNotFound,
 )
 from booking.domain.lifecycle import Event, Status, transition
 from booking.domain.visit import Visit, VisitCreated, Visitor, created, hold_visit
 from booking.holds import expire_overdue, place_hold
-from booking.reminders import parse_offsets, reminder_times
-from booking.schemas import BookingCreate
+from booking.phones import valid_mobile
+from booking.reminders import offsets_for, reminder_times
+from booking.schemas import BookingCreate, ContactIn
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from booking.waitlist import settle_offer
 from scheduling.model import ON_SITE, PHONE
@@ -58,6 +60,7 @@ async def hold(
     if not key or len(key) > idempotency.MAX_KEY_LENGTH:
         raise IdempotencyKeyMissing()
     email = valid_email(data.visitor.email)
+    phone, notify_by = contact(data.visitor.phone, data.notify_by)
     await caller.limit("booking")
     conn = await caller.uow.connection()
     if await pow.needed(conn, data.point_id, caller.settings.proof_of_work):
@@ -81,7 +84,7 @@ async def hold(
             answer = idempotency.unseal(key, first["response"])
             kind = draw.DrawEntry if first["status_code"] == 202 else VisitCreated
             return msgspec.json.decode(answer, type=kind)
-        result = await _hold_or_enter(caller, conn, data, email)
+        result = await _hold_or_enter(caller, conn, data, email, phone, notify_by)
         booking_reference = result.reference if isinstance(result, VisitCreated) else None
         await idempotency.record(
             conn,
@@ -95,8 +98,23 @@ async def hold(
     return await caller.uow.atomic(work)
 
 
+def contact(phone: str | None, notify_by: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The phone in E.164 (a mobile, or refused with a sentence) and the channels, in order;
+    SMS asked for without a phone is refused."""
+    number = valid_mobile(phone) if phone else None
+    channels = tuple(c for c in ("email", "sms") if c in notify_by)
+    if "sms" in channels and number is None:
+        raise SmsNeedsPhone()
+    return number, channels
+
+
 async def _hold_or_enter(
-    caller: Caller, conn: asyncpg.Connection, data: BookingCreate, email: str
+    caller: Caller,
+    conn: asyncpg.Connection,
+    data: BookingCreate,
+    email: str,
+    phone: str | None,
+    notify_by: tuple[str, ...],
 ) -> VisitCreated | draw.DrawEntry:
     config, offer, services, now = await config_and_visit(
         conn,
@@ -130,7 +148,7 @@ async def _hold_or_enter(
         channel=data.channel,
         services=services,
     )
-    visitor = Visitor(data.visitor.name.strip(), email, data.visitor.phone)
+    visitor = Visitor(data.visitor.name.strip(), email, phone)
     if window:
         return await draw.enter(
             conn,
@@ -158,6 +176,7 @@ async def _hold_or_enter(
         party_size=data.party_size,
         extra_services=tuple(services[1:]),
         video_template=point.video_url_template or caller.settings.video_url_template,
+        notify_by=notify_by,
     )
     placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
     if placed is None:
@@ -191,6 +210,7 @@ async def _hold_or_enter(
         party_size=held.party_size,
         extra_services=list(held.extra_services),
         video_url=held.video_url,
+        notify_by=list(notify_by),
     )
 
 
@@ -209,11 +229,10 @@ async def _authorized(
         raise VisitNotFound()
     if token_matches(token, row["manage_token_hash"]):
         return row
-    # The e-mails' link (booking/links.py): derived from the visit's id, never stored.
-    if hmac.compare_digest(
-        token.encode(), links.mail_token(await links.link_key(conn), row["id"]).encode()
-    ):
-        return row
+    # The e-mails' and SMS's links (booking/links.py): derived from the visit's id, not stored.
+    for derived in links.tokens(await links.link_key(conn), row["id"]):
+        if hmac.compare_digest(token.encode(), derived.encode()):
+            return row
     raise VisitNotFound()
 
 
@@ -329,6 +348,24 @@ async def move(caller: Caller, reference: str, token: str | None, new_start: str
     return await caller.uow.atomic(work)
 
 
+async def set_contact(caller: Caller, reference: str, token: str | None, data: ContactIn) -> Visit:
+    """How the visitor is told from now on: e-mail, SMS or both (SMS needs a mobile number,
+    given here or at booking)."""
+    await caller.limit("manage", person=token_key(reference, token))
+    phone, channels = contact(data.phone, [c for c in data.notify_by if c != "sms"])
+    if "sms" in data.notify_by:
+        channels += ("sms",)
+
+    async def work(conn: asyncpg.Connection) -> Visit:
+        row = await _authorized(conn, reference, token, lock=True)
+        if "sms" in channels and not (phone or row["visitor_phone"]):
+            raise SmsNeedsPhone()
+        await store.set_contact(conn, row["id"], phone, list(channels))
+        return store.visit_of(await store.by_id(conn, row["id"]))
+
+    return await caller.uow.atomic(work)
+
+
 async def confirmed_mails(
     caller: Caller, conn: asyncpg.Connection, row: asyncpg.Record, now: dt.datetime
 ) -> list[int]:
@@ -351,7 +388,8 @@ async def _reminders(
     sequence: int,
     now: dt.datetime,
 ) -> list[int]:
-    offsets = parse_offsets(caller.settings.reminder_offsets)
+    point_id = await conn.fetchval("select point_id from bookings where id = $1", booking_id)
+    offsets = await offsets_for(conn, point_id, caller.settings.reminder_offsets)
     return [
         await store.add_outbox(
             conn, booking_id, "reminder", sequence, due_at=due, payload={"offset": label}

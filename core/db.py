@@ -203,6 +203,9 @@ def _writable(dsn: str) -> dict[str, str]:
     return {"target_session_attrs": "read-write"}
 
 
+CONNECT_FLOOR = 1.0
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -218,7 +221,10 @@ async def create_pool(
         connection_class=PooledConnection,
         init=_init_connection,
         command_timeout=command_timeout,
-        timeout=acquire_timeout,  # connecting a new connection
+        # Connecting a new connection: a request never waits longer than its acquire timeout
+        # (acquire() bounds the connect it triggers), but opening the pool at start gets at
+        # least a second, so a tiny acquire timeout on a busy machine does not fail the start.
+        timeout=max(acquire_timeout, CONNECT_FLOOR),
         server_settings={"application_name": "wizyta", "timezone": "UTC"},
         **_writable(dsn),
     )

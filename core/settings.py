@@ -29,6 +29,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     read_cache_seconds: int = 1
     reminder_offsets: str = "24h,2h"
+    #: the SMS gateway, `smsapi://TOKEN@api.smsapi.pl?from=NAME`; unset: SMS go to files
+    sms_url: str | None = None
+    #: the address invitations name as ORGANIZER, which `wizyta inbound` receives (default:
+    #: replies@ the domain of MAIL_FROM)
+    inbound_address: str | None = None
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2525
     rate_limit: bool = True
     proof_of_work: bool = True
     #: where a video visit happens: `{room}` becomes an unguessable room name per visit
@@ -38,6 +45,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         problem = video_template_problem(self.video_url_template)
         if problem is not None:
             raise ValueError(f"VIDEO_URL_TEMPLATE {problem}")
+
+    #: who runs the service: the controller of the privacy notice, the entity of the
+    #: accessibility statement (web/legal.py), and where to write to about each
+    operator_name: str = "Małopolski Urząd Wojewódzki w Krakowie"
+    operator_address: str = "ul. Basztowa 22, 31-156 Kraków"
+    privacy_contact: str = "info.opt@muw.pl"
+    accessibility_contact: str = "info.opt@muw.pl"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,12 +97,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             read_cache_seconds=integer("READ_CACHE_SECONDS", default.read_cache_seconds),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
+            sms_url=env.get("SMS_URL") or None,
+            inbound_address=env.get("INBOUND_ADDRESS") or None,
+            inbound_host=env.get("INBOUND_HOST") or env.get("HOST") or default.inbound_host,
+            inbound_port=integer("INBOUND_PORT", default.inbound_port),
             rate_limit=_switch(env.get("RATE_LIMIT")),
             proof_of_work=_switch(env.get("PROOF_OF_WORK")),
             video_url_template=_video_template(
                 env.get("VIDEO_URL_TEMPLATE") or default.video_url_template
             ),
+            operator_name=env.get("OPERATOR_NAME") or default.operator_name,
+            operator_address=env.get("OPERATOR_ADDRESS") or default.operator_address,
+            privacy_contact=env.get("PRIVACY_CONTACT") or default.privacy_contact,
+            accessibility_contact=env.get("ACCESSIBILITY_CONTACT") or default.accessibility_contact,
         )
+
+    @property
+    def replies_address(self) -> str:
+        """Where calendar apps send their answers to invitations (INBOUND_ADDRESS)."""
+        if self.inbound_address:
+            return self.inbound_address
+        from email.utils import parseaddr
+
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2] or "wizyta.localhost"
+        return f"replies@{domain}"
 
     def with_urls(self, *, database_url: str, redis_url: str) -> Settings:
         return msgspec.structs.replace(self, database_url=database_url, redis_url=redis_url)

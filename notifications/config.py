@@ -19,6 +19,9 @@ class MailConfig(msgspec.Struct, frozen=True, kw_only=True):
     smtp_timeout: float = 30.0
     """Seconds one message may take to send, all SMTP steps together (connect, commands,
     DATA); the outbox lease is sized from it."""
+    sms_timeout: float = 10.0
+    """Seconds one SMS request to the gateway may take; SMTP_TIMEOUT bounds every send (and
+    sizes the outbox lease) whatever this says."""
     max_attempts: int = 8
     """Tries per outbox row; after the last temporary failure the row is recorded as failed."""
     retry_base: float = 60.0
@@ -34,6 +37,8 @@ class MailConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("MAIL_MAX_ATTEMPTS, WORKER_MAX_JOBS and the sweep batch must be >= 1")
         if self.smtp_timeout <= 0 or self.retry_base <= 0 or self.retry_cap < self.retry_base:
             raise ValueError("SMTP_TIMEOUT and MAIL_RETRY_SECONDS must be positive")
+        if self.sms_timeout <= 0:
+            raise ValueError("SMS_TIMEOUT must be positive")
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed try: 1, 2, 4, 8... minutes, capped.
@@ -74,6 +79,7 @@ class MailConfig(msgspec.Struct, frozen=True, kw_only=True):
         try:
             return cls(
                 smtp_timeout=number("SMTP_TIMEOUT", default.smtp_timeout),
+                sms_timeout=number("SMS_TIMEOUT", default.sms_timeout),
                 max_attempts=int(number("MAIL_MAX_ATTEMPTS", default.max_attempts, int)),
                 retry_base=number("MAIL_RETRY_SECONDS", default.retry_base),
                 retry_cap=number("MAIL_RETRY_MAX_SECONDS", default.retry_cap),

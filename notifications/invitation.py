@@ -90,6 +90,10 @@ class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     party_size: int = 1
     extra_service_names: list[dict[str, str]] = []
     """The names of the visit's further matters, after `service_name`."""
+    replies_to: str | None = None
+    """The address `wizyta inbound` receives (INBOUND_ADDRESS): with it, an invitation names it
+    as ORGANIZER and asks the attendee to answer (RSVP=TRUE), so a "Decline" pressed in a
+    calendar app comes back as an iTIP REPLY (RFC 5546 §3.2.3) and cancels the visit."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -325,7 +329,10 @@ def service_names(visit: VisitSnapshot, language: str) -> str:
 
 
 def _organizer(visit: VisitSnapshot, point: str) -> vCalAddress:
-    """The point organizes; the service's own address sends on its behalf (SENT-BY)."""
+    """The point organizes; the service's own address sends on its behalf (SENT-BY). With an
+    inbound address, that address is the ORGANIZER calendar apps answer to."""
+    if visit.replies_to:
+        return vCalAddress.new(visit.replies_to.removeprefix("mailto:"), cn=_cn(point))
     sender = visit.sent_by
     if sender and sender.removeprefix("mailto:").casefold() != visit.point_email.casefold():
         sent_by = f"mailto:{sender.removeprefix('mailto:')}"
@@ -339,7 +346,7 @@ def _attendee(visit: VisitSnapshot, *, partstat: str | None) -> vCalAddress:
         cn=_cn(visit.visitor_name),
         role="REQ-PARTICIPANT",
         partstat=partstat,
-        rsvp=False,
+        rsvp=bool(visit.replies_to) and partstat is not None,
     )
 
 

@@ -26,8 +26,9 @@ from core.jobs import enqueue_outbox, enqueue_outbox_jobs
 from core.settings import Settings
 from notifications import outbox
 from notifications.config import MailConfig
-from notifications.mailer import build_email, invitation_method, reason_to_skip
+from notifications.mailer import build_email, channels, invitation_method, reason_to_skip
 from notifications.messages import MessageKind
+from notifications.sms import SmsSender, build_sms, sends_by_sms
 from notifications.transport import PermanentFailure, TemporaryFailure, Transport
 
 logger = logging.getLogger("wizyta.notifications")
@@ -82,28 +83,29 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         await _record(pool, claim, lambda c: outbox.record_skipped(c, claim, reason))
         logger.info("outbox %s (%s) skipped: %s", outbox_id, kind, reason)
         return f"skipped: {reason}"
+    if row["channel"] == "sms":
+        return await _send_sms(ctx, claim, row, now)
+    if row["parent_id"] is None:  # a change's row, as booking wrote it: which channels?
+        wanted = channels(row)
+        if not sends_by_sms(kind):  # the manage link again: to the address that asked
+            wanted = frozenset({"email"} if row["visitor_email"] else ())
+        if "sms" in wanted:
+            await _add_sms(ctx, row)
+        if "email" not in wanted:
+            why = "no e-mail address" if not row["visitor_email"] else "the visitor chose SMS"
+            await _record(pool, claim, lambda c: outbox.record_skipped(c, claim, why))
+            return f"skipped: {why}"
     try:
         message = build_email(row, ctx["settings"], now=now, link_key=ctx["link_key"])
     except Exception as e:  # no retry makes a message out of this row
-        logger.exception("outbox %s (%s): cannot build the message", outbox_id, kind)
-        error = f"cannot build the message: {e}"
-        await _record(pool, claim, lambda c: outbox.record_failed(c, claim, error))
-        return "failed"
+        return await _unbuildable(ctx, claim, row, e)
 
     transport: Transport = ctx["transport"]
-    try:
-        # Bounded whatever the transport does, so the send ends well inside the lease.
-        async with asyncio.timeout(config.smtp_timeout):
-            where = await transport.deliver(message, outbox_id=outbox_id)
-    except PermanentFailure as e:
-        refusal = str(e)
-        await _record(pool, claim, lambda c: outbox.record_failed(c, claim, refusal))
-        logger.error("outbox %s (%s) refused, not retried: %s", outbox_id, kind, refusal)
-        return "failed"
-    except TemporaryFailure as e:
-        return await _retry_later(ctx, claim, row, str(e))
-    except TimeoutError:
-        return await _retry_later(ctx, claim, row, f"not sent within {config.smtp_timeout:g} s")
+    outcome, where = await _deliver(
+        ctx, claim, row, lambda: transport.deliver(message, outbox_id=outbox_id)
+    )
+    if outcome is not None:
+        return outcome
     method = invitation_method(kind, row)
     recorded = await _record(
         pool, claim, lambda c: outbox.record_sent(c, claim, itip_method=method)
@@ -115,6 +117,87 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
             "outbox %s was sent, but the lease was lost: it may be sent again", outbox_id
         )
     return "sent"
+
+
+async def _add_sms(ctx: dict[str, Any], row: Any) -> None:
+    """Write this change's SMS as a row of its own and queue it (once, however often the
+    change's row is claimed: a worker that dies after this leaves it to the sweep)."""
+    # Not recorded otherwise: a PostgreSQL that fails here fails the job, and the change's row
+    # is claimed again once its lease runs out, so its SMS is never lost.
+    sms_id = await _with_conn(ctx["pool"], lambda c: outbox.add_sms(c, row["id"]))
+    await enqueue_outbox_jobs(ctx["redis"], [(sms_id, None)])
+
+
+async def _send_sms(ctx: dict[str, Any], claim: outbox.Claim, row: Any, now: datetime) -> str:
+    """The SMS of one row, by the same rules as mail: bounded, retried, recorded."""
+    try:
+        sms = build_sms(row, ctx["settings"], link_key=ctx["link_key"])
+    except Exception as e:
+        return await _unbuildable(ctx, claim, row, e)
+    sender: SmsSender = ctx["sms_sender"]
+    outcome, where = await _deliver(
+        ctx, claim, row, lambda: sender.send(sms, outbox_id=claim.outbox_id)
+    )
+    if outcome is not None:
+        return outcome
+    recorded = await _record(ctx["pool"], claim, lambda c: outbox.record_sent(c, claim))
+    logger.info(
+        "SMS to %s (%s, %s %s part(s)): %s",
+        sms.to[:-4] + "****",
+        row["kind"],
+        sms.encoding,
+        sms.parts,
+        where,
+    )
+    if not recorded:
+        logger.warning(
+            "outbox %s was sent, but the lease was lost: it may be sent again", claim.outbox_id
+        )
+    return "sent"
+
+
+async def _unbuildable(ctx: dict[str, Any], claim: outbox.Claim, row: Any, error: Exception) -> str:
+    logger.error(
+        "outbox %s (%s, %s): cannot build the message: %s",
+        claim.outbox_id,
+        row["kind"],
+        row["channel"],
+        error,
+    )
+    text = f"cannot build the message: {error}"
+    await _record(ctx["pool"], claim, lambda c: outbox.record_failed(c, claim, text))
+    return "failed"
+
+
+async def _deliver(
+    ctx: dict[str, Any],
+    claim: outbox.Claim,
+    row: Any,
+    send: Callable[[], Awaitable[str]],
+) -> tuple[str | None, str]:
+    """Send within the bound, whatever the transport does, so it ends inside the lease:
+    (None, where it went), or (the outcome, recorded, "")."""
+    config: MailConfig = ctx["mail_config"]
+    try:
+        async with asyncio.timeout(config.smtp_timeout):
+            where = await send()
+    except PermanentFailure as e:
+        refusal = str(e)
+        await _record(ctx["pool"], claim, lambda c: outbox.record_failed(c, claim, refusal))
+        logger.error(
+            "outbox %s (%s, %s) refused, not retried: %s",
+            claim.outbox_id,
+            row["kind"],
+            row["channel"],
+            refusal,
+        )
+        return "failed", ""
+    except TemporaryFailure as e:
+        return await _retry_later(ctx, claim, row, str(e)), ""
+    except TimeoutError:
+        late = f"not sent within {config.smtp_timeout:g} s"
+        return await _retry_later(ctx, claim, row, late), ""
+    return None, where
 
 
 async def _retry_later(ctx: dict[str, Any], claim: outbox.Claim, row: Any, error: str) -> str:

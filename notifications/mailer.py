@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from booking import links
+from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, RenderedMessage, render_message
@@ -30,7 +31,7 @@ POLICY = email.policy.SMTP.clone(cte_type="7bit")
 _ENDED = frozenset({"cancelled", "expired"})
 _CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
 # A waitlist offer is a held visit too, confirmed from its e-mail like any other.
-_ASKS_TO_CONFIRM = frozenset({MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER})
+ASKS_TO_CONFIRM = frozenset({MessageKind.CONFIRMATION_REQUEST, MessageKind.WAITLIST_OFFER})
 
 Row = Mapping[str, Any]
 
@@ -44,8 +45,10 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
     after it was cancelled (the cancellation, sent instead, is what the visitor needs).
     """
     kind, status = MessageKind(row["kind"]), row["status"]
-    if not row["visitor_email"]:
+    if not row["visitor_email"] and not row.get("visitor_phone"):
         return "the visitor's personal data has been removed"
+    if row.get("channel") == "sms" and not sms_number(row.get("visitor_phone")):
+        return "no mobile phone number to send an SMS to"
     if kind is MessageKind.REMINDER:
         if status != "confirmed":
             return f"the visit is {status.replace('_', ' ')}"
@@ -53,11 +56,25 @@ def reason_to_skip(row: Row, now: datetime) -> str | None:
             return "the visit was changed after the reminder was written"
         if row["starts_at"] <= now:
             return "the visit has begun"
-    elif kind in _ASKS_TO_CONFIRM and status != "held":
+    elif kind in ASKS_TO_CONFIRM and status != "held":
         return f"the visit is {status.replace('_', ' ')}"
     elif kind in (MessageKind.CONFIRMED, MessageKind.MOVED) and status in _ENDED:
         return f"the visit is {status} now"
     return None
+
+
+def channels(row: Row) -> frozenset[str]:
+    """How this visit's visitor is told of a change: the channels they chose, as far as they
+    can be reached; a visit with no e-mail address (booked by staff) gets SMS, one with no
+    phone e-mail, whatever the choice says."""
+    email, phone = bool(row["visitor_email"]), bool(sms_number(row.get("visitor_phone")))
+    wanted = set(row.get("notify_by") or ("email",))
+    chosen = set()
+    if email and ("email" in wanted or not phone):
+        chosen.add("email")
+    if phone and ("sms" in wanted or not email):
+        chosen.add("sms")
+    return frozenset(chosen)
 
 
 def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
@@ -78,7 +95,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         timezone=row["timezone"],
         language=row["language"],
         visitor_name=row["visitor_name"] or "",
-        visitor_email=row["visitor_email"],
+        visitor_email=row["visitor_email"] or "",
         point_name=row["point_names"],
         point_address=postal_address(row["point_address"]),
         point_email=contacts.emails(row["point_emails"])[0],
@@ -91,6 +108,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         visitor_phone=row.get("visitor_phone"),
         video_url=row.get("video_url"),
         extra_service_names=list(row.get("extra_service_names") or []),
+        replies_to=settings.replies_address,
     )
 
 
@@ -103,12 +121,16 @@ def build_email(
     visit = visit_snapshot(row, settings, link_key=link_key)
     payload: Mapping[str, Any] = row["payload"] or {}
     confirm_url = None
-    if kind in _ASKS_TO_CONFIRM:
+    if kind in ASKS_TO_CONFIRM:
         token = payload.get("token")
         if not token:
             raise ValueError(f"the {kind} row has no token (already sent?)")
         query = urlencode({"token": token})
         confirm_url = f"{settings.public_url}/bookings/{visit.reference}/confirm?{query}"
+    cant_come = None
+    if kind is MessageKind.REMINDER and link_key is not None:
+        token = links.mail_token(link_key, row["booking_id"])
+        cant_come = links.cancel_url(settings.public_url, visit.reference, token)
     previous = payload.get("previous_start")
     rendered = render_message(
         kind,
@@ -118,6 +140,7 @@ def build_email(
         reason=payload.get("reason"),
         rebook_url=f"{settings.public_url}/points/{row['point_id']}/book",
         deadline=row["hold_expires_at"] if kind is MessageKind.CONFIRMATION_REQUEST else None,
+        cant_come_url=cant_come,
     )
     method = invitation_method(kind, row)
     invitation = build_invitation(visit, method=method, dtstamp=now) if method else None

@@ -29,17 +29,19 @@ with claimed as (
        and o.due_at <= now()
        and (o.retry_at is null or o.retry_at <= now())
        and (o.claimed_until is null or o.claimed_until <= now())
-       -- one visit's messages go out in order: not while an earlier one is being sent
+       -- one visit's messages go out in order, per channel: not while an earlier one is
+       -- being sent
        and not exists (
            select 1 from outbox e
-            where e.booking_id = o.booking_id and e.id < o.id
+            where e.booking_id = o.booking_id and e.id < o.id and e.channel = o.channel
               and e.sent_at is null and e.failed_at is null and e.claimed_until > now())
     returning o.*
 )
 select c.id, c.booking_id, c.kind, c.sequence as row_sequence, c.due_at, c.payload, c.attempts,
-       c.claims,
+       c.claims, c.channel, c.parent_id,
        b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.sequence,
-       b.visitor_name, b.visitor_email, b.confirmed_at, b.hold_expires_at,
+       b.visitor_name, b.visitor_email, b.visitor_phone, b.notify_by, b.confirmed_at,
+       b.hold_expires_at,
        visit_status(b.status, b.hold_expires_at) as status,
        exists (select 1 from outbox r
                 where r.booking_id = c.booking_id and r.itip_method = 'REQUEST') as invited,
@@ -87,6 +89,7 @@ async def why_not_claimed(conn: asyncpg.Connection, outbox_id: int) -> str:
                o.claimed_until > now() as leased,
                exists (select 1 from outbox e
                         where e.booking_id = o.booking_id and e.id < o.id
+                          and e.channel = o.channel
                           and e.sent_at is null and e.failed_at is null
                           and e.claimed_until > now()) as behind
           from outbox o where o.id = $1
@@ -206,12 +209,31 @@ async def due(conn: asyncpg.Connection, *, max_attempts: int, limit: int) -> lis
     return [(r["id"], r["claims"]) for r in rows]
 
 
-#: Whether a visit's latest message that was tried could not be delivered for good: a row
+async def add_sms(conn: asyncpg.Connection, outbox_id: int) -> int:
+    """The SMS of the change row `outbox_id` was written for, as a row of its own (the same
+    kind, SEQUENCE and payload), written once however often this is asked; its id."""
+    created = await conn.fetchval(
+        """
+        insert into outbox (booking_id, kind, sequence, due_at, payload, channel, parent_id)
+        select booking_id, kind, sequence, now(), payload, 'sms', id from outbox where id = $1
+        on conflict (parent_id, channel) where parent_id is not null do nothing
+        returning id
+        """,
+        outbox_id,
+    )
+    if created is not None:
+        return created
+    return await conn.fetchval(
+        "select id from outbox where parent_id = $1 and channel = 'sms'", outbox_id
+    )
+
+
+#: Whether a visit's latest e-mail that was tried could not be delivered for good: a row
 #: recorded failed, and no later one delivered (skipped rows say nothing about the address).
 LAST_DELIVERY_FAILED = """
     coalesce((
         select o.failed_at is not null from outbox o
-         where o.booking_id = {booking}
+         where o.booking_id = {booking} and o.channel = 'email'
            and (o.failed_at is not null
                 or (o.sent_at is not null and coalesce(o.last_error, '') not like 'skipped:%'))
          order by coalesce(o.failed_at, o.sent_at) desc, o.id desc

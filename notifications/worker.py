@@ -37,6 +37,8 @@ from notifications.jobs import (
     send_outbox,
     sweep_outbox,
 )
+from notifications.sms import SmsSender
+from notifications.sms_gateways import FileSmsSender, SmsapiSender
 from notifications.transport import FileTransport, SmtpTransport, Transport
 
 logger = logging.getLogger("wizyta.notifications")
@@ -57,6 +59,18 @@ def transport_for(settings: Settings, config: MailConfig) -> Transport:
         return FileTransport(settings.data_dir / "mail")
     try:
         return SmtpTransport.from_url(settings.smtp_url, timeout=config.smtp_timeout)
+    except ValueError as e:
+        raise SystemExit(f"wizyta: {e}") from e
+
+
+def sms_sender_for(settings: Settings, config: MailConfig) -> SmsSender:
+    """SMSAPI.pl when SMS_URL is set; otherwise files under WIZYTA_DATA_DIR/sms to read by hand."""
+    if not settings.sms_url:
+        return FileSmsSender(settings.data_dir / "sms")
+    try:
+        return SmsapiSender.from_url(
+            settings.sms_url, timeout=min(config.sms_timeout, config.smtp_timeout)
+        )
     except ValueError as e:
         raise SystemExit(f"wizyta: {e}") from e
 
@@ -94,6 +108,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
     transport = ctx["transport"]
     if isinstance(transport, FileTransport):
         logger.info("no SMTP_URL: mail is saved as .eml files in %s/new", transport.directory)
+    sender = ctx["sms_sender"]
+    if isinstance(sender, FileSmsSender):
+        logger.info("no SMS_URL: SMS are saved as .txt files in %s/new", sender.directory)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
@@ -103,14 +120,19 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 
 
 def worker_options(
-    settings: Settings, *, config: MailConfig | None = None, transport: Transport | None = None
+    settings: Settings,
+    *,
+    config: MailConfig | None = None,
+    transport: Transport | None = None,
+    sms_sender: SmsSender | None = None,
 ) -> dict[str, Any]:
     config = config or MailConfig.from_env()
     ctx: dict[str, Any] = {
         "settings": settings,
         "mail_config": config,
-        # Built here, so a malformed SMTP_URL stops the worker before it connects anywhere.
+        # Built here, so a malformed SMTP_URL or SMS_URL stops the worker before it connects.
         "transport": transport or transport_for(settings, config),
+        "sms_sender": sms_sender or sms_sender_for(settings, config),
     }
     return {
         "functions": [
@@ -150,10 +172,11 @@ def create_worker(
     *,
     config: MailConfig | None = None,
     transport: Transport | None = None,
+    sms_sender: SmsSender | None = None,
     **overrides: Any,
 ) -> Worker:
     """The worker; `overrides` go to arq's Worker (tests pass burst=True, poll_delay=...)."""
-    options = worker_options(settings, config=config, transport=transport)
+    options = worker_options(settings, config=config, transport=transport, sms_sender=sms_sender)
     return SteadyWorker(**(options | {"handle_signals": False} | overrides))
 
 

@@ -204,3 +204,86 @@ async def update_point(conn: asyncpg.Connection, point: Point) -> None:
         point.video_url_template,
         point.max_services_per_visit,
     )
+
+
+async def save_premises(
+    conn: asyncpg.Connection, point_id: str, values: dict[str, Any], *, source: str = "staff"
+) -> None:
+    """Set the point's premises (scheduling/premises.py) to `values`, all of them."""
+    await conn.execute(
+        """
+        insert into point_premises (point_id, latitude, longitude, entrance,
+            step_free_entrance, lift, accessible_toilet, disabled_parking, induction_loop,
+            assistance_dogs, sign_language, notes, checked_on, source)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        on conflict (point_id) do update set
+            latitude = excluded.latitude, longitude = excluded.longitude,
+            entrance = excluded.entrance, step_free_entrance = excluded.step_free_entrance,
+            lift = excluded.lift, accessible_toilet = excluded.accessible_toilet,
+            disabled_parking = excluded.disabled_parking,
+            induction_loop = excluded.induction_loop, assistance_dogs = excluded.assistance_dogs,
+            sign_language = excluded.sign_language, notes = excluded.notes,
+            checked_on = excluded.checked_on, source = excluded.source, updated_at = now()
+        """,
+        point_id,
+        values.get("latitude"),
+        values.get("longitude"),
+        values.get("entrance") or {},
+        values.get("step_free_entrance"),
+        values.get("lift"),
+        values.get("accessible_toilet"),
+        values.get("disabled_parking"),
+        values.get("induction_loop"),
+        values.get("assistance_dogs"),
+        values.get("sign_language"),
+        values.get("notes") or {},
+        values.get("checked_on"),
+        source,
+    )
+
+
+async def seed_premises(
+    conn: asyncpg.Connection, point_id: str, values: dict[str, Any], *, overwrite: bool
+) -> bool:
+    """The seed's premises: only where none are stored, unless `overwrite`."""
+    if not overwrite and await conn.fetchval(
+        "select true from point_premises where point_id = $1", point_id
+    ):
+        return False
+    if not await conn.fetchval("select true from points where id = $1", point_id):
+        return False
+    await save_premises(conn, point_id, values, source="seed")
+    return True
+
+
+async def add_outage(
+    conn: asyncpg.Connection, point_id: str, day: Any, rule: CalendarRule, reason: dict[str, str]
+) -> int | None:
+    """Close the point's day at short notice: the whole-day closing rule and the outage row
+    that the pages show. None when the day has an outage already (nothing written)."""
+    if await conn.fetchval(
+        "select true from point_outages where point_id = $1 and day = $2", point_id, day
+    ):
+        return None
+    await save_rule(conn, point_id, rule)
+    return await conn.fetchval(
+        """
+        insert into point_outages (point_id, day, rule_id, reason)
+        values ($1, $2, $3, $4) returning id
+        """,
+        point_id,
+        day,
+        rule.id,
+        reason,
+    )
+
+
+async def lift_outage(conn: asyncpg.Connection, point_id: str, outage_id: int) -> str | None:
+    """Reopen: remove the outage's closing rule (and with it the outage). Its rule id, or None
+    when the point has no such outage."""
+    rule_id = await conn.fetchval(
+        "select rule_id from point_outages where id = $1 and point_id = $2", outage_id, point_id
+    )
+    if rule_id is not None:
+        await delete_rule(conn, rule_id)
+    return rule_id

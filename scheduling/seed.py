@@ -12,7 +12,10 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from scheduling import admin
 from scheduling.seed_schema import SeedData, load_seed_data
+
+PREMISES_PATH = Path(__file__).parent / "seed_premises.json"
 
 
 def _labels(value: msgspec.Struct | None) -> dict[str, str] | None:
@@ -201,4 +204,9 @@ async def seed_database(
                         r.channel,
                     )
                 )
+        # The premises' facts (scheduling/premises.py) live in a file of their own.
+        if path is None:
+            premises = msgspec.json.decode(PREMISES_PATH.read_bytes())["premises"]
+            for values in premises:
+                await admin.seed_premises(conn, values["point_id"], values, overwrite=overwrite)
     return counts

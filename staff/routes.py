@@ -9,6 +9,7 @@ def staff_management_handlers() -> list[object]:
     from staff.desks_api import StaffDeskController
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
+    from staff.premises_api import StaffPremisesController
     from staff.services_api import StaffServiceController
     from staff.visits_api import StaffVisitController
 
@@ -21,4 +22,5 @@ def staff_management_handlers() -> list[object]:
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,
+        StaffPremisesController,
     ]

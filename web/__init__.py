@@ -32,9 +32,12 @@ def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
     from web.draws import DrawPages
     from web.find import FindPages
+    from web.legal import LegalPages
     from web.manage_link import ManageLinkPages
+    from web.own_data import OwnDataPages
     from web.points import PointPages
     from web.staff_booking_pages import StaffBookingPages
+    from web.staff_outages import StaffOutagePages
     from web.staff_pages import StaffPages
     from web.visits import VisitPages
 
@@ -44,8 +47,11 @@ def web_handlers() -> list[Any]:
         BookingPages,
         ManageLinkPages,
         VisitPages,
+        OwnDataPages,
+        LegalPages,
         DrawPages,
         StaffPages,
+        StaffOutagePages,
         StaffBookingPages,
         create_static_files_router(
             path="/static",
@@ -58,7 +64,9 @@ def web_handlers() -> list[Any]:
 
 def middleware() -> list[Any]:
     """Outermost first: every response gets the headers, pages get the CSRF check."""
-    return [SecurityHeadersMiddleware, CSRFMiddleware]
+    from web.legal import OutageBannerMiddleware
+
+    return [SecurityHeadersMiddleware, CSRFMiddleware, OutageBannerMiddleware]
 
 
 Handler = Callable[[Request, Any], Response]

@@ -190,6 +190,7 @@ def booking_request(
         "visitor": visitor,
         "notes": values["notes"],
         "needs": [n for n in _as_list(form.get("needs")) if n in NEEDS],
+        "notify_by": notify_by_of(form),
     }
     if shape is not None:
         body |= {
@@ -198,6 +199,11 @@ def booking_request(
             "extra_services": list(shape.also),
         }
     return msgspec.convert(body, BookingCreate), {}
+
+
+def notify_by_of(form: dict[str, Any]) -> list[str]:
+    """The form's choice of channels ("email", "sms" or "both") as the API's list."""
+    return {"sms": ["sms"], "both": ["email", "sms"]}.get(text(form, "notify_by"), ["email"])
 
 
 def _max_length(kind: Any) -> int:

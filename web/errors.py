@@ -227,6 +227,29 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         ),
     ),
     "email_mixed_scripts": ("email", _mixed_scripts),
+    # The phone for SMS (booking/phones.py).
+    "phone_invalid": (
+        "phone",
+        _plain(
+            N_(
+                "This phone number does not look right. Use digits, with + and the country code "
+                "at the start if it is not Polish, e.g. +380 67 123 4567."
+            )
+        ),
+    ),
+    "phone_not_mobile": (
+        "phone",
+        _plain(
+            N_(
+                "This is not a mobile phone number, so it cannot receive SMS. Please give a "
+                "mobile number, or leave the field empty."
+            )
+        ),
+    ),
+    "sms_needs_phone": (
+        "phone",
+        _plain(N_("To get SMS from us, please give your mobile phone number.")),
+    ),
     "per_person_limit": (
         "email",
         _plain(

@@ -17,6 +17,9 @@ from litestar.response import Redirect, Template
 from scheduling import store
 from scheduling.availability import point_days
 from scheduling.model import Point
+from scheduling.open_formats import json_ld, osm_opening_hours, script_json
+from scheduling.open_formats_api import week_for
+from scheduling.premises import get_premises
 from scheduling.rules import DayHours
 from web import i18n
 from web.render import page
@@ -126,10 +129,21 @@ class PointPages(Controller):
             for channel in ("phone", "video")
             if any(channel in s.channels for s in services)
         ]
+        week, _, _ = await week_for(conn, point)
+        public_url = request.app.state.settings.public_url
+        structured = json_ld(
+            point,
+            await get_premises(conn, point.id),
+            week,
+            url=f"{public_url}/points/{point.id}",
+            lang=lang,
+        )
         return page(
             request,
             "point.html",
             lang=lang,
+            json_ld=script_json(structured),
+            osm_hours=osm_opening_hours(week),
             point=point,
             address=address_line(point),
             map=map_link(point),

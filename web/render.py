@@ -148,6 +148,8 @@ def page(
         "title": title,
         "staff_nav": None,
         "errors": {},
+        # points closed at short notice (web/legal.py OutageBannerMiddleware), on every page
+        "outages": request.scope.get("state", {}).get("outages", []),
     }
     all_headers = {"Cache-Control": "no-store", "Content-Language": lang, "Vary": "Cookie"}
     all_headers.update(headers or {})

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
@@ -21,7 +22,8 @@ from litestar.response import Redirect, Template
 
 from booking import links, visits
 from booking import store as booking_store
-from booking.schemas import Visit
+from booking.domain.errors import PhoneInvalid
+from booking.schemas import ContactIn, Visit
 from booking.secrets import token_matches
 from core.problems import DomainError, NotFound, status_of
 from notifications import outbox
@@ -29,7 +31,7 @@ from notifications.invitation import VisitSnapshot, build_visit_ics
 from scheduling import contacts, store
 from scheduling.model import Point, PointService
 from scheduling.offers import visit_offer
-from web.booking_flow import step_link
+from web.booking_flow import notify_by_of, step_link
 from web.common import (
     CallerDep,
     day_slots,
@@ -178,6 +180,18 @@ class VisitPages(Controller):
         token = request.query_params.get("token")
         if not token:
             return _missing(request, reference)
+        return await self._manage(request, caller, reference, token)
+
+    async def _manage(
+        self,
+        request: Request,
+        caller: Any,
+        reference: str,
+        token: str,
+        *,
+        contact_errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
         try:
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
@@ -194,6 +208,12 @@ class VisitPages(Controller):
             token=token,
             done=request.query_params.get("done"),
             changeable=changeable,
+            status=status,
+            contact={
+                "action": f"/bookings/{reference}/contact",
+                "chosen": "both" if len(visit.notify_by) == 2 else visit.notify_by[0],
+                "errors": contact_errors or {},
+            },
             links={
                 "calendar": f"/bookings/{reference}/calendar.ics?" + urlencode({"token": token}),
                 "move": f"/bookings/{reference}/move?" + urlencode({"token": token}),
@@ -249,6 +269,31 @@ class VisitPages(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+    @post("/contact")
+    async def contact(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
+        """How the visitor is told from now on: e-mail, SMS or both, and the phone for SMS."""
+        form = await form_of(request)
+        token = text(form, "token")
+        try:
+            data = msgspec.convert(
+                {"notify_by": notify_by_of(form), "phone": text(form, "phone") or None},
+                ContactIn,
+            )
+            await visits.set_contact(caller, reference, token, data)
+        except (DomainError, msgspec.ValidationError) as error:
+            if isinstance(error, DomainError) and error.field != "visitor.phone":
+                return refused(request, error)
+            lang = language_of(request)
+            message = (
+                explain(error, lang).message
+                if isinstance(error, DomainError)
+                else explain(PhoneInvalid(reason=str(error)), lang).message
+            )
+            return await self._manage(
+                request, caller, reference, token, contact_errors={"phone": message}, status=422
+            )
+        return Redirect(path=manage_path(reference, token, done="contact"), status_code=303)
 
     # ------------------------------------------------------------------------ move
 

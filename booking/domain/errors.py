@@ -116,6 +116,23 @@ class EmailMixedScripts(Invalid):
     )
 
 
+class PhoneInvalid(Invalid):
+    code, field = "phone_invalid", "visitor.phone"
+    template = "The phone number is not valid: {reason}."
+
+
+class PhoneNotMobile(Invalid):
+    """A real number, but not a mobile one (a landline, a toll-free line): no SMS reaches it."""
+
+    code, field = "phone_not_mobile", "visitor.phone"
+    template = "This is not a mobile phone number, so it cannot receive SMS."
+
+
+class SmsNeedsPhone(Invalid):
+    code, field = "sms_needs_phone", "visitor.phone"
+    template = "To be told by SMS, give a mobile phone number."
+
+
 class ContactMissing(Invalid):
     """Staff book without an e-mail (booking/staff_booking.py): the point must be able to
     reach the visitor, so a phone number is needed then."""

@@ -47,6 +47,8 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     extra_services: list[str] = []
     #: a video visit's room
     video_url: str | None = None
+    notify_by: list[str] = msgspec.field(default_factory=lambda: ["email"])
+    """How the visitor is told about the visit: "email", "sms" or both."""
 
 
 class VisitCreated(Visit, frozen=True, kw_only=True):
@@ -77,6 +79,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     party_size: int = 1
     extra_services: tuple[str, ...] = ()
     video_url: str | None = None
+    notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
     #: (booking/staff_booking.py): their visits may use the capacity kept for staff
     booked_by: str = "visitor"
@@ -109,6 +112,7 @@ def hold_visit(
     party_size: int = 1,
     extra_services: tuple[str, ...] = (),
     video_template: str | None = None,
+    notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
     """A visit to hold from `now` for `hold`, with fresh secrets (shown once, stored hashed)."""
@@ -131,6 +135,7 @@ def hold_visit(
         party_size=party_size,
         extra_services=extra_services,
         video_url=video_room(video_template) if channel == "video" else None,
+        notify_by=notify_by,
         booked_by=booked_by,
     )
     return held, secrets

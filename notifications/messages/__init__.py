@@ -5,6 +5,6 @@ language (`pl`, `en`, `uk`, `ru`), the layout in `render`.
 """
 
 from notifications.messages.catalog import MessageKind
-from notifications.messages.render import CATALOGS, RenderedMessage, render_message
+from notifications.messages.render import CATALOGS, RenderedMessage, render_message, sms_wordings
 
-__all__ = ["CATALOGS", "MessageKind", "RenderedMessage", "render_message"]
+__all__ = ["CATALOGS", "MessageKind", "RenderedMessage", "render_message", "sms_wordings"]

@@ -40,6 +40,25 @@ class KindText(msgspec.Struct, frozen=True, kw_only=True):
     after: tuple[str, ...] = ()
 
 
+class SmsTexts(msgspec.Struct, frozen=True, kw_only=True):
+    """The SMS of each kind, each worded from the longest to the shortest: notifications/sms.py
+    sends the first that fits in two parts. `{reference}`, `{when}` ("29.03 10:00"), `{place}`
+    (street and town) and `{link}` (the message's one link, always last)."""
+
+    confirmation_request: tuple[str, ...]
+    confirmed: tuple[str, ...]
+    moved: tuple[str, ...]
+    cancelled: tuple[str, ...]
+    cancelled_by_office: tuple[str, ...]
+    reminder: tuple[str, ...]
+    hold_expired: tuple[str, ...]
+    waitlist_offer: tuple[str, ...]
+
+    def kind(self, kind: MessageKind) -> tuple[str, ...] | None:
+        """None for a kind that is never sent by SMS (the manage link asked for by e-mail)."""
+        return getattr(self, kind.value, None)
+
+
 class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     language: str
 
@@ -66,6 +85,8 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     """The sentence above the link to book again."""
     see: str
     """The sentence above the manage link in a message about a visit that is over."""
+    cant_come: str
+    """A reminder's sentence above its "I can't come" link (a page that asks, then cancels)."""
     signoff: str
     by_phone: str
     """Where a phone visit is: `{point}` calls `{phone}` at the visit's time."""
@@ -85,6 +106,7 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     hold_expired: KindText
     waitlist_offer: KindText
     manage_link: KindText
+    sms: SmsTexts
 
     def kind(self, kind: MessageKind) -> KindText:
         return getattr(self, kind.value)

@@ -1,6 +1,6 @@
 """English: plain British English, day-month-year dates and 24-hour times as in Poland."""
 
-from notifications.messages.catalog import Catalog, KindText
+from notifications.messages.catalog import Catalog, KindText, SmsTexts
 
 CATALOG = Catalog(
     language="en",
@@ -32,6 +32,7 @@ CATALOG = Catalog(
     manage="If you cannot come, please cancel or move your visit here:",
     rebook="You can book a new visit here:",
     see="You can see the visit's details here:",
+    cant_come="Cannot come after all? Tell us here, so that someone else can have the time:",
     signoff="Kind regards,",
     by_phone="By phone: {point} will call you at {phone}",
     by_video="By video, in this room: {url}",
@@ -112,6 +113,37 @@ CATALOG = Catalog(
         after=(
             "If you did not ask for this link, please ignore this message: we send it only to the "
             "address given when booking.",
+        ),
+    ),
+    sms=SmsTexts(
+        confirmation_request=(
+            "Please confirm your visit {reference} on {when}, {place}: {link}",
+            "Please confirm your visit {reference} on {when}: {link}",
+        ),
+        confirmed=(
+            "Visit {reference} confirmed: {when}, {place}. Change or cancel: {link}",
+            "Visit {reference} confirmed: {when}. {link}",
+        ),
+        moved=(
+            "Visit {reference} moved to {when}, {place}. Details: {link}",
+            "Visit {reference} moved to {when}. {link}",
+        ),
+        cancelled=("Visit {reference} on {when} is cancelled. Details: {link}",),
+        cancelled_by_office=(
+            "Sorry, visit {reference} on {when} is cancelled: the office is closed. {link}",
+            "Visit {reference} on {when} cancelled: office closed. {link}",
+        ),
+        reminder=(
+            "Reminder: visit {reference} on {when}, {place}. Cannot come? Tap: {link}",
+            "Reminder: visit on {when}. Cannot come? {link}",
+        ),
+        hold_expired=(
+            "Visit {reference} was not confirmed in time and has expired. Book again: {link}",
+            "Visit {reference} expired. Book again: {link}",
+        ),
+        waitlist_offer=(
+            "A time is free for you: {when}, {place}. Book it soon: {link}",
+            "A time is free for you: {when}. {link}",
         ),
     ),
 )

@@ -1,6 +1,6 @@
 """Polish. Plain, polite "Ty" form as on gov.pl; no sentence depends on the visitor's gender."""
 
-from notifications.messages.catalog import Catalog, KindText
+from notifications.messages.catalog import Catalog, KindText, SmsTexts
 
 CATALOG = Catalog(
     language="pl",
@@ -32,6 +32,7 @@ CATALOG = Catalog(
     manage="Jeśli nie możesz przyjść, odwołaj wizytę lub zmień jej termin tutaj:",
     rebook="Nowy termin zarezerwujesz tutaj:",
     see="Szczegóły wizyty znajdziesz tutaj:",
+    cant_come="Jednak nie możesz przyjść? Daj nam znać tutaj, a termin dostanie ktoś inny:",
     signoff="Pozdrawiamy",
     by_phone="Telefonicznie: {point} zadzwoni do Państwa pod numer {phone}",
     by_video="Przez wideo, w tym pokoju: {url}",
@@ -111,6 +112,37 @@ CATALOG = Catalog(
         after=(
             "Jeśli ta wiadomość trafiła do Ciebie przez pomyłkę, zignoruj ją: link wysyłamy tylko "
             "na adres podany przy rezerwacji.",
+        ),
+    ),
+    sms=SmsTexts(
+        confirmation_request=(
+            "Potwierdź wizytę {reference} {when}, {place}: {link}",
+            "Potwierdź wizytę {reference} {when}: {link}",
+        ),
+        confirmed=(
+            "Wizyta {reference} potwierdzona: {when}, {place}. Zmiana lub odwołanie: {link}",
+            "Wizyta {reference} potwierdzona: {when}. {link}",
+        ),
+        moved=(
+            "Wizyta {reference} przeniesiona na {when}, {place}. Szczegóły: {link}",
+            "Wizyta {reference} przeniesiona na {when}. {link}",
+        ),
+        cancelled=("Wizyta {reference} ({when}) została odwołana. Szczegóły: {link}",),
+        cancelled_by_office=(
+            "Przepraszamy, wizyta {reference} ({when}) odwołana: urząd będzie zamknięty. {link}",
+            "Wizyta {reference} ({when}) odwołana: urząd zamknięty. {link}",
+        ),
+        reminder=(
+            "Przypomnienie: wizyta {reference} {when}, {place}. Nie możesz przyjść? {link}",
+            "Przypomnienie: wizyta {when}. Nie możesz przyjść? {link}",
+        ),
+        hold_expired=(
+            "Wizyta {reference} nie została potwierdzona na czas i wygasła. Nowa: {link}",
+            "Wizyta {reference} wygasła. Nowa: {link}",
+        ),
+        waitlist_offer=(
+            "Zwolnił się termin dla Ciebie: {when}, {place}. Zarezerwuj szybko: {link}",
+            "Wolny termin dla Ciebie: {when}. {link}",
         ),
     ),
 )

@@ -64,6 +64,7 @@ def render_message(
     reason: dict[str, str] | None = None,
     rebook_url: str | None = None,
     deadline: datetime | None = None,
+    cant_come_url: str | None = None,
 ) -> RenderedMessage:
     """One message about `visit` in the visit's written language.
 
@@ -71,7 +72,8 @@ def render_message(
     (confirmation_request: the confirmation link with its token; waitlist_offer: the link that
     takes the offered time). `previous_start` (moved) and `reason` (cancelled_by_office: the
     closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone;
-    `deadline` (confirmation_request) says by when to confirm.
+    `deadline` (confirmation_request) says by when to confirm; `cant_come_url` (a reminder)
+    adds the link to the page that cancels the visit and frees its time for others.
     """
     language = visit.written_language
     words = CATALOGS[language]
@@ -117,6 +119,8 @@ def render_message(
     blocks.details(rows)
     if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
         blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
+    if kind is MessageKind.REMINDER and cant_come_url:
+        blocks.link(words.cant_come, _url(cant_come_url))
     if layout.manage and visit.manage_url:
         prompt = words.manage if layout.manage == "change" else words.see
         blocks.link(prompt, _url(visit.manage_url))
@@ -131,6 +135,26 @@ def render_message(
         html=_document(language, subject, "\n".join(blocks.html)),
         language=language,
     )
+
+
+def sms_wordings(
+    kind: MessageKind, visit: VisitSnapshot, *, link: str, place: str
+) -> list[str] | None:
+    """The SMS of `kind` in the visit's written language, each wording shorter than the one
+    before (notifications/sms.py sends the first that fits); None for a kind sent only by
+    e-mail. `link` is the one link it carries, `place` the point's street and town."""
+    words = CATALOGS[visit.written_language]
+    templates = words.sms.kind(kind)
+    if templates is None:
+        return None
+    local = visit.start.astimezone(visit.zone)
+    values = {
+        "reference": _line(visit.reference),
+        "when": f"{local:%d.%m %H:%M}",
+        "place": _line(place),
+        "link": _url(link),
+    }
+    return [template.format_map(values) for template in templates]
 
 
 class _Blocks:

@@ -1,6 +1,6 @@
 """Russian. Polite "Вы" form, capitalised as in a letter; no sentence depends on gender."""
 
-from notifications.messages.catalog import Catalog, KindText
+from notifications.messages.catalog import Catalog, KindText, SmsTexts
 
 CATALOG = Catalog(
     language="ru",
@@ -40,6 +40,7 @@ CATALOG = Catalog(
     manage="Если Вы не сможете прийти, отмените или перенесите визит здесь:",
     rebook="Записаться на новый визит можно здесь:",
     see="Подробности визита можно посмотреть здесь:",
+    cant_come="Не сможете прийти? Сообщите нам здесь, и это время получит кто-то другой:",
     signoff="С уважением,",
     by_phone="По телефону: {point} позвонит вам по номеру {phone}",
     by_video="По видеосвязи, в этой комнате: {url}",
@@ -119,6 +120,39 @@ CATALOG = Catalog(
         after=(
             "Если Вы не просили прислать эту ссылку, просто проигнорируйте это письмо: мы "
             "отправляем её только на адрес, указанный при записи.",
+        ),
+    ),
+    sms=SmsTexts(
+        confirmation_request=(
+            "Подтвердите визит {reference} {when}, {place}: {link}",
+            "Подтвердите визит {reference}: {link}",
+            "Подтвердите визит: {link}",
+        ),
+        confirmed=(
+            "Визит {reference} подтверждён: {when}, {place}. Изменить: {link}",
+            "Визит {when} подтверждён: {link}",
+        ),
+        moved=(
+            "Визит {reference} перенесён на {when}, {place}: {link}",
+            "Визит перенесён на {when}: {link}",
+        ),
+        cancelled=("Визит {reference} ({when}) отменён: {link}", "Визит отменён: {link}"),
+        cancelled_by_office=(
+            "Извините, визит {reference} ({when}) отменён: учреждение закрыто. {link}",
+            "Визит {when} отменён: учреждение закрыто. {link}",
+        ),
+        reminder=(
+            "Напоминание: визит {when}, {place}. Не сможете прийти? {link}",
+            "Визит {when}. Не сможете прийти? {link}",
+        ),
+        hold_expired=(
+            "Визит {reference} не подтверждён вовремя, запись отменена. Новая: {link}",
+            "Запись {reference} отменена. Новая: {link}",
+        ),
+        waitlist_offer=(
+            "Для Вас освободилось время: {when}, {place}. Забронируйте: {link}",
+            "Свободное время для Вас: {when}. {link}",
+            "Свободное время: {link}",
         ),
     ),
 )

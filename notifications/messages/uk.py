@@ -1,6 +1,6 @@
 """Ukrainian. Polite "Ви" form, capitalised as in a letter; no sentence depends on gender."""
 
-from notifications.messages.catalog import Catalog, KindText
+from notifications.messages.catalog import Catalog, KindText, SmsTexts
 
 CATALOG = Catalog(
     language="uk",
@@ -32,6 +32,7 @@ CATALOG = Catalog(
     manage="Якщо Ви не зможете прийти, скасуйте або перенесіть візит тут:",
     rebook="Записатися на новий візит можна тут:",
     see="Подробиці візиту можна переглянути тут:",
+    cant_come="Не зможете прийти? Повідомте нас тут, і цей час отримає хтось інший:",
     signoff="З повагою,",
     by_phone="Телефоном: {point} зателефонує вам на номер {phone}",
     by_video="Відеозв’язком, у цій кімнаті: {url}",
@@ -108,6 +109,39 @@ CATALOG = Catalog(
         after=(
             "Якщо Ви не просили надіслати це посилання, просто проігноруйте цей лист: ми "
             "надсилаємо його лише на адресу, указану під час запису.",
+        ),
+    ),
+    sms=SmsTexts(
+        confirmation_request=(
+            "Підтвердьте візит {reference} {when}, {place}: {link}",
+            "Підтвердьте візит {reference}: {link}",
+            "Підтвердьте візит: {link}",
+        ),
+        confirmed=(
+            "Візит {reference} підтверджено: {when}, {place}. Змінити: {link}",
+            "Візит {when} підтверджено: {link}",
+        ),
+        moved=(
+            "Візит {reference} перенесено на {when}, {place}: {link}",
+            "Візит перенесено на {when}: {link}",
+        ),
+        cancelled=("Візит {reference} ({when}) скасовано: {link}", "Візит скасовано: {link}"),
+        cancelled_by_office=(
+            "Вибачте, візит {reference} ({when}) скасовано: установа зачинена. {link}",
+            "Візит {when} скасовано: установа зачинена. {link}",
+        ),
+        reminder=(
+            "Нагадування: візит {when}, {place}. Не зможете прийти? {link}",
+            "Візит {when}. Не зможете прийти? {link}",
+        ),
+        hold_expired=(
+            "Візит {reference} не підтверджено вчасно, запис скасовано. Новий: {link}",
+            "Запис {reference} скасовано. Новий: {link}",
+        ),
+        waitlist_offer=(
+            "Для Вас звільнився час: {when}, {place}. Забронюйте: {link}",
+            "Вільний час для Вас: {when}. {link}",
+            "Вільний час: {link}",
         ),
     ),
 )

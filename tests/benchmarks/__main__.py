@@ -21,9 +21,19 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scheduling.slots import compute_slots
-from tests.benchmarks import bookings, engine, loadgen, rush, search, slot_engine, throughput
+from tests.benchmarks import (
+    bookings,
+    engine,
+    growth,
+    loadgen,
+    rush,
+    search,
+    slot_engine,
+    throughput,
+)
 from tests.benchmarks.report import Row, machine, median, number, render, target
 from tests.benchmarks.stack import Meter, Server, bench_database, stores
 
@@ -38,10 +48,14 @@ class Plan:
     booking_seconds: float
     rush_clients: int
     rush_slots_per_desk: int
+    growth_seconds: float
+    growth_past: int
+    growth_future: int
+    worker_mails: int
 
 
-FULL = Plan(300, 3, 5.0, 40, 3, 8.0, 1000, 20)
-QUICK = Plan(20, 1, 2.0, 3, 1, 2.0, 60, 2)
+FULL = Plan(300, 3, 5.0, 40, 3, 8.0, 1000, 20, 5.0, 1_000_000, 50_000, 1000)
+QUICK = Plan(20, 1, 2.0, 3, 1, 2.0, 60, 2, 1.0, 20_000, 2_000, 50)
 
 SERVERS = {
     "wizyta": None,  # `wizyta serve`, as deployed
@@ -447,7 +461,80 @@ async def _prepare(database_url: str) -> int:
         await conn.close()
 
 
-SECTIONS = ("engine", "availability", "search", "feed", "bookings", "rush")
+def _growth_ratio(small: tuple[float, float], large: tuple[float, float]) -> float:
+    return sum(large) / sum(small) if sum(small) else float("nan")
+
+
+def _pair(costs: tuple[float, float], first: str) -> str:
+    return f"{first} {number(costs[0], 2)} + PostgreSQL {number(costs[1], 2)} ms"
+
+
+def growth_rows(figures: growth.Figures) -> list[Row]:
+    g, small, large, purge = figures.generated, figures.small, figures.large, figures.purge
+    rows = [
+        Row(
+            "growth: visits generated",
+            f"{g['visits']:,.0f}",
+            "visits",
+            f"at {g['points']:.0f} points, bookings table {number(g['size_mb'])} MB; "
+            f"{g['past']:,.0f} past in {number(g['past_s'])} s, {g['future']:,.0f} ahead in one "
+            f"transaction with the per-person trigger in {number(g['future_s'])} s; PostgreSQL's "
+            f"background work (autovacuum, checkpoints) during the runs below, left out of "
+            f"their CPU per request: {number(g.get('background_s', float('nan')))} s",
+        )
+    ]
+    for name, unit, s_cost, l_cost, notes in (
+        (
+            "/availability (14 days, no read cache)",
+            "server",
+            small.availability,
+            large.availability,
+            f"p99 {number(small.availability_p99)} -> {number(large.availability_p99)} ms",
+        ),
+        (
+            f"POST /bookings, {bookings.CLIENTS} clients",
+            "server",
+            small.booking,
+            large.booking,
+            f"p99 {number(small.booking_p99)} -> {number(large.booking_p99)} ms; "
+            f"{small.booking_count} and {large.booking_count} booked",
+        ),
+        (
+            "day sheet (in process)",
+            "client",
+            small.sheet,
+            large.sheet,
+            f"{large.sheet_visits} visits on the day",
+        ),
+    ):
+        ratio = _growth_ratio(s_cost, l_cost)
+        rows.append(
+            Row(
+                f"growth: {name}",
+                f"{ratio:.2f}",
+                "ratio",
+                f"CPU/request large / small: small {_pair(s_cost, unit)}, large "
+                f"{_pair(l_cost, unit)}; {notes}; " + target(ratio <= 1.1, "<= 1.10"),
+            )
+        )
+    minutes = purge["waiting"] / purge["per_second"] / 60 if purge["per_second"] else 0.0
+    rows.append(
+        Row(
+            "growth: bookings during the purge",
+            number(purge["p99"]),
+            "ms p99",
+            f"p50 {number(purge['p50'])} ms; without the purge (row above) p99 "
+            f"{number(large.booking_p99)} ms; {purge['booked']:.0f} booked, 5xx or errors "
+            f"{purge['errors']:.0f}; meanwhile the purge anonymised {purge['anonymised']:,.0f} "
+            f"of {purge['waiting']:,.0f} visits ({number(purge['per_second'])}/s, all in about "
+            f"{number(minutes)} min), WAL {number(purge['wal_mb'])} MB"
+            + (f"; purge error: {purge['error']}" if purge["error"] else ""),
+        )
+    )
+    return rows
+
+
+SECTIONS = ("engine", "availability", "search", "feed", "bookings", "rush", "growth")
 
 
 def main(argv: list[str]) -> int:
@@ -495,6 +582,7 @@ def main(argv: list[str]) -> int:
             )
         )
         meter = Meter(server.process.pid if server.process else None, found.postmaster_pid)
+        rss_idle = growth.rss_mb(server.process.pid if server.process else None)
         loop = "uvloop" if server.uses("uvloop") else "asyncio"
         parser_kind = (
             "httptools parser"
@@ -511,6 +599,54 @@ def main(argv: list[str]) -> int:
             rows += booking_rows(database_url, server, meter, plan, folder)
         if "rush" in only:
             rows += rush_rows(database_url, server, meter, plan)
+        rss_loaded = growth.rss_mb(server.process.pid if server.process else None)
+        rows.append(
+            Row(
+                "memory: web process RSS",
+                number(rss_loaded),
+                "MB",
+                f"at idle (started) {number(rss_idle)} MB, after the sections above "
+                f"{number(rss_loaded)} MB ({label}, one process)",
+            )
+        )
+        plans: list[str] = []
+        if "growth" in only:
+            growth_server = stack.enter_context(
+                Server(
+                    database_url,
+                    found.redis_url,
+                    folder,
+                    env={"READ_CACHE_SECONDS": "0"},
+                    label="wizyta serve (growth)",
+                )
+            )
+            figures = growth.run(
+                database_url,
+                growth_server,
+                growth.BackendMeter(
+                    growth_server.process.pid,
+                    found.postmaster_pid,
+                    urlsplit(database_url).path.lstrip("/"),
+                ),
+                folder,
+                plan.growth_seconds,
+                past=plan.growth_past,
+                future=plan.growth_future,
+            )
+            rows += growth_rows(figures)
+            plans = figures.plans
+            mails = growth.worker_rss(
+                database_url, found.redis_url, folder, plan.worker_mails, within=60
+            )
+            rows.append(
+                Row(
+                    "memory: worker RSS",
+                    number(mails["after"]),
+                    "MB",
+                    f"started {number(mails['started'])} MB, after {mails['mails']:.0f} mails "
+                    f"in {number(mails['seconds'])} s {number(mails['after'])} MB",
+                )
+            )
         version, overbooked = asyncio.run(_postgres_facts(database_url))
         rows.append(
             Row(
@@ -535,6 +671,8 @@ def main(argv: list[str]) -> int:
         "",
     ]
     print(render(title, rows), flush=True)
+    if plans:
+        print("\nquery plans on the large database (EXPLAIN ANALYZE):\n" + "\n".join(plans))
     if server_log:
         print(f"\nthe server had stopped:\n{server_log}", file=sys.stderr)
         return 1

@@ -37,6 +37,7 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 BOOKING_POINT = "bench-bookings"
 RUSH_POINT = "bench-rush"
+GROWTH_POINT = "bench-growth"  # as bench-bookings, for the data-growth section's bookings
 BENCH_SERVICE = "bench-visit"
 BOOKING_DESKS = 8
 RUSH_DESKS = 5
@@ -184,12 +185,13 @@ def bench_database(found: Stores) -> Iterator[str]:
 
 
 async def add_bench_points(conn: asyncpg.Connection) -> None:
-    """Two points the seeds do not have, both open 07:30-16:30 with 30-minute visits.
+    """Three points the seeds do not have, all open 07:30-16:30 with 30-minute visits.
 
     bench-bookings: 8 desks, every day, a 366-day horizon: thousands of free slots, so 32
     clients booking at once never run out or queue for the same one.
     bench-rush: 5 desks and no hours of its own; the rush gives one released day a special
     opening (20 slots x 5 desks = 100 visits) and a release window.
+    bench-growth: as bench-bookings, booked only by the data-growth section (growth.py).
     """
     async with conn.transaction():
         await conn.execute(
@@ -197,7 +199,11 @@ async def add_bench_points(conn: asyncpg.Connection) -> None:
             BENCH_SERVICE,
             LABELS,
         )
-        for point, desks in ((BOOKING_POINT, BOOKING_DESKS), (RUSH_POINT, RUSH_DESKS)):
+        for point, desks in (
+            (BOOKING_POINT, BOOKING_DESKS),
+            (RUSH_POINT, RUSH_DESKS),
+            (GROWTH_POINT, BOOKING_DESKS),
+        ):
             await conn.execute(
                 """
                 insert into points (id, names, address, city, languages, observes_holidays)
@@ -226,15 +232,16 @@ async def add_bench_points(conn: asyncpg.Connection) -> None:
                 point,
                 BENCH_SERVICE,
             )
-        await conn.execute(
-            """
-            insert into calendar_rules (id, point_id, kind, rrule, opens, closes, valid_from)
-            values ('bench-bookings-daily', $1, 'hours', 'FREQ=DAILY', $2, $3, '2020-01-06')
-            """,
-            BOOKING_POINT,
-            OPENS,
-            CLOSES,
-        )
+        for point in (BOOKING_POINT, GROWTH_POINT):
+            await conn.execute(
+                """
+                insert into calendar_rules (id, point_id, kind, rrule, opens, closes, valid_from)
+                values ($1 || '-daily', $1, 'hours', 'FREQ=DAILY', $2, $3, '2020-01-06')
+                """,
+                point,
+                OPENS,
+                CLOSES,
+            )
 
 
 # ---------------------------------------------------------------------------- the web app
@@ -255,22 +262,27 @@ class Server:
         *,
         command: list[str] | None = None,
         label: str = "wizyta serve",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.host = "127.0.0.1"
         self.url = f"http://{self.host}:{self.port}"
         self.label = label
         self.command = command or [sys.executable, "-c", "import app; app.main()", "serve"]
-        self.env = os.environ | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "HOST": self.host,
-            "PORT": str(self.port),
-            "PUBLIC_URL": self.url,
-            "RATE_LIMIT": "off",
-            "PROOF_OF_WORK": "off",
-            "WIZYTA_DATA_DIR": str(log_dir),
-        }
+        self.env = (
+            os.environ
+            | {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "HOST": self.host,
+                "PORT": str(self.port),
+                "PUBLIC_URL": self.url,
+                "RATE_LIMIT": "off",
+                "PROOF_OF_WORK": "off",
+                "WIZYTA_DATA_DIR": str(log_dir),
+            }
+            | (env or {})
+        )
         self.log_path = log_dir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

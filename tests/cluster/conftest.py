@@ -23,9 +23,19 @@ def sized(short: int, long: int) -> int:
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Cluster]:
+    yield from _stack(tmp_path)
+
+
+@pytest.fixture
+def proxied_stack(tmp_path) -> Iterator[Cluster]:
+    """The same, the app reaching the primary and Redis through proxies the test controls."""
+    yield from _stack(tmp_path, proxy_primary=True, proxy_redis=True)
+
+
+def _stack(tmp_path, **options: bool) -> Iterator[Cluster]:
     if haproxy_binary() is None:
         pytest.skip("HAProxy is not installed: make haproxy")
-    with cluster(tmp_path) as c:
+    with cluster(tmp_path, **options) as c:
         print(
             f"\ncluster up in {c.timings['started']:.1f} s "
             f"(PostgreSQL primary + synchronous standby {c.timings['postgres']:.1f} s, "

