@@ -20,7 +20,7 @@ WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
 DEKERTA = "krakow-jana-dekerta-24"
 RONDO = "krakow-przy-rondzie-6"
 LEGALISATION = "legalisation-of-stay-and-work"
-PHONE_NUMBER = "+48 600 100 200"
+PHONE_NUMBER = "+48600100200"  # E.164, as stored
 
 
 def problem(response, code: str, field: str | None = None) -> dict:
