@@ -480,10 +480,12 @@ async def plans(database_url: str) -> list[str]:
         end = start + dt.timedelta(days=14)
         busy = (
             f"execute busy('{throughput.POINT}', '{start.isoformat()}', '{end.isoformat()}', "
-            "'{held,confirmed,checked_in}', null)"
+            "'{held,confirmed,checked_in}', null, null)"
         )
+        # busy_periods' parameters: point, from, to, statuses, a visit left out, held back at
         await conn.execute(
-            f"prepare busy(text, timestamptz, timestamptz, text[], uuid) as {_busy_sql()}"
+            "prepare busy(text, timestamptz, timestamptz, text[], uuid, timestamptz) as "
+            + _busy_sql()
         )
         for mode in ("force_custom_plan", "force_generic_plan"):
             await conn.execute(f"set plan_cache_mode = {mode}")
