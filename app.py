@@ -254,6 +254,9 @@ async def _serve_until_signalled(
     stop.set()  # the inbound receiver stops on it
     if server is not None:
         server.should_exit = True  # uvicorn finishes in-flight requests, then its lifespan
+        from web.display import close_streams
+
+        close_streams()  # the screens' event streams never finish by themselves
     if worker is not None:
         await _stop_worker(worker)
     _, pending = await asyncio.wait(tasks, timeout=30)

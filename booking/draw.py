@@ -73,6 +73,7 @@ async def enter(
     visitor: Visitor,
     notes: str | None,
     needs: list[str],
+    mail_language: str | None = None,
 ) -> DrawEntry:
     """Enter the draw of `start`'s day (one entry per person and day)."""
     token = new_token()
@@ -81,8 +82,8 @@ async def enter(
         """
         insert into draw_entries (point_id, day, service_id, language, requested_start,
             visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs,
-            token_hash)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            token_hash, mail_language)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         on conflict do nothing
         returning id, status, decided_at
         """,
@@ -98,6 +99,7 @@ async def enter(
         notes,
         needs,
         token_hash(token),
+        mail_language,
     )
     if row is None:  # the unique (point, day, person) index
         raise AlreadyInDraw(day=day.isoformat())
@@ -219,6 +221,7 @@ async def _allot(
             hold=hold,
             notes=entry["notes"],
             needs=tuple(entry["needs"]),
+            mail_language=entry["mail_language"],
             # A winner's mail carries the confirmation link; the manage token comes with it.
             manage_token_issued=False,
         )

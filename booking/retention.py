@@ -87,11 +87,15 @@ PERSONAL_DATA: dict[tuple[str, str], str] = {
     ("audit_log", "after"): "kept: configuration and visit statuses, no visitor's data",
     ("feed_tokens", "label"): "kept while the token exists: staff's own words",
     ("feed_tokens", "token_hash"): "kept while the token exists: names no one",
+    ("kiosk_devices", "label"): "kept while the kiosk exists: where it stands, staff's words",
+    ("kiosk_devices", "token_hash"): "kept while the kiosk exists: names no one",
 }
 
 #: Columns whose names look personal but hold an office's or the system's data.
 NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("outbox", "claim_token"): "a worker's random lease id (notifications/outbox.py)",
+    ("bookings", "mail_language"): "the e-mails' language: as anonymous as the visit's language",
+    ("draw_entries", "mail_language"): "the e-mails' language: as anonymous as its language",
     ("points", "names"): "the office's names",
     ("points", "address"): "the office's address",
     ("points", "phones"): "the office's phones",

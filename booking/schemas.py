@@ -70,6 +70,9 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     channel: VisitChannel = "on_site"
     party_size: PartySize = 1
     extra_services: ExtraServices = []
+    mail_language: Literal["pl", "en", "uk", "ru"] | None = None
+    """The language of the visit's e-mails; by default the visit's own (a sign language's:
+    its spoken one)."""
     notify_by: NotifyBy = msgspec.field(default_factory=lambda: ["email"])
 
 

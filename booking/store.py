@@ -12,7 +12,6 @@ The outbox row of a change is written here too, in the same transaction as the c
 from __future__ import annotations
 
 import datetime as dt
-import random
 import zoneinfo
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
@@ -21,7 +20,7 @@ import asyncpg
 
 from booking.domain.errors import PerPersonLimit, SlotTaken
 from booking.domain.lifecycle import Event, IllegalTransition, Status, sources, transition
-from booking.domain.visit import HeldVisit, Visit, Visitor
+from booking.domain.visit import STEP_FREE_ACCESS, HeldVisit, Visit, Visitor
 from booking.secrets import new_reference
 from scheduling.model import Point
 
@@ -29,8 +28,9 @@ VISIT_COLUMNS = """
     b.id, b.reference, b.point_id, b.service_id, b.desk_id, b.starts_at, b.ends_at, b.language,
     b.visitor_name, b.visitor_email, b.visitor_phone, b.notes, b.needs, b.sequence,
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
-    b.manage_token_issued, visit_status(b.status, b.hold_expires_at) as status, p.timezone,
-    b.channel, b.party_size, b.extra_services, b.video_url, b.booked_by, b.moves, b.notify_by
+    b.manage_token_issued, b.mail_language,
+    visit_status(b.status, b.hold_expires_at) as status, p.timezone, b.booked_by, b.moves,
+    b.notify_by, b.channel, b.party_size, b.extra_services, b.video_url
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -77,6 +77,24 @@ def visit_of(row: asyncpg.Record) -> Visit:
         extra_services=list(row["extra_services"]),
         video_url=row["video_url"],
         notify_by=list(row["notify_by"]),
+        mail_language=row["mail_language"],
+    )
+
+
+async def coming_at_point(
+    conn: asyncpg.Connection, point_id: str, person: str
+) -> list[asyncpg.Record]:
+    """The visits the per-person limit counts for this person at this point (held or
+    confirmed, not over yet; migrations/0003): (id, sequence) each."""
+    return await conn.fetch(
+        """
+        select b.id, b.sequence from bookings b
+         where b.point_id = $1 and b.visitor_email_key = $2 and b.ends_at > now()
+           and visit_status(b.status, b.hold_expires_at) in ('held', 'confirmed')
+         order by b.starts_at
+        """,
+        point_id,
+        person,
     )
 
 
@@ -106,29 +124,65 @@ def day_lock(point: Point, start: dt.datetime) -> str:
     return f"wizyta:day:{point.id}:{day}"
 
 
+#: Which of the slot's desks a visit goes to, decided by PostgreSQL in the statement that
+#: inserts it (after the day's turn, so it sees every visit committed before): among the desks
+#: free at that time, a visit that asks for step-free access takes a step-free desk first, one
+#: not known to be second, never one known not to be; every other visit takes the desk with
+#: the fewest extra skills (languages beyond its own, step-free access), keeping the scarce
+#: desk (the one with sign languages, the ground-floor room) for those who need it. A visit
+#: booked online never goes to a desk kept for staff's bookings (desks.internal_only).
+DESK_CHOICE = """
+      from desks d
+     where d.point_id = $POINT and d.id = any($DESKS::text[])
+       and not ($STEP_FREE and d.step_free is false)
+       and not (d.internal_only and $BOOKED_BY = 'visitor')
+       and not exists (
+           select from bookings o
+            where o.desk_id = d.id and o.status in ('held', 'confirmed', 'checked_in')
+              and tstzrange(o.starts_at, o.ends_at, '[)') && tstzrange($START, $END, '[)')
+              and o.id is distinct from $SELF)
+     order by case when $STEP_FREE and d.step_free is not true then 1 else 0 end,
+              cardinality(d.languages)
+                + case when not $STEP_FREE and d.step_free then 1 else 0 end,
+              d.id
+     limit 1
+"""
+
+
+def _desk_choice(**params: int) -> str:
+    sql = DESK_CHOICE
+    for name, number in params.items():
+        sql = sql.replace(f"${name}", f"${number}")
+    return sql
+
+
+_TURN = "select pg_advisory_xact_lock(hashtextextended($1, 0))"
+
+
 async def take_turn(conn: asyncpg.Connection, point: Point, start: dt.datetime) -> None:
     """Wait for the day's turn (day_lock) now, before a check that must see every visit put on
     the day's desks before it: the public's part of each slot (scheduling/capacity.py) is a
     count no constraint can hold, so online bookers judge it one after another. The insert
     and the move take the same lock again (it is held until the transaction ends)."""
-    await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended($1, 0))", day_lock(point, start)
-    )
+    await conn.execute(_TURN, day_lock(point, start))
 
 
-_INSERT_HELD = """
-    with turn as (select pg_advisory_xact_lock(hashtextextended($1, 0)))
+_INSERT_HELD = (
+    """
     insert into bookings (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
         hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        channel, party_size, extra_services, video_url, booked_by, notify_by)
-    select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'held', $15, $16, $17, $18,
-           $19, $20, $21, $22, $23, $24, $25
-      from turn
+        mail_language, booked_by, notify_by, channel, party_size, extra_services, video_url)
+    select $1, d.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held', $14, $15, $16, $17,
+           $18, $21, $22, $23, $24, $25, $26, $27
+    """
+    + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20, BOOKED_BY=22)
+    + """
     on conflict do nothing
-    returning id
+    returning id, desk_id
 """
+)
 
 
 async def insert_held(
@@ -139,42 +193,39 @@ async def insert_held(
     *,
     keep_going: bool = False,
 ) -> Placed | None:
-    """Put the held visit on a free desk, or return None when every one is taken.
+    """Put the held visit on the best free desk (DESK_CHOICE), or return None when none of
+    `desk_ids` can take it.
 
-    One statement per try: wait for the day's turn, then insert unless a constraint objects
-    (`on conflict do nothing`: a desk taken a moment ago, or a reference drawn twice, returns no
-    row instead of failing the transaction, so no savepoint is needed). The per-person limit
-    (a trigger) raises PerPersonLimit, which aborts the transaction unless `keep_going` (a draw
-    or a waitlist offer, which go on to the next person) runs the insert in a savepoint.
+    First the day's turn (day_lock), then one statement that chooses the desk and inserts the
+    visit; the exclusion constraint still guards it (`on conflict do nothing`: a reference
+    drawn twice returns no row instead of failing the transaction, so no savepoint is needed).
+    The per-person limit (a trigger) raises PerPersonLimit, which aborts the transaction unless
+    `keep_going` (a draw or a waitlist offer, which go on to the next person) runs the insert
+    in a savepoint.
     """
-    lock = day_lock(point, held.start)
-    desks = list(desk_ids)
-    random.shuffle(desks)  # spread concurrent bookers over the desks instead of queueing
-    for desk in desks:
-        for _ in range(5):  # a reference drawn twice is rare; draw again
-            reference = new_reference(point.city)
-            booking_id = await _insert(conn, lock, reference, desk, held, keep_going)
-            if booking_id is not None:
-                return Placed(booking_id, reference, desk)
-            if not await conn.fetchval(
-                "select exists (select from bookings where reference = $1)", reference
-            ):
-                break  # the desk is taken, not the reference
+    await conn.execute(_TURN, day_lock(point, held.start))
+    for _ in range(5):  # a reference drawn twice is rare; draw again
+        reference = new_reference(point.city)
+        placed = await _insert(conn, reference, list(desk_ids), held, keep_going)
+        if placed is not None:
+            return Placed(placed["id"], reference, placed["desk_id"])
+        if not await conn.fetchval(
+            "select exists (select from bookings where reference = $1)", reference
+        ):
+            return None  # no desk is free for it, not the reference
     return None
 
 
 async def _insert(
     conn: asyncpg.Connection,
-    lock: str,
     reference: str,
-    desk: str,
+    desks: list[str],
     held: HeldVisit,
     keep_going: bool,
-) -> UUID | None:
+) -> asyncpg.Record | None:
     args = (
-        lock,
         reference,
-        desk,
+        desks,
         held.point_id,
         held.service_id,
         held.start,
@@ -191,18 +242,21 @@ async def _insert(
         held.manage_token_issued,
         held.confirm_token_hash,
         held.waitlist_id,
+        held.needs_step_free,
+        None,
+        held.mail_language,
+        held.booked_by,
+        list(held.notify_by),
         held.channel,
         held.party_size,
         list(held.extra_services),
         held.video_url,
-        held.booked_by,
-        list(held.notify_by),
     )
     try:
         if keep_going:
             async with conn.transaction():
-                return await conn.fetchval(_INSERT_HELD, *args)
-        return await conn.fetchval(_INSERT_HELD, *args)
+                return await conn.fetchrow(_INSERT_HELD, *args)
+        return await conn.fetchrow(_INSERT_HELD, *args)
     except asyncpg.PostgresError as e:
         if e.sqlstate == PER_PERSON_LIMIT:
             raise PerPersonLimit() from e
@@ -308,6 +362,21 @@ async def expire_overdue(
     )
 
 
+_MOVE = (
+    """
+    update bookings set desk_id = d.id, starts_at = $3, ends_at = $4, sequence = $5,
+           updated_at = now(), moves = moves + $9::int
+      from (select d.id
+    """
+    + _desk_choice(POINT=6, DESKS=2, STEP_FREE=7, START=3, END=4, SELF=1, BOOKED_BY=8)
+    + """
+           ) d
+     where bookings.id = $1
+    returning bookings.desk_id
+"""
+)
+
+
 async def move(
     conn: asyncpg.Connection,
     point: Point,
@@ -318,38 +387,34 @@ async def move(
     *,
     by_visitor: bool = True,
 ) -> tuple[str, int] | None:
-    """Move the visit to a free desk at [start, end) in one UPDATE (the new time is taken in
-    the same instant the old one is freed); (desk, new sequence), or None when all are taken.
-    A visitor's move counts toward the visit's limit of moves (booking/fair.py)."""
+    """Move the visit to the best free desk at [start, end) (DESK_CHOICE, as a hold chooses)
+    in one UPDATE (the new time is taken in the same instant the old one is freed); (desk, new
+    sequence), or None when none of `desk_ids` can take it. A visitor's move counts toward the
+    visit's limit of moves (booking/fair.py)."""
     transition(row["status"], Event.RESCHEDULE)  # the status stays; the move must be legal
     sequence = row["sequence"] + 1
-    await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended($1, 0))", day_lock(point, start)
-    )
-    for desk in desk_ids:
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    """
-                    update bookings set desk_id = $2, starts_at = $3, ends_at = $4,
-                           sequence = $5, updated_at = now(), moves = moves + $6::int
-                    where id = $1
-                    """,
-                    row["id"],
-                    desk,
-                    start,
-                    end,
-                    sequence,
-                    1 if by_visitor else 0,
-                )
-            return desk, sequence
-        except asyncpg.ExclusionViolationError:
-            continue
-        except asyncpg.PostgresError as e:
-            if e.sqlstate != INTERNAL_DESK:  # flagged internal-only since the slot was read
-                raise
-            continue
-    return None
+    await conn.execute(_TURN, day_lock(point, start))
+    try:
+        async with conn.transaction():
+            desk = await conn.fetchval(
+                _MOVE,
+                row["id"],
+                list(desk_ids),
+                start,
+                end,
+                sequence,
+                point.id,
+                STEP_FREE_ACCESS in row["needs"],
+                row["booked_by"],
+                1 if by_visitor else 0,
+            )
+    except asyncpg.ExclusionViolationError:
+        return None  # a writer that does not take the day's turn took it: none is free
+    except asyncpg.PostgresError as e:
+        if e.sqlstate != INTERNAL_DESK:  # flagged internal-only since the slot was read
+            raise
+        return None
+    return (desk, sequence) if desk is not None else None
 
 
 async def set_contact(

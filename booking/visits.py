@@ -37,10 +37,18 @@ from booking.domain.errors import (
     PhoneRequired,
     SlotTaken,
     SmsNeedsPhone,
+    StepFreeUnavailable,
     VisitNotFound,
 )
 from booking.domain.lifecycle import Event, Status, transition
-from booking.domain.visit import Visit, VisitCreated, Visitor, created, hold_visit
+from booking.domain.visit import (
+    STEP_FREE_ACCESS,
+    Visit,
+    VisitCreated,
+    Visitor,
+    created,
+    hold_visit,
+)
 from booking.holds import expire_overdue, place_hold
 from booking.phones import valid_mobile
 from booking.reminders import offsets_for, reminder_times
@@ -149,6 +157,10 @@ async def _hold_or_enter(
         services=services,
     )
     visitor = Visitor(data.visitor.name.strip(), email, phone)
+    if STEP_FREE_ACCESS in data.needs:
+        step_free = {desk.id: desk.step_free for desk in config.desks}
+        if all(step_free.get(desk) is False for desk in slot.desk_ids):
+            raise StepFreeUnavailable()
     if window:
         return await draw.enter(
             conn,
@@ -160,6 +172,7 @@ async def _hold_or_enter(
             visitor=visitor,
             notes=data.notes,
             needs=list(data.needs),
+            mail_language=data.mail_language,
         )
     held, secrets = hold_visit(
         point_id=point.id,
@@ -176,6 +189,7 @@ async def _hold_or_enter(
         party_size=data.party_size,
         extra_services=tuple(services[1:]),
         video_template=point.video_url_template or caller.settings.video_url_template,
+        mail_language=data.mail_language,
         notify_by=notify_by,
     )
     placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
@@ -205,6 +219,7 @@ async def _hold_or_enter(
         needs=list(data.needs),
         sequence=0,
         expires_at=held.hold_expires_at,
+        mail_language=data.mail_language,
         manage_token=secrets.manage_token,
         channel=held.channel,
         party_size=held.party_size,
@@ -419,5 +434,25 @@ async def send_link(caller: Caller, reference: str, email: str) -> None:
         if email_key(row["visitor_email"]) != email_key(address):
             return
         caller.uow.send([await store.add_outbox(conn, row["id"], "manage_link", row["sequence"])])
+
+    await caller.uow.atomic(work)
+
+
+async def send_links_at_point(caller: Caller, point_id: str, email: str) -> None:
+    """Mail the links of this person's coming visits at the point to the address they were
+    booked with: for a visitor told they already have a visit there (the per-person limit, e.g.
+    after going back and sending the form again) who no longer has its link.
+
+    As `send_link`: the same answer whatever is found, and mail only to that address.
+    """
+    address = valid_email(email)
+    person = email_key(address)
+    await caller.limit("link", person=person)
+
+    async def work(conn: asyncpg.Connection) -> None:
+        for row in await store.coming_at_point(conn, point_id, person):
+            caller.uow.send(
+                [await store.add_outbox(conn, row["id"], "manage_link", row["sequence"])]
+            )
 
     await caller.uow.atomic(work)

@@ -90,6 +90,9 @@ class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     party_size: int = 1
     extra_service_names: list[dict[str, str]] = []
     """The names of the visit's further matters, after `service_name`."""
+    mail_language: str | None = None
+    """The language the visitor chose for their e-mails (pl, en, uk, ru), or None: the
+    visit's own written language."""
     replies_to: str | None = None
     """The address `wizyta inbound` receives (INBOUND_ADDRESS): with it, an invitation names it
     as ORGANIZER and asks the attendee to answer (RSVP=TRUE), so a "Decline" pressed in a
@@ -103,11 +106,14 @@ class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
         if self.sequence < 0:
             raise ValueError("SEQUENCE is a non-negative integer (RFC 5545 §3.8.7.4)")
         written_language(self.language)
+        if self.mail_language is not None and self.mail_language not in LANGUAGES:
+            raise ValueError(f"no such language for e-mails: {self.mail_language!r}")
         ZoneInfo(self.timezone)
 
     @property
     def written_language(self) -> str:
-        return written_language(self.language)
+        """What messages and invitations are written in: the visitor's choice, or the visit's."""
+        return self.mail_language or written_language(self.language)
 
     @property
     def zone(self) -> ZoneInfo:

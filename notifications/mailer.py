@@ -8,6 +8,8 @@ invite.ics attachment for mail programs that only show attachments.
 
 from __future__ import annotations
 
+import email.header
+import email.headerregistry
 import email.policy
 import email.utils
 from collections.abc import Mapping
@@ -17,16 +19,37 @@ from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from booking import links
+from booking import links, qr
 from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
 from notifications.messages import MessageKind, RenderedMessage, render_message
+from notifications.messages.render import QR_CID
 from scheduling import contacts
+
+
+class _Subject(email.headerregistry.UnstructuredHeader):
+    """A Subject folded by email.header.Header when it is not ASCII.
+
+    The standard folder (CPython's _fold_as_ew) drops the space where it splits a subject into
+    two encoded words (RFC 2047 §6.2: white space between encoded words is not displayed), so
+    "Візит … скасовано: цього дня" arrived as "скасовано:цього дня". Header keeps each space
+    inside an encoded word. The message's header object folds itself, so this holds whichever
+    policy writes the message out (aiosmtplib's own, the Maildir's)."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:  # type: ignore[override]
+        if getattr(policy, "utf8", False) or str(self).isascii():
+            return super().fold(policy=policy)  # type: ignore[misc]
+        encoded = email.header.Header(str(self), "utf-8", header_name=self.name)
+        return f"{self.name}: {encoded.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+_HEADERS = email.headerregistry.HeaderRegistry()
+_HEADERS.map_to_type("subject", _Subject)
 
 # 7-bit transfer encodings (base64 or quoted-printable) whatever the language: every SMTP
 # server accepts them, with or without 8BITMIME (RFC 6152).
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
 _ENDED = frozenset({"cancelled", "expired"})
 _CANCELLED_KINDS = frozenset({MessageKind.CANCELLED, MessageKind.CANCELLED_BY_OFFICE})
@@ -80,7 +103,8 @@ def channels(row: Row) -> frozenset[str]:
 def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> VisitSnapshot:
     """The visit as messages and invitations describe it, from the claimed row; with the
     manage page's link (booking/links.py) when `link_key` is given."""
-    language = written_language(row["language"])
+    mail_language = row.get("mail_language")
+    language = mail_language or written_language(row["language"])
     manage = None
     if link_key is not None:
         token = links.mail_token(link_key, row["booking_id"])
@@ -108,6 +132,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         visitor_phone=row.get("visitor_phone"),
         video_url=row.get("video_url"),
         extra_service_names=list(row.get("extra_service_names") or []),
+        mail_language=mail_language,
         replies_to=settings.replies_address,
     )
 
@@ -189,6 +214,10 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    if rendered.qr:  # the visit's code for the kiosk, which the HTML shows (booking/qr.py)
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        html.add_related(qr.png(rendered.qr), "image", "png", cid=f"<{QR_CID}>")
     if invitation:
         method, ics = invitation
         params = {"method": method, "charset": "UTF-8"}

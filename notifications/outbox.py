@@ -39,7 +39,7 @@ with claimed as (
 )
 select c.id, c.booking_id, c.kind, c.sequence as row_sequence, c.due_at, c.payload, c.attempts,
        c.claims, c.channel, c.parent_id,
-       b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.sequence,
+       b.reference, b.point_id, b.starts_at, b.ends_at, b.language, b.mail_language, b.sequence,
        b.visitor_name, b.visitor_email, b.visitor_phone, b.notify_by, b.confirmed_at,
        b.hold_expires_at,
        visit_status(b.status, b.hold_expires_at) as status,

@@ -58,13 +58,16 @@ async def add_desk(
     languages: list[str],
     active: bool,
     internal_only: bool = False,
+    *,
+    step_free: bool | None = None,
 ) -> bool:
     """Add a desk; False when the point has one with this id already (nothing written)."""
     return bool(
         await conn.fetchval(
             """
-            insert into desks (id, point_id, names, languages, active, source, internal_only)
-            values ($1, $2, $3, $4, $5, 'staff', $6)
+            insert into desks (id, point_id, names, languages, active, source, internal_only,
+                               step_free)
+            values ($1, $2, $3, $4, $5, 'staff', $6, $7)
             on conflict do nothing returning true
             """,
             desk_id,
@@ -73,6 +76,7 @@ async def add_desk(
             languages,
             active,
             internal_only,
+            step_free,
         )
     )
 
@@ -84,15 +88,21 @@ async def update_desk(
     languages: list[str],
     active: bool,
     internal_only: bool = False,
+    *,
+    step_free: bool | None = None,
 ) -> None:
     await conn.execute(
-        "update desks set names = $2, languages = $3, active = $4, internal_only = $5 "
-        "where id = $1",
+        """
+        update desks set names = $2, languages = $3, active = $4, internal_only = $5,
+               step_free = $6
+         where id = $1
+        """,
         desk_id,
         names,
         languages,
         active,
         internal_only,
+        step_free,
     )
 
 

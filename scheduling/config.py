@@ -41,6 +41,7 @@ class Desk:
     services: tuple[str, ...] | None = None
     #: only staff book this desk (internal capacity: scheduling/capacity.py)
     internal_only: bool = False
+    step_free: bool | None = None  # reachable without stairs; None: not known
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Desk:
@@ -51,6 +52,7 @@ class Desk:
             tuple(row["channels"]),
             None if services is None else tuple(services),
             row["internal_only"],
+            row["step_free"],
         )
 
 

@@ -78,7 +78,17 @@ async def seed_database(
         # A seeded desk or offer is active: --overwrite reopens one staff retired or withdrew.
         desk_sql = upsert(
             "desks",
-            ["id", "point_id", "names", "languages", "source", "active", "channels", "services"],
+            [
+                "id",
+                "point_id",
+                "names",
+                "languages",
+                "source",
+                "active",
+                "step_free",
+                "channels",
+                "services",
+            ],
             ["id"],
         )
         offer_sql = upsert(
@@ -153,6 +163,7 @@ async def seed_database(
                         d.languages,
                         d.source,
                         True,
+                        d.step_free,
                         d.channels,
                         d.services,
                     )

@@ -89,6 +89,9 @@ class SeedDesk(msgspec.Struct, frozen=True, kw_only=True):
     """The channels this consultant serves; one serving two is never booked twice at once."""
     services: list[Slug] | None = None
     """The services offered at this desk; None: every service of the point."""
+    step_free: bool | None = None
+    """Reachable without stairs (a ground-floor room: true; a first-floor one: false), where
+    the seed says which floor it is on; null when not known."""
 
 
 class SeedChannelOffer(msgspec.Struct, frozen=True, kw_only=True):

@@ -136,7 +136,8 @@ async def list_rules(
 async def list_desks(conn: asyncpg.Connection, point_ids: Sequence[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        select id, point_id, names, languages, channels, services, internal_only from desks
+        select id, point_id, names, languages, channels, services, internal_only, step_free
+          from desks
         where point_id = any($1::text[]) and active order by id
         """,
         list(point_ids),

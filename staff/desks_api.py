@@ -41,6 +41,9 @@ class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     active: bool = True
     internal_only: bool = False
     """Only staff book this desk: online bookers never see it (internal capacity)."""
+    step_free: bool | None = None
+    """Reachable without stairs (true), not (false: e.g. upstairs with no lift), or not known
+    (null). A visit that asks for step-free access is never put on a desk that says false."""
 
 
 class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -48,6 +51,7 @@ class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     languages: Languages | UnsetType = UNSET
     active: bool | UnsetType = UNSET
     internal_only: bool | UnsetType = UNSET
+    step_free: bool | UnsetType | None = UNSET
 
 
 class Desk(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,9 +61,10 @@ class Desk(msgspec.Struct, frozen=True, kw_only=True):
     languages: list[str]
     active: bool
     internal_only: bool = False
+    step_free: bool | None = None
 
 
-_DESK = "select id, point_id, names, languages, active, internal_only from desks"
+_DESK = "select id, point_id, names, languages, active, internal_only, step_free from desks"
 
 
 async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
@@ -73,7 +78,13 @@ async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
 
 async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
     await admin.update_desk(
-        conn, desk.id, desk.names, desk.languages, desk.active, desk.internal_only
+        conn,
+        desk.id,
+        desk.names,
+        desk.languages,
+        desk.active,
+        desk.internal_only,
+        step_free=desk.step_free,
     )
 
 
@@ -118,9 +129,17 @@ class StaffDeskController(Controller):
                 languages=unique(list(data.languages)),
                 active=data.active,
                 internal_only=data.internal_only,
+                step_free=data.step_free,
             )
             if not await admin.add_desk(
-                conn, point_id, desk.id, desk.names, desk.languages, desk.active, desk.internal_only
+                conn,
+                point_id,
+                desk.id,
+                desk.names,
+                desk.languages,
+                desk.active,
+                desk.internal_only,
+                step_free=desk.step_free,
             ):
                 raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
             await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
@@ -147,7 +166,7 @@ class StaffDeskController(Controller):
         dry_run: FromQuery[bool] = False,
         cancel_affected: FromQuery[bool] = False,
     ) -> ChangeOutcome:
-        """Rename a desk, change its languages, retire or reopen it."""
+        """Rename a desk, change its languages or step-free access, retire or reopen it."""
         require_point(staff, point_id)
         changes = msgspec.to_builtins(data)
         refuse_control_characters(changes)

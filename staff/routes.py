@@ -10,7 +10,10 @@ def staff_management_handlers() -> list[object]:
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
     from staff.premises_api import StaffPremisesController
+    from staff.queue_api import StaffQueueController
+    from staff.search_api import StaffSearchController
     from staff.services_api import StaffServiceController
+    from staff.statistics import StaffStatisticsController
     from staff.visits_api import StaffVisitController
 
     return [
@@ -22,5 +25,8 @@ def staff_management_handlers() -> list[object]:
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,
+        StaffQueueController,
+        StaffStatisticsController,
+        StaffSearchController,
         StaffPremisesController,
     ]

@@ -30,8 +30,10 @@ STATIC_MAX_AGE = 365 * 24 * 3600  # the stylesheet's URL carries its hash (?v=)
 
 def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
+    from web.display import DisplayPages
     from web.draws import DrawPages
     from web.find import FindPages
+    from web.kiosk import KioskPages
     from web.legal import LegalPages
     from web.manage_link import ManageLinkPages
     from web.own_data import OwnDataPages
@@ -39,6 +41,7 @@ def web_handlers() -> list[Any]:
     from web.staff_booking_pages import StaffBookingPages
     from web.staff_outages import StaffOutagePages
     from web.staff_pages import StaffPages
+    from web.staff_queue_pages import StaffQueuePages
     from web.visits import VisitPages
 
     return [
@@ -51,6 +54,9 @@ def web_handlers() -> list[Any]:
         LegalPages,
         DrawPages,
         StaffPages,
+        KioskPages,
+        DisplayPages,
+        StaffQueuePages,
         StaffOutagePages,
         StaffBookingPages,
         create_static_files_router(

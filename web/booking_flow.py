@@ -2,7 +2,8 @@
 
 Each step is a GET whose query carries the choices made so far, so the back button, a reload
 and a shared link all work; the last step POSTs the form once (its Idempotency-Key is a hidden
-field, so a double click or a resent form books once) and redirects to "check your e-mail".
+field, so a double click or a resent form books once) and redirects to "check your e-mail",
+handing the new visit's manage token over in a short-lived cookie (never in a URL).
 
 The steps need no JavaScript. The details step does when the point asks for a proof of work
 (PROOF_OF_WORK on, the point's `pow_max_number` not 0, booking/pow.py): the form then carries
@@ -15,7 +16,9 @@ tells such visitors (in <noscript>) to turn JavaScript on or to phone or write t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import uuid
 import zoneinfo
 from typing import Any, NamedTuple
@@ -24,14 +27,16 @@ from urllib.parse import urlencode
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking import pow, schemas, visits
+from booking.domain.errors import EmailInvalid, PerPersonLimit
 from booking.draw import DrawEntry
 from booking.schemas import BookingCreate
-from core.problems import DomainError
+from core.problems import DomainError, status_of
 from scheduling import store
 from scheduling.model import Point, PointService
 from scheduling.offers import visit_offer
@@ -49,8 +54,9 @@ from web.common import (
     text,
     why_no_times,
 )
-from web.errors import explain
-from web.i18n import N_, gettext_for
+from web.errors import explain, retry_headers
+from web.i18n import LANGUAGES, N_, gettext_for
+from web.points import language_cookie
 from web.render import language_of, page
 from web.security import PROOF_OF_WORK_POLICY
 
@@ -65,6 +71,87 @@ STEP_NAMES = {
     "details": N_("Your details"),
 }
 NEEDS = {"step-free-access": N_("I need step-free access (wheelchair, pram)")}
+
+
+#: The "check your e-mail" page's cookie: the new visit's manage token on its way from the
+#: booking form's POST to the page after it (POST-redirect-GET), so the token is in no URL,
+#: no history and no log. HttpOnly, SameSite=Strict, only for that page's path, and only for
+#: as long as the hold lasts; after the page has shown the link once it says "shown".
+SENT_COOKIE = "wizyta_sent"
+_SHOWN = "~shown"
+
+
+def sent_cookie(
+    request: Request, reference: str, token: str, settings: Any, *, shown: bool = False
+) -> Cookie:
+    return Cookie(
+        key=SENT_COOKIE,
+        value=token + (_SHOWN if shown else ""),
+        path=f"/bookings/{reference}/sent",
+        max_age=int(settings.hold_minutes) * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def read_sent_cookie(request: Request, reference: str) -> tuple[str | None, bool]:
+    """(the token, whether its link was shown already), or (None, False)."""
+    value = request.cookies.get(SENT_COOKIE) or ""
+    token = value.removesuffix(_SHOWN)
+    return (token or None), value.endswith(_SHOWN)
+
+
+#: What the visitor typed on the details step, kept while they choose another time or switch
+#: the language (the form's "Choose another time" and the language buttons post it to
+#: `keep`): in a cookie, never in a URL; HttpOnly, SameSite=Strict, only for this point's
+#: booking pages, for half an hour, and removed once the visit is booked.
+DETAILS_COOKIE = "wizyta_details"
+KEPT_FIELDS = ("name", "email", "phone", "notes", "mail_language")
+KEEP_SECONDS = 30 * 60
+_MAX_COOKIE = 3000  # bytes of the encoded value: browsers keep 4096 per cookie
+
+
+def _book_path(point_id: str) -> str:
+    return f"/points/{point_id}/book"
+
+
+def details_cookie(request: Request, point_id: str, form: dict[str, Any]) -> Cookie:
+    kept: dict[str, Any] = {f: text(form, f)[:2000] for f in KEPT_FIELDS if text(form, f)}
+    kept["needs"] = [n for n in _as_list(form.get("needs")) if n in NEEDS]
+    value = base64.urlsafe_b64encode(json.dumps(kept, ensure_ascii=False).encode()).decode()
+    if len(value) > _MAX_COOKIE:  # a long note does not fit: keep the rest
+        kept.pop("notes", None)
+        value = base64.urlsafe_b64encode(json.dumps(kept, ensure_ascii=False).encode()).decode()
+    return Cookie(
+        key=DETAILS_COOKIE,
+        value=value,
+        path=_book_path(point_id),
+        max_age=KEEP_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def kept_details(request: Request) -> dict[str, Any]:
+    """The details kept by `details_cookie`, or {} (a cookie that does not decode is ignored)."""
+    value = request.cookies.get(DETAILS_COOKIE)
+    if not value:
+        return {}
+    try:
+        kept = json.loads(base64.urlsafe_b64decode(value.encode()))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    form: dict[str, Any] = {f: kept[f] for f in KEPT_FIELDS if isinstance(kept.get(f), str)}
+    form["needs"] = [n for n in _as_list(kept.get("needs")) if n in NEEDS]
+    return form
+
+
+def forget_details(point_id: str) -> Cookie:
+    return Cookie(key=DETAILS_COOKIE, value="", path=_book_path(point_id), max_age=0)
 
 
 def draw_path(entry_id: uuid.UUID, token: str) -> str:
@@ -190,6 +277,10 @@ def booking_request(
         "visitor": visitor,
         "notes": values["notes"],
         "needs": [n for n in _as_list(form.get("needs")) if n in NEEDS],
+        # the e-mails' language, asked on the form (by default the page's): not the visit's
+        "mail_language": text(form, "mail_language")
+        if text(form, "mail_language") in LANGUAGES
+        else None,
         "notify_by": notify_by_of(form),
     }
     if shape is not None:
@@ -269,7 +360,8 @@ class BookingPages(Controller):
             point.id, **chosen, language=language, day=day.isoformat()
         )
         context |= {
-            "form": {},
+            "already_booked": False,
+            "form": kept_details(request),
             "key": str(uuid.uuid4()),
             "needs": NEEDS,
             "proof_of_work": await pow.needed(
@@ -315,6 +407,10 @@ class BookingPages(Controller):
         _ = gettext_for(lang)
         # The widget's script, worker and challenge fetch need a policy of their own (security.py).
         policy = PROOF_OF_WORK_POLICY if context.get("proof_of_work") else None
+        if step == "details":  # "Choose another time" and the language switch keep the form
+            context = context | {
+                "keep_form": {"id": "details", "action": _book_path(context["point"].id) + "/keep"}
+            }
         return page(
             request,
             "book.html",
@@ -349,6 +445,7 @@ class BookingPages(Controller):
         if language not in shaped.languages:
             return Redirect(path=step_link(point.id), status_code=303)
         data, problems = booking_request(form, point.id, offer, language, start, shape)
+        already_booked = False
         errors = {field: gettext_for(lang)(msg) for field, msg in problems.items()}
         if data is not None:
             try:
@@ -360,15 +457,23 @@ class BookingPages(Controller):
             except DomainError as error:
                 problem = explain(error, lang)
                 errors[problem.field or "form"] = problem.message
+                # Told they have a visit here already (e.g. back and the form sent again):
+                # offer its link, by mail only (web/templates/book.html, `links` below).
+                already_booked = error.code == PerPersonLimit.code
             else:
                 if isinstance(answer, DrawEntry):  # a release's first minutes: the draw
                     return Redirect(
                         path=draw_path(answer.entry_id, answer.token or ""), status_code=303
                     )
-                target = f"/bookings/{answer.reference}/sent?" + urlencode(
-                    {"token": answer.manage_token}
+                # POST-redirect-GET: the token goes to the next page in a cookie, not the URL.
+                cookie = sent_cookie(
+                    request, answer.reference, answer.manage_token, caller.settings
                 )
-                return Redirect(path=target, status_code=303)
+                return Redirect(
+                    path=f"/bookings/{answer.reference}/sent",
+                    status_code=303,
+                    cookies=[cookie, forget_details(point.id)],
+                )
         day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
         context: dict[str, Any] = {
             "point": point,
@@ -384,6 +489,7 @@ class BookingPages(Controller):
             "errors": errors,
             "shape": shape,
             "shaped": shaped,
+            "already_booked": already_booked,
             "links": {
                 "service": step_link(point.id),
                 "language": step_link(point.id, service=offer.id, **shape.query()),
@@ -398,6 +504,73 @@ class BookingPages(Controller):
             },
         }
         return self._page(request, "details", context, status=422)
+
+    @post("/links")
+    async def links(self, request: Request, caller: CallerDep, point_id: FromPath[str]) -> Any:
+        """ "Send the link to my visit to this address", offered when the form was refused
+        because this address has a visit here already: the same answer whatever is found."""
+        form = await form_of(request)
+        point = await store.get_point(await caller.uow.connection(), point_id)
+        try:
+            await visits.send_links_at_point(caller, point.id, text(form, "email"))
+        except EmailInvalid:
+            pass  # the form was refused for another reason first: nothing to send, same answer
+        except DomainError as error:  # too many asks: the sentence says how long to wait
+            lang = language_of(request)
+            return page(
+                request,
+                "problem.html",
+                lang=lang,
+                status=status_of(error),
+                message=explain(error, lang).message,
+                headers=retry_headers(error),
+            )
+        return Redirect(
+            path=_book_path(point.id) + "/links",
+            status_code=303,
+            cookies=[details_cookie(request, point.id, form)],
+        )
+
+    @get("/links")
+    async def links_sent(self, request: Request, conn: Conn, point_id: FromPath[str]) -> Template:
+        point = await store.get_point(conn, point_id)
+        return page(request, "manage_link_sent.html", point=point)
+
+    @post("/keep")
+    async def keep(self, request: Request, conn: Conn, point_id: FromPath[str]) -> Redirect:
+        """The details form's "Choose another time" and language buttons: keep what was typed
+        (details_cookie), then go to the times of the day, or back to the form in the chosen
+        language."""
+        form = await form_of(request)
+        point = await store.get_point(conn, point_id)
+        service, language = text(form, "service"), text(form, "language")
+        start = parse_instant(text(form, "start"))
+        go = text(form, "go")
+        if go in LANGUAGES:  # the e-mails follow the newly chosen page language unless changed
+            form = {k: v for k, v in form.items() if k != "mail_language"}
+        cookies = [details_cookie(request, point.id, form)]
+        if start is None or not service or not language:
+            return Redirect(path=step_link(point.id), status_code=303, cookies=cookies)
+        day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date().isoformat()
+        if go in LANGUAGES:
+            cookies.append(language_cookie(request, go))
+            target = step_link(
+                point.id,
+                service=service,
+                language=language,
+                day=day,
+                start=iso(start, point),
+            )
+        else:  # back to a step of the booking: the details come back with the next time
+            back = {
+                "service": step_link(point.id),
+                "language": step_link(point.id, service=service),
+                "day": step_link(point.id, service=service, language=language),
+            }
+            target = back.get(go) or step_link(
+                point.id, service=service, language=language, day=day
+            )
+        return Redirect(path=target, status_code=303, cookies=cookies)
 
 
 def _as_list(value: Any) -> list[str]:

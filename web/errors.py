@@ -178,6 +178,15 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         "start",
         _plain(N_("Someone has just booked this time. Please choose another time.")),
     ),
+    "step_free_unavailable": (
+        "needs",
+        _plain(
+            N_(
+                "At this time only rooms that cannot be reached without stairs are free. "
+                "Please choose another time, or phone the point: they will help you."
+            )
+        ),
+    ),
     "in_past": (
         "start",
         _plain(N_("This time has already passed. Please choose a later time.")),
@@ -509,3 +518,85 @@ def retry_headers(error: DomainError) -> dict[str, str]:
 
 def general(status: int, lang: str) -> str:
     return gettext_for(lang)(_BY_STATUS.get(status, _OTHERWISE))
+
+
+# ---------------------------------------------------------------------------- the waiting room
+
+
+def _cap(params: Mapping[str, Any], lang: str) -> str:
+    return gettext_for(lang)(
+        N_(
+            "All %(cap)s tickets without an appointment for today have been given out. "
+            "Please ask at the reception or book a visit online."
+        )
+    ) % {"cap": params["cap"]}
+
+
+def _other_day(params: Mapping[str, Any], lang: str) -> str:
+    return gettext_for(lang)(
+        N_("This booking is for %(day)s, not for today. Please come on the day of your visit.")
+    ) % {"day": params["day"]}
+
+
+SENTENCES.update(
+    {
+        "kiosk_not_set_up": (
+            None,
+            _plain(N_("This kiosk is not set up. Staff can set it up on the point's queue page.")),
+        ),
+        "kiosk_other_point": (
+            None,
+            _plain(N_("This kiosk is set up for another point. Please ask the staff.")),
+        ),
+        "reference_unreadable": (
+            "reference",
+            _plain(
+                N_(
+                    "This is not a booking number. It looks like KRK-AB12-CD and is in your "
+                    "confirmation e-mail."
+                )
+            ),
+        ),
+        "reference_other_point": (
+            "reference",
+            _plain(
+                N_(
+                    "This booking is for another information point. Please check the address "
+                    "in your confirmation e-mail."
+                )
+            ),
+        ),
+        "reference_other_day": ("reference", _other_day),
+        "walk_ins_not_taken": (
+            None,
+            _plain(
+                N_(
+                    "This point sees visitors with an appointment only. "
+                    "Please ask at the reception or book a visit online."
+                )
+            ),
+        ),
+        "walk_in_cap_reached": (None, _cap),
+        "walk_in_service": (
+            "service",
+            _plain(N_("Please choose one of the services and languages shown.")),
+        ),
+        "nobody_to_serve": (
+            None,
+            _plain(
+                N_("Nobody waiting can be served at this desk now (its languages and services).")
+            ),
+        ),
+        "nobody_at_desk": (None, _plain(N_("Nobody is called to this desk now."))),
+        "no_such_desk": (None, _plain(N_("There is no such desk at this point."))),
+        "no_such_ticket": (None, _plain(N_("There is no such ticket today."))),
+        "ticket_not_waiting": (
+            None,
+            _plain(N_("This ticket is not waiting any more, so it cannot be called.")),
+        ),
+        "too_many_tickets": (
+            None,
+            _plain(N_("No more tickets can be given out today. Please ask at the reception.")),
+        ),
+    }
+)

@@ -62,6 +62,9 @@ CHANNEL_NAMES = {
     "phone": N_("by phone"),
     "video": N_("by video"),
 }
+#: A visit's needs as staff read them (booking/domain/visit.py STEP_FREE_ACCESS); a need
+#: without a name is shown as it was sent.
+NEED_NAMES = {"step-free-access": N_("step-free access (wheelchair, pram)")}
 
 
 def N_plural(singular: str, plural: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from booking import queue
 from scheduling import store
 from scheduling.availability import point_days
 from scheduling.model import Point
@@ -110,6 +111,7 @@ class PointPages(Controller):
                 weeks.append([])
             weeks[-1].append(day)
         services = await store.list_point_services(conn, point.id)
+        walk_in_wait = await queue.wait_for_walk_in(conn, point)  # None: appointments only
         lang = i18n.choose(
             request.query_params.get("lang"),
             request.cookies.get(i18n.COOKIE),
@@ -152,6 +154,7 @@ class PointPages(Controller):
             services=services,
             channel_hours=channel_hours,
             on_site=not services or any("on_site" in s.channels for s in services),
+            walk_in_wait=walk_in_wait,
             feed=f"/calendars/points/{point.id}.ics?lang={lang}",
             webcal=webcal_url(request.app.state.settings.public_url, point.id, lang),
         )
@@ -163,14 +166,17 @@ class PointPages(Controller):
         target = safe_next(request.query_params.get("next"))
         response: Response[Any] = Redirect(path=target, status_code=303)
         if chosen in i18n.LANGUAGES:
-            response.set_cookie(
-                Cookie(
-                    key=i18n.COOKIE,
-                    value=chosen,
-                    max_age=365 * 24 * 3600,
-                    path="/",
-                    samesite="lax",
-                    secure=request.url.scheme == "https",
-                )
-            )
+            response.set_cookie(language_cookie(request, chosen))
         return response
+
+
+def language_cookie(request: Request, chosen: str) -> Cookie:
+    """The language switch's choice, remembered for a year."""
+    return Cookie(
+        key=i18n.COOKIE,
+        value=chosen,
+        max_age=365 * 24 * 3600,
+        path="/",
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )

@@ -145,9 +145,12 @@ def page(
         "visit_language": lambda code: gettext(i18n.VISIT_LANGUAGE_NAMES.get(code, code)),
         "status_name": lambda code: gettext(i18n.STATUS_NAMES.get(code, code)),
         "channel_name": lambda code: gettext(i18n.CHANNEL_NAMES.get(code, code)),
+        "need_name": lambda code: gettext(i18n.NEED_NAMES.get(code, code)),
         "title": title,
         "staff_nav": None,
         "errors": {},
+        # a form whose typed values the language switch keeps (web/booking_flow.py `keep`)
+        "keep_form": None,
         # points closed at short notice (web/legal.py OutageBannerMiddleware), on every page
         "outages": request.scope.get("state", {}).get("outages", []),
     }

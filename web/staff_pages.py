@@ -330,7 +330,8 @@ class StaffPages(Controller):
             point = await store.get_point(conn, point_id)
             rules = await store.list_rules(conn, point_id)
             desks = await conn.fetch(
-                "select id, names, languages, active from desks where point_id = $1 order by id",
+                "select id, names, languages, active, step_free from desks where point_id = $1 "
+                "order by id",
                 point_id,
             )
         today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()

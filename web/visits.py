@@ -2,8 +2,10 @@
 
 The manage token reaches the visitor once, on the "check your e-mail" page, as a private link
 `/bookings/{reference}/manage?token=…` (a query, not a #fragment, so no script is needed to read
-it); every page here sends Referrer-Policy: no-referrer, so the link never leaks to another
-site. The e-mail's confirmation link only shows a button: confirming is a POST, because mail
+it); the page's own address carries no token (the booking form hands it over in a short-lived
+cookie, web/booking_flow.py `sent_cookie`), and a reload shows the visit without the link again.
+Every page here sends Referrer-Policy: no-referrer, so the link never leaks to another site.
+The e-mail's confirmation link only shows a button: confirming is a POST, because mail
 scanners follow links.
 """
 
@@ -31,7 +33,7 @@ from notifications.invitation import VisitSnapshot, build_visit_ics
 from scheduling import contacts, store
 from scheduling.model import Point, PointService
 from scheduling.offers import visit_offer
-from web.booking_flow import notify_by_of, step_link
+from web.booking_flow import notify_by_of, read_sent_cookie, sent_cookie, step_link
 from web.common import (
     CallerDep,
     day_slots,
@@ -45,6 +47,7 @@ from web.common import (
 )
 from web.errors import explain, retry_headers
 from web.i18n import written
+from web.kiosk import kiosk_code
 from web.manage_link import link_page_path
 from web.points import address_line, map_link
 from web.render import language_of, page
@@ -113,23 +116,35 @@ class VisitPages(Controller):
         return _missing(request, reference)
 
     @get("/sent")
-    async def sent(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Template:
-        token = request.query_params.get("token")
+    async def sent(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
+        """ "Check your e-mail": the visit, with its private link the first time (the booking
+        form's redirect carries the token in a short-lived cookie, never in the URL)."""
+        token, shown = read_sent_cookie(request, reference)
+        if not token:
+            return page(request, "sent.html", visit=None, link_again=link_page_path(reference))
         try:
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
             return refused(request, error)
-        point, offer = await _place(await caller.uow.connection(), visit)
-        private = caller.settings.public_url + manage_path(reference, token or "")
-        return page(
+        conn = await caller.uow.connection()
+        point, offer = await _place(conn, visit)
+        response = page(
             request,
             "sent.html",
-            mail_failed=await outbox.delivery_failed(await caller.uow.connection(), reference),
-            private_link=private,
-            manage=manage_path(reference, token or ""),
+            mail_failed=await outbox.delivery_failed(conn, reference),
+            private_link=None
+            if shown
+            else caller.settings.public_url + manage_path(reference, token),
+            manage=None if shown else manage_path(reference, token),
+            link_again=link_page_path(reference),
             hold_minutes=caller.settings.hold_minutes,
             **_visit_context(visit, point, offer),
         )
+        if not shown:  # a reload still shows the visit and its mail, not the link again
+            response.cookies.append(
+                sent_cookie(request, reference, token, caller.settings, shown=True)
+            )
+        return response
 
     @get("/confirm")
     async def confirm_page(
@@ -204,7 +219,11 @@ class VisitPages(Controller):
             request,
             "manage.html",
             mail_failed=mail_failed,
-            lang=language_of(request, written(visit.language)),
+            qr=kiosk_code(
+                visit.reference,
+                language_of(request, visit.mail_language or written(visit.language)),
+            ),
+            lang=language_of(request, visit.mail_language or written(visit.language)),
             token=token,
             done=request.query_params.get("done"),
             changeable=changeable,
@@ -247,6 +266,7 @@ class VisitPages(Controller):
             end=visit.end,
             timezone=visit.timezone,
             language=visit.language,
+            mail_language=visit.mail_language,
             visitor_name=visit.visitor.name or "",
             visitor_email=visit.visitor.email or "",
             point_name=point.names,
@@ -397,7 +417,7 @@ class VisitPages(Controller):
         return page(
             request,
             "cancel.html",
-            lang=language_of(request, written(visit.language)),
+            lang=language_of(request, visit.mail_language or written(visit.language)),
             token=token,
             problem=None,
             manage=manage_path(reference, token or ""),
@@ -415,7 +435,7 @@ class VisitPages(Controller):
                 visit = await visits.get(caller, reference, token)
             except DomainError:
                 return refused(request, error)
-            lang = language_of(request, written(visit.language))
+            lang = language_of(request, visit.mail_language or written(visit.language))
             point, offer = await _place(await caller.uow.connection(), visit)
             return page(
                 request,

@@ -71,6 +71,17 @@ class SlotTaken(Conflict):
     template = "This time has just been taken. Please choose another."
 
 
+class StepFreeUnavailable(Conflict):
+    """The visit asks for step-free access and every desk free at this time is known not to
+    have it (desks.step_free false, e.g. a first-floor room)."""
+
+    code, field = "step_free_unavailable", "needs"
+    template = (
+        "No desk with step-free access is free at this time. Please choose another time, or "
+        "phone the point."
+    )
+
+
 # ---------------------------------------------------------------------------- what and who
 
 

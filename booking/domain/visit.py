@@ -18,6 +18,10 @@ import msgspec
 from booking.domain.lifecycle import Status
 from booking.secrets import email_key, new_token, token_hash
 
+#: The need a visitor may ask for that decides their desk: a desk says whether it is reachable
+#: without stairs (desks.step_free), and such a visit goes only where it is, or may be.
+STEP_FREE_ACCESS = "step-free-access"
+
 
 class Visitor(msgspec.Struct, frozen=True):
     name: str | None
@@ -47,6 +51,9 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     extra_services: list[str] = []
     #: a video visit's room
     video_url: str | None = None
+    mail_language: str | None = None
+    """The language of the visit's e-mails when the visitor chose one (pl, en, uk, ru); None:
+    the visit's own written language."""
     notify_by: list[str] = msgspec.field(default_factory=lambda: ["email"])
     """How the visitor is told about the visit: "email", "sms" or both."""
 
@@ -79,6 +86,7 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     party_size: int = 1
     extra_services: tuple[str, ...] = ()
     video_url: str | None = None
+    mail_language: str | None = None
     notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
     #: (booking/staff_booking.py): their visits may use the capacity kept for staff
@@ -87,6 +95,10 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def email_key(self) -> str | None:
         return email_key(self.visitor.email) if self.visitor.email else None
+
+    @property
+    def needs_step_free(self) -> bool:
+        return STEP_FREE_ACCESS in self.needs
 
 
 class HoldSecrets(msgspec.Struct, frozen=True):
@@ -112,6 +124,7 @@ def hold_visit(
     party_size: int = 1,
     extra_services: tuple[str, ...] = (),
     video_template: str | None = None,
+    mail_language: str | None = None,
     notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
 ) -> tuple[HeldVisit, HoldSecrets]:
@@ -135,6 +148,7 @@ def hold_visit(
         party_size=party_size,
         extra_services=extra_services,
         video_url=video_room(video_template) if channel == "video" else None,
+        mail_language=mail_language,
         notify_by=notify_by,
         booked_by=booked_by,
     )

@@ -85,6 +85,8 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     """The sentence above the link to book again."""
     see: str
     """The sentence above the manage link in a message about a visit that is over."""
+    kiosk: str
+    """Above the visit's QR code: scan it at the kiosk or type `{reference}`."""
     cant_come: str
     """A reminder's sentence above its "I can't come" link (a page that asks, then cancels)."""
     signoff: str

@@ -32,6 +32,11 @@ CATALOG = Catalog(
     manage="If you cannot come, please cancel or move your visit here:",
     rebook="You can book a new visit here:",
     see="You can see the visit's details here:",
+    kiosk=(
+        "When you arrive, hold this code to the scanner of the kiosk at the entrance, or "
+        "type your booking reference {reference} there. You then get a number for the "
+        "waiting room's screen."
+    ),
     cant_come="Cannot come after all? Tell us here, so that someone else can have the time:",
     signoff="Kind regards,",
     by_phone="By phone: {point} will call you at {phone}",

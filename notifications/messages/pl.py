@@ -32,6 +32,11 @@ CATALOG = Catalog(
     manage="Jeśli nie możesz przyjść, odwołaj wizytę lub zmień jej termin tutaj:",
     rebook="Nowy termin zarezerwujesz tutaj:",
     see="Szczegóły wizyty znajdziesz tutaj:",
+    kiosk=(
+        "Po przyjściu przyłóż ten kod do czytnika kiosku przy wejściu albo wpisz tam "
+        "numer rezerwacji {reference}. Otrzymasz numer, który pojawi się na ekranie w "
+        "poczekalni."
+    ),
     cant_come="Jednak nie możesz przyjść? Daj nam znać tutaj, a termin dostanie ktoś inny:",
     signoff="Pozdrawiamy",
     by_phone="Telefonicznie: {point} zadzwoni do Państwa pod numer {phone}",

@@ -30,6 +30,12 @@ class RenderedMessage(msgspec.Struct, frozen=True):
     text: str
     html: str
     language: str
+    qr: str | None = None
+    """The reference whose QR code (booking/qr.py) the HTML shows as `cid:` QR_CID."""
+
+
+#: The Content-ID the HTML part names the QR code's image by (notifications/mailer.py adds it).
+QR_CID = "qr1@wizyta"
 
 
 class _Layout(NamedTuple):
@@ -124,6 +130,10 @@ def render_message(
     if layout.manage and visit.manage_url:
         prompt = words.manage if layout.manage == "change" else words.see
         blocks.link(prompt, _url(visit.manage_url))
+    qr = None
+    if layout.manage == "change" and visit.status == "confirmed":
+        qr = visit.reference  # for the kiosk at the entrance (booking/queue.py)
+        blocks.image(_fill(words.kiosk, values) or "", f"cid:{QR_CID}", visit.reference)
     if layout.rebook and rebook_url:
         blocks.link(words.rebook, _url(rebook_url))
     blocks.lines(words.signoff, [point])
@@ -134,6 +144,7 @@ def render_message(
         text="\n\n".join(blocks.text) + "\n",
         html=_document(language, subject, "\n".join(blocks.html)),
         language=language,
+        qr=qr,
     )
 
 
@@ -181,6 +192,14 @@ class _Blocks:
     def link(self, prompt: str, url: str) -> None:
         self.text.append(f"{prompt}\n{url}")
         self.html.append(f'<p>{escape(prompt)}<br>\n<a href="{escape(url)}">{escape(url)}</a></p>')
+
+    def image(self, text: str, src: str, alt: str) -> None:
+        """A sentence and, in the HTML only, the image below it."""
+        self.text.append(text)
+        self.html.append(
+            f"<p>{escape(text)}<br>\n"
+            f'<img src="{escape(src)}" alt="QR {escape(alt)}" width="145" height="145"></p>'
+        )
 
     def lines(self, heading: str, lines: list[str], *, strong: bool = False) -> None:
         lines = [line.strip() for line in lines if line.strip()]

@@ -147,3 +147,34 @@ async def test_no_visitor_page_scrolls_sideways_at_320_and_390_px_with_a_60_char
         await _no_sideways_scroll(tab, "without-the-link")
         await tab.goto(f"/bookings/link?reference={reference}")
         await _no_sideways_scroll(tab, "send-the-link")
+
+
+async def test_typed_details_survive_another_time_and_a_language_switch_and_no_url_has_a_token(
+    site, open_tab
+):
+    tab = await open_tab(**PHONE)
+    page = tab.page
+    await _book(tab, "Оксана Мельник", "oksana@example.com")
+    await page.get_by_label("Номер телефону").fill("+380 67 123 4567")
+    await page.get_by_role("button", name="Обрати інший час").click()
+    await page.locator("ul.times a").nth(1).click()
+    assert await page.get_by_label("Ім’я та прізвище").input_value() == "Оксана Мельник"
+    assert await page.get_by_label("Адреса електронної пошти").input_value() == (
+        "oksana@example.com"
+    )
+    await tab.step("details-kept-after-another-time")
+    await page.get_by_role("button", name="Русский").click()
+    await page.get_by_role("heading", name="Записаться на визит").wait_for()
+    assert await page.get_attribute("html", "lang") == "ru"
+    assert await page.get_by_label("Номер телефона").input_value() == "+380 67 123 4567"
+    assert await page.locator("#mail_language").input_value() == "ru"
+    await tab.step("details-kept-after-the-language-switch")
+    await page.get_by_role("button", name="Записаться на этот визит").click()
+    await page.locator("#manage-link").wait_for()
+    assert "token" not in page.url and "oksana" not in page.url
+    await tab.step("sent-without-a-token-in-its-address")
+    await page.reload()
+    await page.locator("#link-shown").wait_for()
+    assert await page.locator("#manage-link").count() == 0
+    await tab.step("sent-reloaded")
+    assert await site.fetchval("select mail_language from bookings") == "ru"

@@ -42,6 +42,15 @@ def invitation_parts(mail: EmailMessage) -> tuple[EmailMessage, EmailMessage]:
     alternative, attachment = mail.get_payload()
     assert alternative.get_content_type() == "multipart/alternative"
     types = [part.get_content_type() for part in alternative.get_payload()]
+    html = alternative.get_payload()[1]
+    if types[1] == "multipart/related":  # a confirmed visit ahead: its QR code for the kiosk
+        html_part, image = html.get_payload()
+        assert (html_part.get_content_type(), image.get_content_type()) == (
+            "text/html",
+            "image/png",
+        )
+        assert f"cid:{image['Content-ID'].strip('<>')}" in html_part.get_content()
+        types[1] = "text/html"
     assert types == ["text/plain", "text/html", "text/calendar"]
     assert attachment.get_filename() == "invite.ics"
     assert attachment.get_content_disposition() == "attachment"

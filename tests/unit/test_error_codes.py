@@ -12,6 +12,7 @@ import inspect
 
 import booking.domain.errors
 import booking.domain.lifecycle
+import booking.domain.queue
 import core.errors
 import core.ratelimit
 import scheduling.errors
@@ -48,6 +49,7 @@ def _error_classes() -> list[type[DomainError]]:
         booking.domain.errors,
         booking.domain.lifecycle,
         scheduling.errors,
+        booking.domain.queue,
         staff.errors,
     )
     found = {
