@@ -39,7 +39,9 @@ async def place_hold(
 ) -> tuple[store.Placed, int | None] | None:
     """Hold the visit on a free desk and queue its confirmation mail: (placed, outbox id), or
     None when every desk is taken. See store.insert_held for `keep_going`. Without a
-    `message` no mail is queued (staff book and confirm at once: booking/staff_booking.py)."""
+    `message` no mail is queued: staff book and confirm at once (booking/staff_booking.py), and
+    an alternative offered in the office's cancellation mail has its confirmation link there
+    (booking/alternatives.py)."""
     placed = await store.insert_held(conn, held, desk_ids, point, keep_going=keep_going)
     if placed is None:
         return None

@@ -21,6 +21,8 @@ from booking import store
 from booking.domain.errors import CheckInNotToday, NoShowTooEarly, NoSuchVisit
 from booking.domain.lifecycle import Event, sources, transition
 from core.uow import UnitOfWork
+from scheduling import store as scheduling_store
+from scheduling.availability import desk_schedules
 from scheduling.model import Point
 
 
@@ -54,6 +56,9 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     extra_services: list[str] = []
     """The visit's further matters, after `service_id`."""
     video_url: str | None = None
+    outside_hours: bool = False
+    """Active, but a change of hours, desks or offers (kept at staff's choice) left it
+    outside the hours or without a desk that can serve it."""
     booked_by: str = "visitor"
     """"staff" for a visitor booked by phone, in writing or at the desk."""
 
@@ -118,7 +123,20 @@ async def day_sheet(conn: asyncpg.Connection, point: Point, day: dt.date) -> lis
         dt.datetime.combine(day, dt.time(0), zone),
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone),
     )
-    return [sheet_visit(r) for r in rows]
+    visits = [sheet_visit(r) for r in rows]
+    stranded = {
+        v.reference
+        for v in await unservable(
+            conn,
+            point.id,
+            dt.datetime.combine(day, dt.time(0), zone),
+            dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone),
+        )
+    }
+    return [
+        msgspec.structs.replace(v, outside_hours=True) if v.reference in stranded else v
+        for v in visits
+    ]
 
 
 #: Writes the audit line of a move in its transaction: (conn, point id, before, after).
@@ -172,8 +190,14 @@ class AffectedVisit(msgspec.Struct, frozen=True):
     status: str
 
 
-async def future_active(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
-    """The point's active visits still ahead (held and not overdue, or confirmed), by time."""
+async def future_active(
+    conn: asyncpg.Connection,
+    point_id: str,
+    first: dt.datetime | None = None,
+    last: dt.datetime | None = None,
+) -> list[AffectedVisit]:
+    """The point's active visits still ahead (held and not overdue, or confirmed), by time;
+    only those starting in [first, last) when given."""
     rows = await conn.fetch(
         """
         select reference, starts_at, ends_at, desk_id, service_id, language,
@@ -181,34 +205,143 @@ async def future_active(conn: asyncpg.Connection, point_id: str) -> list[Affecte
         from bookings
         where point_id = $1 and starts_at > now()
           and visit_status(status, hold_expires_at) = any($2::text[])
+          and ($3::timestamptz is null or starts_at >= $3)
+          and ($4::timestamptz is null or starts_at < $4)
         order by starts_at
         """,
         point_id,
         sorted(sources(Event.CANCEL)),  # the visits the office could still cancel
+        first,
+        last,
     )
-    return [
-        AffectedVisit(
-            r["reference"],
-            r["starts_at"],
-            r["ends_at"],
-            r["desk_id"],
-            r["service_id"],
-            r["language"],
-            r["status"],
+    return [_affected(r) for r in rows]
+
+
+def _affected(r: asyncpg.Record) -> AffectedVisit:
+    return AffectedVisit(
+        r["reference"],
+        r["starts_at"],
+        r["ends_at"],
+        r["desk_id"],
+        r["service_id"],
+        r["language"],
+        r["status"],
+    )
+
+
+async def outside_hours(
+    conn: asyncpg.Connection, point_id: str, visits: list[AffectedVisit]
+) -> list[AffectedVisit]:
+    """Those of `visits` (a point's) that no longer lie inside their desk's hours (a desk that
+    is not active has none)."""
+    if not visits:
+        return []
+    point = await scheduling_store.get_point(conn, point_id)
+    zone = zoneinfo.ZoneInfo(point.timezone)
+    first = min(v.start for v in visits).astimezone(zone).date()
+    last = max(v.end for v in visits).astimezone(zone).date()
+    # Each visit against its own channel's hours (a phone visit against the phone hours).
+    channels = dict(
+        await conn.fetch(
+            "select reference, channel from bookings where reference = any($1::text[])",
+            [v.reference for v in visits],
         )
-        for r in rows
-    ]
+    )
+    rules = await scheduling_store.list_rules(conn, point_id, channel=None)
+    schedules = {
+        (channel, d.desk_id): d
+        for channel in set(channels.values())
+        for d in await desk_schedules(conn, point, rules, first, last, channel=channel)
+    }
+    affected = []
+    for v in visits:
+        day = v.start.astimezone(zone).date()
+        schedule = schedules.get((channels.get(v.reference, "on_site"), v.desk_id))
+        intervals = schedule.days.get(day, ()) if schedule else ()
+        inside = any(
+            dt.datetime.combine(day, i.opens, zone) <= v.start
+            and v.end <= dt.datetime.combine(day, i.closes, zone)
+            for i in intervals
+        )
+        if not inside:
+            affected.append(v)
+    return affected
+
+
+async def unservable(
+    conn: asyncpg.Connection,
+    point_id: str,
+    first: dt.datetime | None = None,
+    last: dt.datetime | None = None,
+) -> list[AffectedVisit]:
+    """Active future visits (starting in [first, last) when given) outside their desk's hours,
+    or that their desk or the point's offer can no longer serve (desk retired, language
+    dropped, service withdrawn): what staff's changes are judged by, and what the day sheet
+    flags as "outside the hours after a change"."""
+    rows = await conn.fetch(
+        """
+        select b.reference, b.starts_at, b.ends_at, b.desk_id, b.service_id, b.language,
+               visit_status(b.status, b.hold_expires_at) as status
+        from bookings b
+        join desks d on d.point_id = b.point_id and d.id = b.desk_id
+        join point_services ps on ps.point_id = b.point_id and ps.service_id = b.service_id
+        where b.point_id = $1 and b.starts_at > now()
+          and visit_status(b.status, b.hold_expires_at) = any($2::text[])
+          and ($3::timestamptz is null or b.starts_at >= $3)
+          and ($4::timestamptz is null or b.starts_at < $4)
+          and (not d.active or not ps.active
+               or not (b.language = any(d.languages)) or not (b.language = any(ps.languages)))
+        """,
+        point_id,
+        sorted(sources(Event.CANCEL)),  # the visits the office could still cancel
+        first,
+        last,
+    )
+    active = await future_active(conn, point_id, first, last)
+    found = {v.reference: v for v in await outside_hours(conn, point_id, active)}
+    for r in rows:
+        found.setdefault(r["reference"], _affected(r))
+    return sorted(found.values(), key=lambda v: (v.start, v.reference))
+
+
+class OfficeCancellation(msgspec.Struct, frozen=True, kw_only=True):
+    """What the office's cancellation did: the outbox ids to announce, the visits cancelled,
+    and for each the held alternative offered (reference), if one was found."""
+
+    outbox: list[int]
+    cancelled: list[str]
+    alternatives: dict[str, str]
 
 
 async def cancel_by_office(
-    conn: asyncpg.Connection, references: list[str], reason: dict[str, str]
-) -> list[int]:
+    conn: asyncpg.Connection,
+    references: list[str],
+    reason: dict[str, str],
+    *,
+    offer_alternatives: bool = True,
+) -> OfficeCancellation:
     """Cancel visits because the office closed or changed its hours; each visitor is told why
-    (outbox). Returns the outbox ids (announce them with the unit of work)."""
+    (outbox) and, unless `offer_alternatives` is off, offered the nearest free time as a held
+    visit (booking/alternatives.py) whose accept and release links the same mail carries.
+    Announce the outbox ids with the unit of work."""
+    from booking.alternatives import offer_alternative  # it holds visits: a cycle
+
     rows = await store.cancel_by_office(conn, references)
-    return [
-        await store.add_outbox(
-            conn, r["id"], "cancelled_by_office", r["sequence"], payload={"reason": reason}
+    outbox: list[int] = []
+    alternatives: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (r["starts_at"], r["reference"])):
+        payload: dict = {"reason": reason}
+        if offer_alternatives:
+            alternative = await offer_alternative(conn, row)
+            payload["alternative"] = alternative.payload() if alternative else None
+            if alternative is not None:
+                payload["token"] = alternative.confirm_token  # dropped once the mail is sent
+                alternatives[row["reference"]] = alternative.reference
+        outbox.append(
+            await store.add_outbox(
+                conn, row["id"], "cancelled_by_office", row["sequence"], payload=payload
+            )
         )
-        for r in rows
-    ]
+    return OfficeCancellation(
+        outbox=outbox, cancelled=[r["reference"] for r in rows], alternatives=alternatives
+    )

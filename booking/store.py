@@ -331,17 +331,52 @@ async def record(conn: asyncpg.Connection, row: asyncpg.Record, event: Event) ->
 
 
 async def cancel_by_office(conn: asyncpg.Connection, references: list[str]) -> list[asyncpg.Record]:
-    """Cancel every visit of `references` that may still be cancelled; (id, sequence) each."""
+    """Cancel every visit of `references` that may still be cancelled; each one's id, sequence
+    and what an alternative for it needs (booking/alternatives.py), by start."""
     return await conn.fetch(
         """
         update bookings set status = $2, cancelled_by = 'office', cancelled_at = now(),
                sequence = sequence + 1, updated_at = now()
          where reference = any($1::text[]) and visit_status(status, hold_expires_at) = any($3)
-        returning id, sequence
+        returning id, sequence, reference, point_id, service_id, language, starts_at, ends_at,
+                  visitor_name, visitor_email, visitor_phone, notes, needs
         """,
         references,
         transition(Status.CONFIRMED, Event.CANCEL).value,
         sorted(s.value for s in sources(Event.CANCEL)),
+    )
+
+
+async def link_alternative(
+    conn: asyncpg.Connection, alternative_id: UUID, cancelled_id: UUID
+) -> None:
+    """Note that a held visit is offered instead of one the office cancelled."""
+    await conn.execute(
+        "update bookings set alternative_for = $2 where id = $1", alternative_id, cancelled_id
+    )
+
+
+async def alternative_of(conn: asyncpg.Connection, cancelled_id: UUID) -> asyncpg.Record | None:
+    """The latest visit offered instead of a cancelled one, if any (its reference, status)."""
+    return await conn.fetchrow(
+        """
+        select b.id, b.reference, visit_status(b.status, b.hold_expires_at) as status
+          from bookings b where b.alternative_for = $1 order by b.created_at desc limit 1
+        """,
+        cancelled_id,
+    )
+
+
+async def history_of(conn: asyncpg.Connection, booking_id: UUID) -> asyncpg.Record | None:
+    """Who cancelled the visit (`cancelled_by`: visitor, office or null) and, for a held
+    alternative, the reference of the visit it replaces (`replaces`)."""
+    return await conn.fetchrow(
+        """
+        select b.cancelled_by, o.reference as replaces
+          from bookings b left join bookings o on o.id = b.alternative_for
+         where b.id = $1
+        """,
+        booking_id,
     )
 
 

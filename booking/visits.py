@@ -38,6 +38,7 @@ from booking.domain.errors import (
     SlotTaken,
     SmsNeedsPhone,
     StepFreeUnavailable,
+    VisitCancelled,
     VisitNotFound,
 )
 from booking.domain.lifecycle import Event, Status, transition
@@ -272,10 +273,13 @@ async def confirm(caller: Caller, reference: str, token: str) -> Visit | VisitCr
         row = await store.by_reference(conn, reference, lock=True)
         if row is None:
             raise ConfirmLinkInvalid()
-        if row["status"] == Status.CONFIRMED and token_matches(
-            "confirmed:" + token, row["confirm_token_hash"]
-        ):
+        clicked_before = token_matches("confirmed:" + token, row["confirm_token_hash"])
+        if row["status"] == Status.CONFIRMED and clicked_before:
             return store.visit_of(row)  # a second click
+        if row["status"] == Status.CANCELLED and (
+            clicked_before or token_matches(token, row["confirm_token_hash"])
+        ):
+            raise VisitCancelled()  # its own link: say what became of it
         if not token_matches(token, row["confirm_token_hash"]):
             raise ConfirmLinkInvalid()
         if row["status"] == Status.EXPIRED:

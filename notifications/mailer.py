@@ -18,12 +18,13 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import urlencode
+from uuid import UUID
 
 from booking import links, qr
 from booking.phones import sms_number
 from core.settings import Settings
 from notifications.invitation import VisitSnapshot, build_invitation, pick_text, written_language
-from notifications.messages import MessageKind, RenderedMessage, render_message
+from notifications.messages import MessageKind, OfferedTime, RenderedMessage, render_message
 from notifications.messages.render import QR_CID
 from scheduling import contacts
 
@@ -157,6 +158,9 @@ def build_email(
         token = links.mail_token(link_key, row["booking_id"])
         cant_come = links.cancel_url(settings.public_url, visit.reference, token)
     previous = payload.get("previous_start")
+    alternative = None
+    if kind is MessageKind.CANCELLED_BY_OFFICE and payload.get("alternative"):
+        alternative = offered_time(payload["alternative"], payload.get("token"), settings, link_key)
     rendered = render_message(
         kind,
         visit,
@@ -165,6 +169,8 @@ def build_email(
         reason=payload.get("reason"),
         rebook_url=f"{settings.public_url}/points/{row['point_id']}/book",
         deadline=row["hold_expires_at"] if kind is MessageKind.CONFIRMATION_REQUEST else None,
+        alternative=alternative,
+        no_alternative="alternative" in payload and payload["alternative"] is None,
         cant_come_url=cant_come,
     )
     method = invitation_method(kind, row)
@@ -176,6 +182,29 @@ def build_email(
         message_id=f"<outbox-{row['id']}.{row['booking_id']}@{_domain(settings)}>",
         date=now,
         invitation=(method, invitation) if method and invitation else None,
+    )
+
+
+def offered_time(
+    offer: Mapping[str, Any], token: str | None, settings: Settings, link_key: bytes | None
+) -> OfferedTime | None:
+    """The held alternative of an office cancellation (booking/alternatives.py): accepted on
+    its confirmation page (the token, while the row still has it), released on its release
+    page (the visit's mail link token). None without the key the release link needs."""
+    if link_key is None:
+        return None
+    reference = offer["reference"]
+    base = f"{settings.public_url}/bookings/{reference}"
+    release = links.mail_token(link_key, UUID(offer["booking_id"]))
+    return OfferedTime(
+        start=datetime.fromisoformat(offer["start"]),
+        end=datetime.fromisoformat(offer["end"]),
+        timezone=offer["timezone"],
+        until=datetime.fromisoformat(offer["expires_at"]),
+        point_name=offer["point_names"],
+        point_address=postal_address(offer["point_address"]),
+        accept_url=f"{base}/confirm?" + urlencode({"token": token}) if token else None,
+        release_url=f"{base}/release?" + urlencode({"token": release}),
     )
 
 

@@ -1,34 +1,39 @@
 """Changes to opening hours, made as staff: validated, audited, and never silent about visits.
 
-A change that removes time answers with the active future visits it leaves outside the hours;
-with `cancel_affected` those visits are cancelled in the same transaction and each visitor gets
-the "office closed" message (outbox); with `dry_run` nothing is kept, so a page can show the
-affected visits before the change is confirmed.
+A change that newly leaves active future visits outside the hours needs a choice about them:
+`cancel_affected` true cancels them in the same transaction (booking/office.py: each visitor
+is told why and offered a held alternative), false keeps them (the day sheet flags them as
+outside the hours), and absent refuses the change (409 `affected_visits_need_a_choice`, with
+the visits; nothing written). Visits a change leaves where they were (outside the hours
+already, kept by an earlier choice) are not its business. With `dry_run` nothing is kept, so a
+page can show the affected visits before the change is confirmed.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from booking.office import AffectedVisit, cancel_by_office, future_active
+from booking.office import AffectedVisit, cancel_by_office, future_active, outside_hours
 from core.db import in_transaction
 from core.jobs import enqueue_outbox
-from scheduling import store
-from scheduling.availability import desk_schedules
 from staff.accounts import StaffMember
+from staff.errors import AffectedVisitsNeedAChoice
 
 
 class ChangeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     result: Any = None
     affected_visits: list[AffectedVisit]
+    """The active visits this change newly leaves outside the hours."""
     cancelled: int
     dry_run: bool
+    kept: int = 0
+    """Affected visits kept at staff's choice (flagged on the day sheet)."""
+    alternatives: dict[str, str] = {}
+    """For each cancelled visit offered a held alternative: its reference -> the alternative's."""
 
 
 class _DryRun(Exception):
@@ -65,28 +70,7 @@ async def audit(
 
 async def visits_outside_hours(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
     """Active future visits of a point that no longer lie inside their desk's hours."""
-    visits = await future_active(conn, point_id)
-    if not visits:
-        return []
-    point = await store.get_point(conn, point_id)
-    zone = zoneinfo.ZoneInfo(point.timezone)
-    first = min(v.start for v in visits).astimezone(zone).date()
-    last = max(v.end for v in visits).astimezone(zone).date()
-    rules = await store.list_rules(conn, point_id)
-    schedules = {d.desk_id: d for d in await desk_schedules(conn, point, rules, first, last)}
-    affected = []
-    for v in visits:
-        day = v.start.astimezone(zone).date()
-        schedule = schedules.get(v.desk_id)
-        intervals = schedule.days.get(day, ()) if schedule else ()
-        inside = any(
-            dt.datetime.combine(day, i.opens, zone) <= v.start
-            and v.end <= dt.datetime.combine(day, i.closes, zone)
-            for i in intervals
-        )
-        if not inside:
-            affected.append(v)
-    return affected
+    return await outside_hours(conn, point_id, await future_active(conn, point_id))
 
 
 async def apply_change(
@@ -96,30 +80,46 @@ async def apply_change(
     change: Callable[[asyncpg.Connection], Awaitable[Any]],
     *,
     reason: dict[str, str],
-    cancel_affected: bool,
+    cancel_affected: bool | None,
     dry_run: bool,
     find_affected: Callable[[asyncpg.Connection, str], Awaitable[list[AffectedVisit]]] = (
         visits_outside_hours
     ),
 ) -> ChangeOutcome:
-    """Run `change` in one transaction, then report (and maybe cancel) the visits it hits:
-    by default those left outside the hours; `find_affected` may judge more broadly."""
+    """Run `change` in one transaction, then report the visits it newly hits and do with them
+    what `cancel_affected` says (see the module): by default those left outside the hours;
+    `find_affected` may judge more broadly."""
 
     async def work(conn: asyncpg.Connection) -> tuple[ChangeOutcome, list[int]]:
+        before = {v.reference for v in await find_affected(conn, point_id)}
         result = await change(conn)
-        affected = await find_affected(conn, point_id)
-        outbox: list[int] = []
-        if cancel_affected and affected and not dry_run:
-            outbox = await cancel_by_office(conn, [v.reference for v in affected], reason)
+        affected = [v for v in await find_affected(conn, point_id) if v.reference not in before]
+        if dry_run:
+            raise _DryRun(
+                ChangeOutcome(result=result, affected_visits=affected, cancelled=0, dry_run=True)
+            )
+        if affected and cancel_affected is None:
+            raise AffectedVisitsNeedAChoice(
+                count=len(affected), visits=[msgspec.to_builtins(v) for v in affected]
+            )
+        if not (cancel_affected and affected):
+            outcome = ChangeOutcome(
+                result=result,
+                affected_visits=affected,
+                cancelled=0,
+                dry_run=False,
+                kept=len(affected),
+            )
+            return outcome, []
+        done = await cancel_by_office(conn, [v.reference for v in affected], reason)
         outcome = ChangeOutcome(
             result=result,
             affected_visits=affected,
-            cancelled=len(outbox),
-            dry_run=dry_run,
+            cancelled=len(done.cancelled),
+            dry_run=False,
+            alternatives=done.alternatives,
         )
-        if dry_run:
-            raise _DryRun(outcome)  # roll the change back; report what it would do
-        return outcome, outbox
+        return outcome, done.outbox
 
     try:
         outcome, outbox = await in_transaction(pool, work)

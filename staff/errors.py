@@ -3,7 +3,7 @@ core/errors.py; pages translate them in web/errors.py)."""
 
 from __future__ import annotations
 
-from core.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 
 
 class WrongPassword(Unauthorized):
@@ -65,3 +65,31 @@ class OpenDayNeedsTimes(Invalid):
 class NoSuchRule(NotFound):
     code = "no_such_rule"
     template = "The point {point_id!r} has no rule {rule_id!r}."
+
+
+class AffectedVisitsNeedAChoice(Conflict):
+    """A change would leave active visits outside the hours and the request did not say what
+    becomes of them (`cancel_affected` absent): nothing was written. `count` and `visits`
+    (reference, start, end, status, language, service_id, desk_id) say which."""
+
+    code, field = "affected_visits_need_a_choice", "cancel_affected"
+    template = (
+        "This change leaves {count} active visit(s) outside the hours; nothing was saved. "
+        "Send it again with cancel_affected=true to cancel them (each visitor is told and "
+        "offered another time) or cancel_affected=false to keep them (flagged on the day sheet)."
+    )
+
+
+class SpecialDayExists(Conflict):
+    """A special day of the same kind on the same date exists at the point already."""
+
+    code, field = "special_day_exists", "date"
+    template = (
+        "The point already has {what} on {date} (rule {rule_id!r}); change or delete that one "
+        "instead of adding it again."
+    )
+
+
+class NotASpecialDay(NotFound):
+    code = "no_such_special_day"
+    template = "The point {point_id!r} has no special day {rule_id!r}."

@@ -192,7 +192,10 @@ async def close_at_short_notice(
         return outage
 
     async def that_days_visits(conn: asyncpg.Connection, point_id: str) -> list[AffectedVisit]:
-        """The visits of the closed day still ahead (only those: the closure is of one day)."""
+        """The visits of the closed day still ahead (only those: the closure is of one day);
+        none before the change has named the day (staff/changes.py asks before and after)."""
+        if not closing:
+            return []
         [(closed, zone)] = closing
         return [
             v

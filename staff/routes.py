@@ -13,12 +13,14 @@ def staff_management_handlers() -> list[object]:
     from staff.queue_api import StaffQueueController
     from staff.search_api import StaffSearchController
     from staff.services_api import StaffServiceController
+    from staff.special_days import StaffSpecialDayController
     from staff.statistics import StaffStatisticsController
     from staff.visits_api import StaffVisitController
 
     return [
         StaffPointController,
         StaffServiceController,
+        StaffSpecialDayController,
         StaffDeskController,
         StaffVisitController,
         StaffBookingController,

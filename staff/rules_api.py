@@ -1,9 +1,14 @@
-"""Staff API for a point's calendar rules and special days (open Saturdays, closures)."""
+"""Staff API for a point's calendar rules (special days: staff/special_days.py).
+
+Every change here that newly leaves visits outside the hours needs `cancel_affected`
+(staff/changes.py).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import asyncpg
@@ -28,7 +33,7 @@ from scheduling.rules import (
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, apply_change, audit
-from staff.errors import NonexistentHours, NoSuchRule, OpenDayNeedsTimes
+from staff.errors import NonexistentHours, NoSuchRule
 from staff.schemas import STAFF_SECURITY, refuse_control_characters
 
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -61,14 +66,6 @@ class RulePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     labels: Labels | msgspec.UnsetType = msgspec.UNSET
 
 
-class SpecialDayIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    date: dt.date
-    kind: Literal["open", "closed"]
-    opens: WallClock | None = None
-    closes: WallClock | None = None
-    label: Labels = {}
-
-
 class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     kind: str
@@ -88,7 +85,7 @@ def _time(value: str | None) -> dt.time | None:
     return None if value is None else dt.time.fromisoformat(value)
 
 
-def _wall(value: dt.time | None) -> str | None:
+def wall(value: dt.time | None) -> str | None:
     return None if value is None else value.strftime("%H:%M")
 
 
@@ -98,8 +95,8 @@ def rule_out(rule: CalendarRule) -> RuleOut:
         kind=rule.kind.value,
         rrule=rule.rrule,
         dates=list(rule.dates),
-        opens=_wall(rule.opens),
-        closes=_wall(rule.closes),
+        opens=wall(rule.opens),
+        closes=wall(rule.closes),
         valid_from=rule.valid_from,
         valid_until=rule.valid_until,
         labels=dict(rule.labels),
@@ -136,7 +133,7 @@ def to_rule(rule_id: str, data: RuleIn, timezone: str) -> CalendarRule:
     return rule
 
 
-async def _save(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> None:
+async def save(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> None:
     if rule.desk_id is not None:
         known = await conn.fetchval(
             "select true from desks where id = $1 and point_id = $2", rule.desk_id, point_id
@@ -153,7 +150,7 @@ async def _existing(conn: asyncpg.Connection, point_id: str, rule_id: str) -> Ca
     raise NoSuchRule(point_id=point_id, rule_id=rule_id)
 
 
-def _reason(labels: dict[str, str]) -> dict[str, str]:
+def reason_of(labels: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in (labels or NO_LABEL).items() if v} or {
         "pl": "Zmiana godzin otwarcia",
         "en": "Change of opening hours",
@@ -163,6 +160,10 @@ def _reason(labels: dict[str, str]) -> dict[str, str]:
 
 
 DryRun = FromQuery[bool]
+#: true: cancel the visits a change newly leaves outside the hours (each visitor told and
+#: offered a held alternative); false: keep them (flagged on the day sheet); absent: a change
+#: that leaves any is refused with 409 `affected_visits_need_a_choice`, nothing written.
+CancelAffected = FromQuery[bool | None]
 
 
 class StaffRuleController(Controller):
@@ -188,9 +189,9 @@ class StaffRuleController(Controller):
         point_id: FromPath[str],
         data: JSONBody[RuleIn],
         dry_run: DryRun = False,
-        cancel_affected: FromQuery[bool] = False,
+        cancel_affected: CancelAffected = None,
     ) -> ChangeOutcome:
-        return await _create(state, staff, point_id, data, dry_run, cancel_affected)
+        return await create(state, staff, point_id, data, dry_run, cancel_affected)
 
     @patch("/rules/{rule_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def update_rule(
@@ -201,7 +202,7 @@ class StaffRuleController(Controller):
         rule_id: FromPath[str],
         data: JSONBody[RulePatch],
         dry_run: DryRun = False,
-        cancel_affected: FromQuery[bool] = False,
+        cancel_affected: CancelAffected = None,
     ) -> ChangeOutcome:
         require_point(staff, point_id)
 
@@ -213,7 +214,7 @@ class StaffRuleController(Controller):
             }
             merged.pop("id"), merged.pop("source")
             rule = to_rule(rule_id, msgspec.convert(merged, RuleIn), point.timezone)
-            await _save(conn, point_id, rule)
+            await save(conn, point_id, rule)
             await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
             return rule_out(rule)
 
@@ -223,7 +224,7 @@ class StaffRuleController(Controller):
             state.redis,
             point_id,
             change,
-            reason=_reason(labels),
+            reason=reason_of(labels),
             cancel_affected=cancel_affected,
             dry_run=dry_run,
         )
@@ -236,7 +237,7 @@ class StaffRuleController(Controller):
         point_id: FromPath[str],
         rule_id: FromPath[str],
         dry_run: DryRun = False,
-        cancel_affected: FromQuery[bool] = False,
+        cancel_affected: CancelAffected = None,
     ) -> ChangeOutcome:
         require_point(staff, point_id)
 
@@ -250,53 +251,32 @@ class StaffRuleController(Controller):
             state.redis,
             point_id,
             change,
-            reason=_reason({}),
+            reason=reason_of({}),
             cancel_affected=cancel_affected,
             dry_run=dry_run,
         )
 
-    @post("/special-days", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
-    async def special_day(
-        self,
-        state: State,
-        staff: Staff,
-        point_id: FromPath[str],
-        data: JSONBody[SpecialDayIn],
-        dry_run: DryRun = False,
-        cancel_affected: FromQuery[bool] = False,
-    ) -> ChangeOutcome:
-        """Open a day with hours (an open Saturday, a shortened day) or close it."""
-        require_point(staff, point_id)
-        refuse_control_characters({"label": data.label})
-        if data.kind == "open" and (data.opens is None or data.closes is None):
-            raise OpenDayNeedsTimes()
-        rule_in = RuleIn(
-            kind="special" if data.kind == "open" else "closed",
-            dates=[data.date],
-            opens=data.opens,
-            closes=data.closes,
-            valid_from=data.date,
-            valid_until=data.date,
-            labels=data.label,
-        )
-        return await _create(state, staff, point_id, rule_in, dry_run, cancel_affected)
 
-
-async def _create(
+async def create(
     state: State,
     staff: StaffMember,
     point_id: str,
     data: RuleIn,
     dry_run: bool,
-    cancel_affected: bool,
+    cancel_affected: bool | None,
+    *,
+    check: Callable[[asyncpg.Connection, CalendarRule], Awaitable[None]] | None = None,
 ) -> ChangeOutcome:
+    """Add a rule (POST .../rules, and a special day's rule with its `check`)."""
     require_point(staff, point_id)
     rule_id = f"{point_id}-{uuid.uuid4().hex[:12]}"
 
     async def change(conn: asyncpg.Connection) -> RuleOut:
         point = await store.get_point(conn, point_id)
         rule = to_rule(rule_id, data, point.timezone)
-        await _save(conn, point_id, rule)
+        if check is not None:
+            await check(conn, rule)
+        await save(conn, point_id, rule)
         await audit(conn, staff, "create", "rule", rule.id, point_id, None, rule_out(rule))
         return rule_out(rule)
 
@@ -305,7 +285,7 @@ async def _create(
         state.redis,
         point_id,
         change,
-        reason=_reason(dict(data.labels)),
+        reason=reason_of(dict(data.labels)),
         cancel_affected=cancel_affected,
         dry_run=dry_run,
     )

@@ -25,6 +25,7 @@ FIELDS = {
     "opens": "opens",
     "closes": "closes",
     "date": "date",
+    "cancel_affected": "affected",
     "Altcha": "altcha",
     "channel": "channel",
     "party_size": "party_size",
@@ -150,6 +151,21 @@ def _mixed_scripts(params: Mapping[str, Any], lang: str) -> str:
             "keyboard layout, and no mail would arrive. Please type the address again."
         )
     ) % {"letter": params["letter"], "position": params["position"]}
+
+
+def _special_day_exists(params: Mapping[str, Any], lang: str) -> str:
+    _ = gettext_for(lang)
+    if params.get("kind") == "open":
+        sentence = N_(
+            "The point already has an open day on %(day)s. Change or delete that one in the "
+            "list below instead of adding it again."
+        )
+    else:
+        sentence = N_(
+            "The point is already closed on %(day)s. Change or delete that closure in the list "
+            "below instead of adding it again."
+        )
+    return _(sentence) % {"day": params["date"]}
 
 
 _VISIT_LINK_INVALID = _plain(
@@ -468,6 +484,35 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
     "no_such_rule": (
         None,
         _plain(N_("This rule does not exist any more; someone may have removed it.")),
+    ),
+    "affected_visits_need_a_choice": (
+        "affected",
+        lambda params, lang: plural(
+            lang,
+            N_plural(
+                "Nothing was saved: this change leaves %(n)s booked visit outside the hours. "
+                "Please choose whether to cancel it (the visitor is told and offered another "
+                "time) or to keep it.",
+                "Nothing was saved: this change leaves %(n)s booked visits outside the hours. "
+                "Please choose whether to cancel them (each visitor is told and offered another "
+                "time) or to keep them.",
+            ),
+            int(params["count"]),
+        ),
+    ),
+    "special_day_exists": ("date", _special_day_exists),
+    "no_such_special_day": (
+        None,
+        _plain(N_("This special day does not exist any more; someone may have removed it.")),
+    ),
+    "visit_cancelled": (
+        None,
+        _plain(
+            N_(
+                "This visit was cancelled, so it cannot be confirmed any more. "
+                "You can book a new visit at any time."
+            )
+        ),
     ),
     "store_unavailable": (
         None,

@@ -2,8 +2,10 @@
 
 The session is the staff API's own (staff.sessions), carried in an HttpOnly SameSite=Strict
 cookie; its CSRF token goes in a second cookie and into every form, and `current_staff` checks
-it against the session on each POST. A special day is previewed first (dry run: the visits it
-would leave outside the hours), then confirmed.
+it against the session on each POST. A special day (added, changed or deleted) is previewed
+first (dry run: the visits it would leave outside the hours), then confirmed with a required
+choice about those visits: keep them (flagged on the day sheet) or cancel them (each visitor
+told and offered a held alternative).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath
@@ -28,13 +31,23 @@ from scheduling import store
 from scheduling.model import Point
 from staff.accounts import StaffMember
 from staff.auth import SESSION_COOKIE, require_point, staff_of
+from staff.errors import AffectedVisitsNeedAChoice
 from staff.sessions import ABSOLUTE, log_in, log_out
 from web.common import client_address, form_of, limit, parse_day, text
 from web.errors import explain
 from web.i18n import N_, gettext_for
 from web.render import language_of, page
 from web.security import STAFF_CSRF_COOKIE
-from web.staff_domain import SpecialDayIn, add_special_day, day_sheet, move
+from web.staff_domain import (
+    SpecialDayIn,
+    SpecialDayPatch,
+    add_special_day,
+    change_special_day,
+    day_sheet,
+    is_special_day,
+    move,
+    remove_special_day,
+)
 
 WALL_CLOCK = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
 ACTIONS = {
@@ -47,6 +60,12 @@ DONE = {
     "no-show": N_("Marked as not come."),
     "complete": N_("Marked as done."),
     "added": N_("The special day is saved; visitors see it in the hours and when booking."),
+    "changed": N_("The special day is changed; visitors see it in the hours and when booking."),
+    "deleted": N_("The special day is deleted; the usual hours apply again that day."),
+    "cancelled": N_(
+        "Saved. The visits it affects are cancelled; each visitor is told by e-mail and offered "
+        "another time where one is free."
+    ),
 }
 A_MONDAY = dt.date(2024, 1, 1)
 WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
@@ -235,6 +254,7 @@ class StaffPages(Controller):
         form: dict[str, Any],
         errors: dict[str, str],
         status: int = 200,
+        editing: str | None = None,
     ) -> Template:
         async with state.pool.acquire() as conn:
             point = await store.get_point(conn, point_id)
@@ -260,61 +280,137 @@ class StaffPages(Controller):
             status=status,
             point=point,
             upcoming=upcoming,
+            editable={r.id for r in rules if is_special_day(r)},
             form=form,
             errors=errors,
             today=today,
+            editing=editing,
+            action=f"/staff/points/{point_id}/special-days" + (f"/{editing}" if editing else ""),
             done=done and gettext_for(lang)(done),
         )
 
+    @get("/points/{point_id:str}/special-days/{rule_id:str}")
+    async def edit_special_day(
+        self, request: Request, state: State, point_id: FromPath[str], rule_id: FromPath[str]
+    ) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        async with state.pool.acquire() as conn:
+            rule = next(
+                (r for r in await store.list_rules(conn, point_id) if r.id == rule_id), None
+            )
+        if rule is None or not is_special_day(rule):
+            return Redirect(path=f"/staff/points/{point_id}/special-days", status_code=303)
+        form = {
+            "date": rule.dates[0].isoformat(),
+            "kind": "open" if rule.kind.value == "special" else "closed",
+            "opens": rule.opens.strftime("%H:%M") if rule.opens else "",
+            "closes": rule.closes.strftime("%H:%M") if rule.closes else "",
+        } | {f"label_{code}": rule.labels.get(code, "") for code in ("pl", "en", "uk", "ru")}
+        return await self._special(request, state, staff, point_id, form, {}, editing=rule_id)
+
     @post("/points/{point_id:str}/special-days")
     async def add_special_day(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        return await self._change_special(request, state, point_id, None, delete=False)
+
+    @post("/points/{point_id:str}/special-days/{rule_id:str}")
+    async def change_special_day(
+        self, request: Request, state: State, point_id: FromPath[str], rule_id: FromPath[str]
+    ) -> Any:
+        return await self._change_special(request, state, point_id, rule_id, delete=False)
+
+    @post("/points/{point_id:str}/special-days/{rule_id:str}/delete")
+    async def delete_special_day(
+        self, request: Request, state: State, point_id: FromPath[str], rule_id: FromPath[str]
+    ) -> Any:
+        return await self._change_special(request, state, point_id, rule_id, delete=True)
+
+    async def _change_special(
+        self,
+        request: Request,
+        state: State,
+        point_id: str,
+        rule_id: str | None,
+        *,
+        delete: bool,
+    ) -> Any:
+        """Add, change or delete a special day: first a preview of the visits it leaves
+        outside the hours (a dry run), then, confirmed, the change with staff's choice about
+        those visits (keep and flag them, or cancel them with an alternative offered)."""
         staff = await staff_of(request, state.pool)
         require_point(staff, point_id)
         form = await form_of(request)
         lang = language_of(request)
         _ = gettext_for(lang)
-        errors = {field: _(message) for field, message in _special_errors(form).items()}
+        errors = {} if delete else {f: _(m) for f, m in _special_errors(form).items()}
         if errors:
-            return await self._special(request, state, staff, point_id, form, errors, 422)
-        kind = text(form, "kind")
-        labels = {code: text(form, f"label_{code}") for code in ("pl", "en", "uk", "ru")}
-        rule = SpecialDayIn(
-            date=dt.date.fromisoformat(text(form, "date")),
-            kind="open" if kind == "open" else "closed",
-            opens=text(form, "opens") if kind == "open" else None,
-            closes=text(form, "closes") if kind == "open" else None,
-            label={code: value for code, value in labels.items() if value},
-        )
-        confirmed = text(form, "confirm") == "yes"
-        try:
-            outcome = await add_special_day(
-                state,
-                staff,
-                point_id,
-                rule,
-                dry_run=not confirmed,
-                cancel_affected=text(form, "cancel_affected") == "yes",
-            )
-        except DomainError as error:
-            problem = explain(error, lang)
-            errors = {problem.field or "form": problem.message}
             return await self._special(
-                request, state, staff, point_id, form, errors, status_of(error)
+                request, state, staff, point_id, form, errors, 422, editing=rule_id
             )
-        if confirmed:
+        rule = None if delete else _special_day_of(form)
+        confirmed = text(form, "confirm") == "yes"
+        choice = {"cancel": True, "keep": False}.get(text(form, "affected"))
+
+        async def run(dry_run: bool) -> Any:
+            cancel = None if dry_run else choice
+            if delete:
+                return await remove_special_day(
+                    state, staff, point_id, rule_id, dry_run=dry_run, cancel_affected=cancel
+                )
+            if rule_id is None:
+                return await add_special_day(
+                    state, staff, point_id, rule, dry_run=dry_run, cancel_affected=cancel
+                )
+            patch = SpecialDayPatch(**msgspec.structs.asdict(rule))
+            return await change_special_day(
+                state, staff, point_id, rule_id, patch, dry_run=dry_run, cancel_affected=cancel
+            )
+
+        problem = None
+        try:
+            outcome = await run(dry_run=not confirmed)
+        except AffectedVisitsNeedAChoice as error:
+            problem = explain(error, lang).message
+            outcome = await run(dry_run=True)
+        except DomainError as error:
+            found = explain(error, lang)
+            errors = {found.field or "form": found.message}
+            if delete:
+                return await self._special(request, state, staff, point_id, {}, errors, 409)
+            return await self._special(
+                request, state, staff, point_id, form, errors, status_of(error), editing=rule_id
+            )
+        if confirmed and problem is None:
+            done = "deleted" if delete else "changed" if rule_id else "added"
+            if outcome.cancelled:
+                done = "cancelled"
             return Redirect(
-                path=f"/staff/points/{point_id}/special-days?done=added", status_code=303
+                path=f"/staff/points/{point_id}/special-days?done={done}", status_code=303
             )
         async with state.pool.acquire() as conn:
             point = await store.get_point(conn, point_id)
+            before = None
+            if rule_id is not None:
+                before = next(
+                    (r for r in await store.list_rules(conn, point_id) if r.id == rule_id), None
+                )
+        base = f"/staff/points/{point_id}/special-days"
+        action = base if rule_id is None else f"{base}/{rule_id}" + ("/delete" if delete else "")
         return _staff_page(
             request,
             staff,
             "staff/special_preview.html",
             lang=lang,
+            status=409 if problem else 200,
             point=point,
             rule=rule,
+            before=before,
+            delete=delete,
             form=form,
+            action=action,
+            problem=problem,
             affected=outcome.affected_visits,
         )
 
@@ -364,6 +460,19 @@ def _weekdays(rrule: str | None) -> list[int]:
         return []
     parts = dict(part.split("=", 1) for part in rrule.split(";") if "=" in part)
     return [WEEKDAYS[d[-2:]] for d in parts.get("BYDAY", "").split(",") if d[-2:] in WEEKDAYS]
+
+
+def _special_day_of(form: dict[str, Any]) -> SpecialDayIn:
+    """The special day a valid form describes (see `_special_errors`)."""
+    kind = text(form, "kind")
+    labels = {code: text(form, f"label_{code}") for code in ("pl", "en", "uk", "ru")}
+    return SpecialDayIn(
+        date=dt.date.fromisoformat(text(form, "date")),
+        kind="open" if kind == "open" else "closed",
+        opens=text(form, "opens") if kind == "open" else None,
+        closes=text(form, "closes") if kind == "open" else None,
+        label={code: value for code, value in labels.items() if value},
+    )
 
 
 def _special_errors(form: dict[str, Any]) -> dict[str, str]:

@@ -12,6 +12,7 @@ scanners follow links.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,8 @@ from litestar.response import Redirect, Template
 
 from booking import links, visits
 from booking import store as booking_store
+from booking.caller import Caller
+from booking.checks import parse_start
 from booking.domain.errors import PhoneInvalid
 from booking.schemas import ContactIn, Visit
 from booking.secrets import token_matches
@@ -53,7 +56,31 @@ from web.points import address_line, map_link
 from web.render import language_of, page
 
 CHANGEABLE = ("held", "confirmed")
+
+
+def _zone(point: Point) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(point.timezone)
+
+
+def _target(value: str | None, point: Point) -> dt.datetime | None:
+    """The new time a visitor picked on the move page (asked to confirm before moving)."""
+    if not value:
+        return None
+    try:
+        return parse_start(value, point.timezone)
+    except DomainError:
+        return None
+
+
 DAYS_PER_PAGE = 21
+
+
+def _own_confirm_link(row: asyncpg.Record, token: str) -> bool:
+    """The token is this visit's confirmation link, clicked or not yet (booking/visits.py
+    keeps a clicked one as a marker)."""
+    return token_matches(token, row["confirm_token_hash"]) or token_matches(
+        "confirmed:" + token, row["confirm_token_hash"]
+    )
 
 
 def manage_path(reference: str, token: str, **extra: str) -> str:
@@ -155,11 +182,16 @@ class VisitPages(Controller):
         row = await booking_store.by_reference(conn, reference)
         context: dict[str, Any] = {"reference": reference, "token": token, "visit": None}
         hint = None
-        if row is not None and token and token_matches(token, row["confirm_token_hash"]):
+        if row is not None and token and _own_confirm_link(row, token):
             hint = written(row["language"])
             visit = booking_store.visit_of(row)
             point, offer = await _place(conn, visit)
-            context |= _visit_context(visit, point, offer)
+            history = await booking_store.history_of(conn, row["id"])
+            context |= _visit_context(visit, point, offer) | {
+                "cancelled_by": history and history["cancelled_by"],
+                "replaces": history and history["replaces"],
+                "again": step_link(point.id),
+            }
         return page(request, "confirm.html", lang=language_of(request, hint), **context)
 
     @post("/confirm")
@@ -339,6 +371,7 @@ class VisitPages(Controller):
     ) -> Template:
         point, offer = await _place(conn, visit)
         lang = language_of(request, written(visit.language))
+        base = f"/bookings/{visit.reference}/move?"
         context: dict[str, Any] = {
             "token": token,
             "problem": problem,
@@ -347,9 +380,11 @@ class VisitPages(Controller):
             "days": [],
             "slots": [],
             "later": None,
+            "target": None,
+            "movable": visit.status in CHANGEABLE and visit.start > dt.datetime.now(dt.UTC),
+            "again": step_link(point.id),
             **_visit_context(visit, point, offer),
         }
-        base = f"/bookings/{visit.reference}/move?"
         day = parse_day(request.query_params.get("day"))
         shape = {"channel": visit.channel, "services": [visit.service_id, *visit.extra_services]}
         if offer is not None:
@@ -361,8 +396,17 @@ class VisitPages(Controller):
                 offer = visit_offer(point, offers, visit.channel, visit.party_size)
             except DomainError:
                 offer = None  # no longer offered so: the page says so, nothing to choose
-        if offer is None:
-            pass  # the service is no longer offered: the page says so, nothing to choose
+        target = _target(request.query_params.get("start"), point) if problem is None else None
+        if offer is None or not context["movable"]:
+            pass  # withdrawn service, or a visit cancelled or over: the page says so, no times
+        elif target is not None and target != visit.start:
+            target_day = target.astimezone(_zone(point)).date()
+            context |= {
+                "target": target,
+                "target_end": target + (visit.end - visit.start),
+                "start": request.query_params.get("start"),
+                "times_link": base + urlencode({"token": token, "day": target_day.isoformat()}),
+            }
         elif day is None:
             first = parse_day(request.query_params.get("from")) or dt.date.min
             days, later = await free_days(
@@ -401,6 +445,49 @@ class VisitPages(Controller):
             conn = await caller.uow.connection()
             return await self._move(request, conn, visit, token, message, status_of(error))
         return Redirect(path=manage_path(reference, token, done="moved"), status_code=303)
+
+    # ------------------------------------------------------------------------ release
+
+    @get("/release")
+    async def release_page(
+        self, request: Request, caller: CallerDep, reference: FromPath[str]
+    ) -> Template:
+        """The office's cancellation mail links here to give back a held alternative; the
+        page only shows a button (mail scanners follow links)."""
+        token = request.query_params.get("token")
+        try:
+            visit = await visits.get(caller, reference, token)
+        except DomainError as error:
+            return refused(request, error)
+        return await self._release(request, caller, visit, token or "", released=False)
+
+    async def _release(
+        self, request: Request, caller: Caller, visit: Visit, token: str, *, released: bool
+    ) -> Template:
+        point, offer = await _place(await caller.uow.connection(), visit)
+        return page(
+            request,
+            "release.html",
+            lang=language_of(request, written(visit.language)),
+            token=token,
+            released=released,
+            manage=manage_path(visit.reference, token),
+            again=step_link(point.id),
+            **_visit_context(visit, point, offer),
+        )
+
+    @post("/release")
+    async def release(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
+        form = await form_of(request)
+        token = text(form, "token")
+        try:
+            visit = await visits.get(caller, reference, token)
+            if visit.status != "held":  # accepted, or gone already: the page says which
+                return await self._release(request, caller, visit, token, released=False)
+            visit = await visits.cancel(caller, reference, token)
+        except DomainError as error:
+            return refused(request, error)
+        return await self._release(request, caller, visit, token, released=True)
 
     # ------------------------------------------------------------------------ cancel
 

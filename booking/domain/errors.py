@@ -241,6 +241,13 @@ class ConfirmLinkInvalid(NotFound):
     template = "No visit with this reference and confirmation link."
 
 
+class VisitCancelled(Gone):
+    """The link belongs to a visit that was cancelled (by its visitor or by the office)."""
+
+    code = "visit_cancelled"
+    template = "This visit was cancelled, so it cannot be confirmed any more."
+
+
 class HoldExpired(Gone):
     code = "hold_expired"
     template = (

@@ -5,6 +5,19 @@ language (`pl`, `en`, `uk`, `ru`), the layout in `render`.
 """
 
 from notifications.messages.catalog import MessageKind
-from notifications.messages.render import CATALOGS, RenderedMessage, render_message, sms_wordings
+from notifications.messages.render import (
+    CATALOGS,
+    OfferedTime,
+    RenderedMessage,
+    render_message,
+    sms_wordings,
+)
 
-__all__ = ["CATALOGS", "MessageKind", "RenderedMessage", "render_message", "sms_wordings"]
+__all__ = [
+    "CATALOGS",
+    "MessageKind",
+    "OfferedTime",
+    "RenderedMessage",
+    "render_message",
+    "sms_wordings",
+]

@@ -85,6 +85,16 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     """The sentence above the link to book again."""
     see: str
     """The sentence above the manage link in a message about a visit that is over."""
+    alternative_offer: str
+    """In the office's cancellation: the held alternative, `{alternative_when}`,
+    `{alternative_place}`, `{alternative_until}` (by when it must be accepted)."""
+    alternative_accept: str
+    """The sentence above the link that takes the alternative (a page with a button)."""
+    alternative_release: str
+    """The sentence above the link that gives the alternative back."""
+    alternative_none: str
+    """In the office's cancellation when no other free time was found (the link to book
+    follows)."""
     kiosk: str
     """Above the visit's QR code: scan it at the kiosk or type `{reference}`."""
     cant_come: str

@@ -32,6 +32,15 @@ CATALOG = Catalog(
     manage="If you cannot come, please cancel or move your visit here:",
     rebook="You can book a new visit here:",
     see="You can see the visit's details here:",
+    alternative_offer=(
+        "Instead, we are holding another time for you: {alternative_when}, "
+        "{alternative_place}. It is kept for you until {alternative_until}."
+    ),
+    alternative_accept="To take this time, open this link and confirm:",
+    alternative_release="If you do not need it, release it here so that someone else can come:",
+    alternative_none=(
+        "We could not find another free time for you at this point or at another point in the city."
+    ),
     kiosk=(
         "When you arrive, hold this code to the scanner of the kiosk at the entrance, or "
         "type your booking reference {reference} there. You then get a number for the "
@@ -82,7 +91,6 @@ CATALOG = Catalog(
             "We are sorry, but we have to cancel your visit: the office will be closed "
             "on that day.",
             "Reason: {reason}",
-            "Please book a visit on another day.",
         ),
     ),
     reminder=KindText(

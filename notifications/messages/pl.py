@@ -32,6 +32,17 @@ CATALOG = Catalog(
     manage="Jeśli nie możesz przyjść, odwołaj wizytę lub zmień jej termin tutaj:",
     rebook="Nowy termin zarezerwujesz tutaj:",
     see="Szczegóły wizyty znajdziesz tutaj:",
+    alternative_offer=(
+        "Zamiast niej rezerwujemy dla Ciebie inny termin: {alternative_when}, "
+        "{alternative_place}. Czeka on na Ciebie do {alternative_until}."
+    ),
+    alternative_accept="Aby przyjąć ten termin, otwórz ten link i potwierdź:",
+    alternative_release=(
+        "Jeśli go nie potrzebujesz, zwolnij go tutaj, żeby mógł z niego skorzystać ktoś inny:"
+    ),
+    alternative_none=(
+        "Nie znaleźliśmy innego wolnego terminu ani w tym punkcie, ani w innym punkcie w mieście."
+    ),
     kiosk=(
         "Po przyjściu przyłóż ten kod do czytnika kiosku przy wejściu albo wpisz tam "
         "numer rezerwacji {reference}. Otrzymasz numer, który pojawi się na ekranie w "
@@ -81,7 +92,6 @@ CATALOG = Catalog(
         lead=(
             "Przepraszamy, ale musimy odwołać Twoją wizytę: w tym dniu punkt będzie nieczynny.",
             "Powód: {reason}",
-            "Zapraszamy do zarezerwowania wizyty w innym dniu.",
         ),
     ),
     reminder=KindText(

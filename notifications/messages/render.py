@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -36,6 +37,19 @@ class RenderedMessage(msgspec.Struct, frozen=True):
 
 #: The Content-ID the HTML part names the QR code's image by (notifications/mailer.py adds it).
 QR_CID = "qr1@wizyta"
+
+
+class OfferedTime(NamedTuple):
+    """A held alternative offered in the office's cancellation (booking/alternatives.py)."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+    until: datetime  # held until then
+    point_name: Mapping[str, str]
+    point_address: str
+    accept_url: str | None  # the confirmation link (None once the mail was sent: no token)
+    release_url: str
 
 
 class _Layout(NamedTuple):
@@ -70,6 +84,8 @@ def render_message(
     reason: dict[str, str] | None = None,
     rebook_url: str | None = None,
     deadline: datetime | None = None,
+    alternative: OfferedTime | None = None,
+    no_alternative: bool = False,
     cant_come_url: str | None = None,
 ) -> RenderedMessage:
     """One message about `visit` in the visit's written language.
@@ -80,6 +96,8 @@ def render_message(
     closure's label) are optional; `rebook_url` adds a link to book again after a visit is gone;
     `deadline` (confirmation_request) says by when to confirm; `cant_come_url` (a reminder)
     adds the link to the page that cancels the visit and frees its time for others.
+    `alternative` (cancelled_by_office) is the time held instead, with its accept and release
+    links; `no_alternative` says none was found.
     """
     language = visit.written_language
     words = CATALOGS[language]
@@ -125,6 +143,27 @@ def render_message(
     blocks.details(rows)
     if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
         blocks.lines(f"{words.bring}:", bring.splitlines(), strong=True)
+    # The offer comes after the cancelled visit's details, so the two times are not confused.
+    if alternative is not None:
+        alt_zone = ZoneInfo(alternative.timezone)
+        offered = {
+            "alternative_when": dates.span(alternative.start, alternative.end, alt_zone, words),
+            "alternative_place": ", ".join(
+                p
+                for p in (
+                    _line(pick_text(alternative.point_name, language)),
+                    _line(alternative.point_address),
+                )
+                if p
+            ),
+            "alternative_until": dates.moment(alternative.until, alt_zone, words, weekday=False),
+        }
+        blocks.paragraph(words.alternative_offer, offered)
+        if alternative.accept_url:
+            blocks.link(words.alternative_accept, _url(alternative.accept_url))
+        blocks.link(words.alternative_release, _url(alternative.release_url))
+    elif no_alternative:
+        blocks.paragraph(words.alternative_none, {})
     if kind is MessageKind.REMINDER and cant_come_url:
         blocks.link(words.cant_come, _url(cant_come_url))
     if layout.manage and visit.manage_url:

@@ -155,6 +155,12 @@ async def test_a_visitor_books_moves_and_cancels_in_polish_on_a_phone(site, open
     await page.locator("ul.days a").nth(3).click()
     await tab.step("move-time")
     await page.locator("ul.times button").first.click()
+    # One tap only asks: the old and the new time side by side, nothing moved yet.
+    await page.get_by_role("heading", name="Przenieść wizytę na ten termin?").wait_for()
+    assert await page.locator("dl.move-change del").count() == 1
+    await tab.step("move-confirm")
+    assert await site.fetchval("select sequence from bookings where reference = $1", reference) == 0
+    await page.get_by_role("button", name="Tak, przenieś wizytę").click()
     await page.get_by_text("Wizyta została przełożona").wait_for()
     await tab.step("moved")
     moved = await mailbox.wait_for("jan@example.com", "Nowy termin")

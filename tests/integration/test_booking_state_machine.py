@@ -463,8 +463,9 @@ class VisitLifecycle(RuleBasedStateMachine):
             visit.status, visit.confirmed = "confirmed", True
         elif visit.status == "expired":
             assert response.status_code == 410, response.text
-        elif visit.confirmed:  # cancelled after confirming: the link no longer matches anything
-            assert response.status_code in (404, 409), response.text
+        elif visit.status == "cancelled":  # its own link, clicked before or not: says so
+            assert response.status_code == 410, response.text
+            assert response.json()["code"] == "visit_cancelled"
         else:
             assert response.status_code == 409, response.text
 

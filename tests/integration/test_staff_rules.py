@@ -109,7 +109,7 @@ async def _booked_visit(client, pool):
     return visit, day
 
 
-async def test_a_closure_lists_the_visits_it_hits_and_keeps_them_unless_asked(client, token, pool):
+async def test_a_closure_lists_the_visits_it_hits_and_keeps_them_when_told(client, token, pool):
     visit, day = await _booked_visit(client, pool)
     preview = await client.post(
         SPECIAL,
@@ -123,9 +123,12 @@ async def test_a_closure_lists_the_visits_it_hits_and_keeps_them_unless_asked(cl
     assert await pool.fetchval("select count(*) from calendar_rules where source = 'staff'") == 0
 
     kept = await client.post(
-        SPECIAL, json={"date": str(day), "kind": "closed"}, headers=auth(token)
+        SPECIAL,
+        params={"cancel_affected": "false"},
+        json={"date": str(day), "kind": "closed"},
+        headers=auth(token),
     )
-    assert kept.json()["cancelled"] == 0
+    assert kept.json()["cancelled"] == 0 and kept.json()["kept"] == 1
     assert (
         await pool.fetchval("select status from bookings where reference = $1", visit["reference"])
         == "held"

@@ -9,7 +9,13 @@ import msgspec
 import pytest
 
 from notifications.invitation import VisitSnapshot
-from notifications.messages import CATALOGS, MessageKind, RenderedMessage, render_message
+from notifications.messages import (
+    CATALOGS,
+    MessageKind,
+    OfferedTime,
+    RenderedMessage,
+    render_message,
+)
 from notifications.messages.catalog import Catalog, KindText
 
 LANGUAGES = ["pl", "en", "uk", "ru"]
@@ -261,8 +267,66 @@ def test_the_office_cancellation_says_it_is_closed_why_and_invites_rebooking(
     message = render(MessageKind.CANCELLED_BY_OFFICE, language)
     assert closed in message.text
     assert CLOSURE[language] in message.text
-    assert CATALOGS[language].cancelled_by_office.lead[-1] in message.text
+    assert CATALOGS[language].rebook in message.text
     assert REBOOK_URL in message.text
+
+
+ACCEPT_URL = "https://wizyta.example/bookings/KRK-AB12-C3/confirm?token=acc3pt"
+RELEASE_URL = "https://wizyta.example/bookings/KRK-AB12-C3/release?token=r3l3ase"
+
+
+def an_alternative(accept_url: str | None = ACCEPT_URL) -> OfferedTime:
+    return OfferedTime(
+        start=datetime(2027, 2, 9, 10, 0, tzinfo=UTC),
+        end=datetime(2027, 2, 9, 10, 30, tzinfo=UTC),
+        timezone="Europe/Warsaw",
+        until=datetime(2027, 2, 5, 9, 0, tzinfo=UTC),
+        point_name={"pl": "Punkt Chłopickiego", "en": "Chłopickiego point"},
+        point_address="ul. Chłopickiego 4, 31-000 Kraków",
+        accept_url=accept_url,
+        release_url=RELEASE_URL,
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_office_cancellation_offers_the_held_alternative_with_accept_and_release_links(
+    language: str,
+) -> None:
+    words = CATALOGS[language]
+    message = render_message(
+        MessageKind.CANCELLED_BY_OFFICE,
+        a_visit(language=language),
+        reason=CLOSURE,
+        rebook_url=REBOOK_URL,
+        alternative=an_alternative(),
+    )
+    for text in (message.text, message.html):
+        assert "11:00–11:30" in text  # 10:00 UTC in Warsaw, winter
+        assert "ul. Chłopickiego 4" in text
+        assert ACCEPT_URL in text and RELEASE_URL in text
+    assert message.text.index(words.alternative_accept) < message.text.index(ACCEPT_URL)
+    assert message.text.index(words.alternative_release) < message.text.index(RELEASE_URL)
+    assert words.alternative_none not in message.text
+    without_token = render_message(
+        MessageKind.CANCELLED_BY_OFFICE,
+        a_visit(language=language),
+        alternative=an_alternative(accept_url=None),
+    )
+    assert ACCEPT_URL not in without_token.text and RELEASE_URL in without_token.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_office_cancellation_says_when_no_other_time_was_found(language: str) -> None:
+    words = CATALOGS[language]
+    message = render_message(
+        MessageKind.CANCELLED_BY_OFFICE,
+        a_visit(language=language),
+        rebook_url=REBOOK_URL,
+        no_alternative=True,
+    )
+    assert words.alternative_none in message.text and REBOOK_URL in message.text
+    plain = render_message(MessageKind.CANCELLED_BY_OFFICE, a_visit(language=language))
+    assert words.alternative_none not in plain.text  # only when an offer was looked for
 
 
 def test_the_office_cancellation_without_a_reason_leaves_the_reason_out() -> None:
