@@ -421,3 +421,23 @@ async def test_staff_book_a_phone_visit_for_a_caller_through_the_same_core(clien
     )
     problem(refused, "phone_required", "visitor.phone")
     assert await pool.fetchval("select count(*) from bookings") == 1
+
+
+async def test_a_phone_visit_is_judged_by_the_phone_hours_not_the_visiting_hours(client, pool):
+    """Regression: the day sheet's "outside the hours after a change" read every visit against
+    the visiting hours, so each visit at a point that works by phone looked stranded."""
+    from tests.staff_helpers import auth, login, make_accounts
+
+    slot = (await free_slots(client, point=DEKERTA, channel="phone"))[0]
+    booked = await book(
+        client, slot["start"], "o@example.org", point=DEKERTA, channel="phone", phone=PHONE_NUMBER
+    )
+    assert booked.status_code == 201, booked.text
+    token = await login(client, (await make_accounts(pool)).admin)
+    day = dt.datetime.fromisoformat(slot["start"]).astimezone(WARSAW).date()
+    sheet = await client.get(
+        f"/api/v1/staff/points/{DEKERTA}/visits", params={"date": str(day)}, headers=auth(token)
+    )
+    assert sheet.status_code == 200, sheet.text
+    (visit,) = sheet.json()["visits"] if isinstance(sheet.json(), dict) else sheet.json()
+    assert visit["channel"] == "phone" and visit["outside_hours"] is False
