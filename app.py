@@ -445,10 +445,15 @@ def cmd_staff(settings: Settings, args: argparse.Namespace) -> None:
                     raise CommandFailed("a staff account needs at least one --point")
                 password = new_password()
                 try:
-                    await add_staff(conn, args.email, args.role, args.point or [], password)
+                    await add_staff(
+                        conn, args.email, args.role, args.point or [], password, one_time=True
+                    )
                 except ValueError as e:
                     raise CommandFailed(str(e)) from e
-                return f"{args.email} ({args.role}) one-time password: {password}"
+                return (
+                    f"{args.email} ({args.role}) one-time password: {password}"
+                    " (to be changed at the first login)"
+                )
             finally:
                 await conn.close()
 

@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from booking import store
+from booking.caller import Caller
 from booking.domain.errors import CheckInNotToday, NoShowTooEarly, NoSuchVisit
 from booking.domain.lifecycle import Event, sources, transition
 from core.uow import UnitOfWork
@@ -345,3 +346,101 @@ async def cancel_by_office(
     return OfficeCancellation(
         outbox=outbox, cancelled=[r["reference"] for r in rows], alternatives=alternatives
     )
+
+
+# ---------------------------------------------------------------------------- the clerk's desk
+
+
+async def cancel_one(
+    uow: UnitOfWork,
+    reference: str,
+    reason: dict[str, str],
+    *,
+    authorize: Callable[[str], None],
+    audited: Audited,
+) -> SheetVisit:
+    """The office cancels one visit from the day sheet (the visitor is told `reason`, through
+    `cancel_by_office`, as when the office closes): NoSuchVisit, the caller's refusal for
+    another point's visit, or IllegalTransition for a visit that can no longer be cancelled."""
+
+    async def work(conn: asyncpg.Connection) -> SheetVisit:
+        row = await conn.fetchrow(_SHEET + " where b.reference = $1 for update of b", reference)
+        if row is None:
+            raise NoSuchVisit(reference=reference)
+        authorize(row["point_id"])
+        transition(row["status"], Event.CANCEL)
+        uow.send((await cancel_by_office(conn, [reference], reason)).outbox)
+        fresh = await conn.fetchrow(_SHEET + " where b.id = $1", row["id"])
+        await audited(
+            conn,
+            row["point_id"],
+            {"status": row["status"]},
+            {"status": fresh["status"], "reason": reason},
+        )
+        return sheet_visit(fresh)
+
+    return await uow.atomic(work)
+
+
+async def move_one(
+    caller: Caller,
+    reference: str,
+    new_start: str,
+    *,
+    authorize: Callable[[str], None],
+    audited: Audited,
+) -> SheetVisit:
+    """The office moves a visit to another free time of its service and language (the capacity
+    staff see, as when staff book): the visitor's own move without its token, its limit of
+    moves or its notice (the office agreed the change with them). The visitor is told
+    ("moved"), and a confirmed visit's reminders follow the new time."""
+    from booking.checks import bookable_slot, config_and_offer, parse_start
+    from booking.domain.errors import AlreadyStarted, SlotTaken
+    from booking.holds import expire_overdue
+    from booking.visits import _reminders
+
+    async def work(conn: asyncpg.Connection) -> SheetVisit:
+        row = await store.by_reference(conn, reference, lock=True)
+        if row is None:
+            raise NoSuchVisit(reference=reference)
+        authorize(row["point_id"])
+        config, offer, now = await config_and_offer(conn, row["point_id"], row["service_id"])
+        point = config.point
+        if row["starts_at"] <= now:
+            raise AlreadyStarted(verb="moved")
+        transition(row["status"], Event.RESCHEDULE)
+        start = parse_start(new_start, point.timezone)
+        before = {"start": row["starts_at"].isoformat(), "desk_id": row["desk_id"]}
+        if start != row["starts_at"]:
+            caller.uow.send(await expire_overdue(conn, caller.hold, point.id))
+            slot = await bookable_slot(
+                conn,
+                point,
+                offer,
+                row["language"],
+                start,
+                now,
+                excluding=row["id"],
+                config=config,
+                staff=True,
+            )
+            moved = await store.move(
+                conn, point, row, slot.desk_ids, slot.start, slot.end, by_visitor=False
+            )
+            if moved is None:
+                raise SlotTaken()
+            desk, sequence = moved
+            previous = {"previous_start": row["starts_at"].isoformat()}
+            caller.uow.send(
+                [await store.add_outbox(conn, row["id"], "moved", sequence, payload=previous)]
+            )
+            if row["status"] == "confirmed":
+                caller.uow.send(
+                    await _reminders(caller, conn, row["id"], slot.start, sequence, now)
+                )
+            await audited(
+                conn, point.id, before, {"start": slot.start.isoformat(), "desk_id": desk}
+            )
+        return sheet_visit(await conn.fetchrow(_SHEET + " where b.id = $1", row["id"]))
+
+    return await caller.uow.atomic(work)

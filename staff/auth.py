@@ -15,11 +15,21 @@ from core.errors import FormExpired
 from core.tokens import token_matches
 from core.uow import UnitOfWork
 from staff.accounts import StaffMember
-from staff.errors import AdminOnly, NotYourPoint
+from staff.errors import AdminOnly, NotYourPoint, PasswordChangeRequired
 from staff.sessions import authenticate
 
 SESSION_COOKIE = "wizyta_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What an account with a one-time password may still reach: changing it, and leaving.
+ONE_TIME_ALLOWED = frozenset(
+    {
+        "/staff/password",
+        "/staff/logout",
+        "/api/v1/staff/me",
+        "/api/v1/staff/me/password",
+        "/api/v1/staff/sessions/current",
+    }
+)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -50,6 +60,8 @@ async def staff_of(request: Request, source: UnitOfWork | BoundedPool) -> StaffM
             sent = (await request.form()).get("csrf_token")
         if not token_matches(sent, csrf_hash):
             raise FormExpired()
+    if staff.must_change_password and request.url.path.rstrip("/") not in ONE_TIME_ALLOWED:
+        raise PasswordChangeRequired()
     return staff
 
 

@@ -67,6 +67,37 @@ class NoSuchRule(NotFound):
     template = "The point {point_id!r} has no rule {rule_id!r}."
 
 
+class PasswordChangeRequired(Forbidden):
+    """The account still has the one-time password it was given; everything but changing it
+    (and logging out) is refused."""
+
+    code = "password_change_required"
+    template = (
+        "This account still has its one-time password; choose your own first: "
+        "POST /api/v1/staff/me/password."
+    )
+
+
+class WrongCurrentPassword(Invalid):
+    code, field = "wrong_current_password", "current_password"
+    template = "The current password is wrong."
+
+
+class PasswordTooShort(Invalid):
+    code, field = "password_too_short", "new_password"
+    template = "The new password must have {minimum} to {maximum} characters."
+
+
+class PasswordUnchanged(Invalid):
+    code, field = "password_unchanged", "new_password"
+    template = "The new password must differ from the current one."
+
+
+class NoSuchStaff(NotFound):
+    code, field = "no_such_staff", "email"
+    template = "There is no staff account {email!r}."
+
+
 class AffectedVisitsNeedAChoice(Conflict):
     """A change would leave active visits outside the hours and the request did not say what
     becomes of them (`cancel_affected` absent): nothing was written. `count` and `visits`

@@ -6,6 +6,7 @@ from __future__ import annotations
 def staff_management_handlers() -> list[object]:
     from staff.audit_api import StaffAuditController
     from staff.booking_api import StaffBookingController
+    from staff.desk_api import StaffDeskController as ClerkDeskController
     from staff.desks_api import StaffDeskController
     from staff.feed_api import StaffFeedController, StaffFeedTokenController
     from staff.points_api import StaffPointController
@@ -16,6 +17,7 @@ def staff_management_handlers() -> list[object]:
     from staff.special_days import StaffSpecialDayController
     from staff.statistics import StaffStatisticsController
     from staff.visits_api import StaffVisitController
+    from staff.week_api import StaffWeekController
 
     return [
         StaffPointController,
@@ -24,6 +26,8 @@ def staff_management_handlers() -> list[object]:
         StaffDeskController,
         StaffVisitController,
         StaffBookingController,
+        ClerkDeskController,
+        StaffWeekController,
         StaffFeedTokenController,
         StaffFeedController,
         StaffAuditController,

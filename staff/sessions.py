@@ -63,7 +63,7 @@ async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) ->
             raise TooManyLogins(max(waits))
         row = await conn.fetchrow(
             """
-            select a.id, a.email, a.role, a.password_hash, a.disabled_at,
+            select a.id, a.email, a.role, a.password_hash, a.disabled_at, a.must_change_password,
                    coalesce(array_agg(p.point_id) filter (where p.point_id is not null), '{}')
                        as point_ids
             from staff_accounts a left join staff_points p on p.staff_id = a.id
@@ -93,7 +93,13 @@ async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) ->
                 token_hash(csrf),
                 ABSOLUTE,
             )
-    staff = StaffMember(row["id"], row["email"], row["role"], frozenset(row["point_ids"]))
+    staff = StaffMember(
+        row["id"],
+        row["email"],
+        row["role"],
+        frozenset(row["point_ids"]),
+        row["must_change_password"],
+    )
     return Session(token, csrf, expires, staff)
 
 
@@ -104,7 +110,8 @@ async def authenticate(pool: asyncpg.Pool, token: str | None) -> tuple[StaffMemb
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             """
-            select a.id, a.email, a.role, s.csrf_hash, s.last_seen_at, now() as now,
+            select a.id, a.email, a.role, a.must_change_password, s.csrf_hash, s.last_seen_at,
+                   now() as now,
                    coalesce(array_agg(p.point_id) filter (where p.point_id is not null), '{}')
                        as point_ids
             from staff_sessions s
@@ -124,7 +131,13 @@ async def authenticate(pool: asyncpg.Pool, token: str | None) -> tuple[StaffMemb
                 "update staff_sessions set last_seen_at = now() where token_hash = $1",
                 token_hash(token),
             )
-    staff = StaffMember(row["id"], row["email"], row["role"], frozenset(row["point_ids"]))
+    staff = StaffMember(
+        row["id"],
+        row["email"],
+        row["role"],
+        frozenset(row["point_ids"]),
+        row["must_change_password"],
+    )
     return staff, bytes(row["csrf_hash"])
 
 

@@ -101,9 +101,15 @@ def page_exception_handlers(api_handlers: Mapping[Any, Handler]) -> dict[Any, Ha
 def _error_page(request: Request, exc: Exception) -> Response:
     import logging
 
+    from staff.errors import PasswordChangeRequired
     from web.errors import explain, general, retry_headers
     from web.render import language_of, page
 
+    if isinstance(exc, PasswordChangeRequired):
+        # every staff page leads to the change until the one-time password is replaced
+        from litestar.response import Redirect
+
+        return Redirect(path="/staff/password", status_code=303)  # type: ignore[return-value]
     lang = language_of(request)
     headers: dict[str, str] = {}
     if not isinstance(exc, DomainError) and is_store_failure(exc):

@@ -461,6 +461,26 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
     "session_ended": (None, _SESSION_ENDED),
     "not_your_point": (None, _plain(N_("Your account may not manage this point."))),
     "admin_only": (None, _plain(N_("Only an administrator may do this."))),
+    "password_change_required": (
+        None,
+        _plain(N_("Please choose your own password first: the one you were given is one-time.")),
+    ),
+    "wrong_current_password": (
+        "current_password",
+        _plain(N_("The current password is wrong.")),
+    ),
+    "password_too_short": (
+        "new_password",
+        lambda params, lang: (
+            gettext_for(lang)(N_("The new password must have at least %(minimum)s characters."))
+            % {"minimum": params.get("minimum", 12)}
+        ),
+    ),
+    "password_unchanged": (
+        "new_password",
+        _plain(N_("The new password must differ from the current one.")),
+    ),
+    "no_such_staff": ("email", _plain(N_("There is no staff account with this e-mail address."))),
     "form_expired": (
         None,
         _plain(

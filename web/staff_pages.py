@@ -20,20 +20,24 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
+from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from booking.domain.lifecycle import Event, allowed_events
 from booking.office import SheetVisit
 from core.problems import DomainError, Unauthorized, status_of
+from core.tokens import token_hash
 from core.uow import Uow
 from scheduling import store
 from scheduling.model import Point
-from staff.accounts import StaffMember
-from staff.auth import SESSION_COOKIE, require_point, staff_of
+from staff import desk_api
+from staff.accounts import MIN_PASSWORD, StaffMember, change_password, reset_password
+from staff.auth import SESSION_COOKIE, require_admin, require_point, staff_of
 from staff.errors import AffectedVisitsNeedAChoice
 from staff.sessions import ABSOLUTE, log_in, log_out
-from web.common import client_address, form_of, limit, parse_day, text
+from staff.week_api import week_of
+from web.common import CallerDep, client_address, form_of, limit, parse_day, provide_caller, text
 from web.errors import explain
 from web.i18n import N_, gettext_for
 from web.render import language_of, page
@@ -60,6 +64,9 @@ DONE = {
     "no-show": N_("Marked as not come."),
     "complete": N_("Marked as done."),
     "added": N_("The special day is saved; visitors see it in the hours and when booking."),
+    "cancel": N_("Cancelled; the visitor is told the reason."),
+    "move": N_("Moved; the visitor is told the new time."),
+    "password": N_("Your password is changed; your other sessions have ended."),
     "changed": N_("The special day is changed; visitors see it in the hours and when booking."),
     "deleted": N_("The special day is deleted; the usual hours apply again that day."),
     "cancelled": N_(
@@ -134,7 +141,8 @@ class StaffPages(Controller):
                 form={"email": email},
                 problem=explain(error, lang).message,
             )
-        response = Redirect(path="/staff", status_code=303)
+        target = "/staff/password" if session.staff.must_change_password else "/staff"
+        response = Redirect(path=target, status_code=303)
         seconds = int(ABSOLUTE.total_seconds())
         response.set_cookie(_cookie(SESSION_COOKIE, session.token, request, seconds))
         response.set_cookie(_cookie(STAFF_CSRF_COOKIE, session.csrf_token, request, seconds))
@@ -150,6 +158,76 @@ class StaffPages(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie(STAFF_CSRF_COOKIE, path="/")
         return response
+
+    # ------------------------------------------------------------------------ password
+
+    @get("/password")
+    async def password_page(self, request: Request) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        return self._password(request, staff, {}, None)
+
+    def _password(
+        self,
+        request: Request,
+        staff: StaffMember,
+        errors: dict[str, str],
+        reset: tuple[str, str] | None,
+        status: int = 200,
+        reset_errors: dict[str, str] | None = None,
+    ) -> Template:
+        lang = language_of(request)
+        done = DONE.get(request.query_params.get("done", ""))
+        return _staff_page(
+            request,
+            staff,
+            "staff/password.html",
+            lang=lang,
+            status=status,
+            member=staff,
+            errors=errors,
+            reset=reset,
+            reset_errors=reset_errors or {},
+            done=done and gettext_for(lang)(done),
+            minimum=MIN_PASSWORD,
+        )
+
+    @post("/password")
+    async def change_password(self, request: Request, state: State) -> Any:
+        staff = await staff_of(request, state.pool)
+        form = await form_of(request)
+        current, new = form.get("current_password", ""), form.get("new_password", "")
+        lang = language_of(request)
+        errors: dict[str, str] = {}
+        if new != form.get("repeat_password", ""):
+            errors["repeat_password"] = gettext_for(lang)(N_("The two new passwords differ."))
+        else:
+            try:
+                async with state.pool.acquire() as conn:
+                    token = request.cookies.get(SESSION_COOKIE, "")
+                    await change_password(conn, staff.id, current, new, token_hash(token))
+            except DomainError as error:
+                problem = explain(error, lang)
+                errors[problem.field or "form"] = problem.message
+        if errors:
+            return self._password(request, staff, errors, None, 422)
+        return Redirect(path="/staff/password?done=password", status_code=303)
+
+    @post("/password-resets")
+    async def reset_password(self, request: Request, state: State) -> Any:
+        staff = await staff_of(request, state.pool)
+        require_admin(staff)
+        form = await form_of(request)
+        email = text(form, "email")
+        try:
+            async with state.pool.acquire() as conn:
+                _, password = await reset_password(conn, email)
+        except DomainError as error:
+            problem = explain(error, language_of(request))
+            errors = {"email": problem.message}
+            return self._password(request, staff, {}, None, status_of(error), errors)
+        return self._password(request, staff, {}, (email, password))
 
     # ------------------------------------------------------------------------ points
 
@@ -202,6 +280,7 @@ class StaffPages(Controller):
             today=today,
             visits=visits,
             actions={v.reference: _actions(v, dt.datetime.now(dt.UTC)) for v in visits},
+            changeable={v.reference for v in visits if _changeable(v, dt.datetime.now(dt.UTC))},
             action_names={k: label for k, (_, label) in ACTIONS.items()},
             problems=problems,
             done=done and gettext_for(lang)(done),
@@ -209,12 +288,16 @@ class StaffPages(Controller):
             next=link + (day + dt.timedelta(days=1)).isoformat(),
         )
 
-    @post("/points/{point_id:str}/visits/{reference:str}/{action:str}")
+    @post(
+        "/points/{point_id:str}/visits/{reference:str}/{action:str}",
+        dependencies={"caller": Provide(provide_caller)},
+    )
     async def visit_action(
         self,
         request: Request,
         state: State,
         uow: Uow,
+        caller: CallerDep,
         point_id: FromPath[str],
         reference: FromPath[str],
         action: FromPath[str],
@@ -222,10 +305,22 @@ class StaffPages(Controller):
         staff = await staff_of(request, state.pool)
         form = await form_of(request)
         day = parse_day(text(form, "date"))
-        if action not in ACTIONS:
+        if action not in ACTIONS and action not in ("cancel", "move"):
             return Redirect(path=f"/staff/points/{point_id}", status_code=303)
+        lang = language_of(request)
         try:
-            await move(uow, staff, reference, ACTIONS[action][0])
+            if action == "cancel":
+                reason = text(form, "reason")
+                if not reason:
+                    message = gettext_for(lang)(N_("Please give the reason the visitor is told."))
+                    return await self._sheet(
+                        request, state, staff, point_id, {reference: message}, day, 422
+                    )
+                await desk_api.cancel(uow, staff, reference, {lang: reason[:500]})
+            elif action == "move":
+                await desk_api.move(caller, staff, reference, text(form, "start"))
+            else:
+                await move(uow, staff, reference, ACTIONS[action][0])
         except DomainError as error:
             message = explain(error, language_of(request)).message
             return await self._sheet(
@@ -234,6 +329,63 @@ class StaffPages(Controller):
         query = {"done": action} | ({"date": day.isoformat()} if day else {})
         target = f"/staff/points/{point_id}?{urlencode(query)}#visit-{reference}"
         return Redirect(path=target, status_code=303)
+
+    # ------------------------------------------------------------------------ week
+
+    @get("/points/{point_id:str}/week")
+    async def week(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
+        staff = await who(request)
+        if staff is None:
+            return _to_login()
+        require_point(staff, point_id)
+        lang = language_of(request)
+        async with state.pool.acquire() as conn:
+            point = await store.get_point(conn, point_id)
+            services = await store.list_point_services(conn, point_id)
+            chosen = request.query_params.get("service") or (services[0].id if services else "")
+            offer = next((s for s in services if s.id == chosen), services[0] if services else None)
+            languages = offer.languages if offer else []
+            language = request.query_params.get("language", "")
+            language = language if language in languages else (languages[0] if languages else "")
+            day = parse_day(request.query_params.get("date"))
+            week, problem, status = None, None, 200
+            if offer is not None and language:
+                try:
+                    week = await week_of(conn, point_id, offer.id, language, day)
+                except DomainError as error:
+                    problem, status = explain(error, lang).message, status_of(error)
+        times: list[str] = []
+        cells: dict[tuple[str, dt.date], Any] = {}
+        if week is not None:
+            for d in week.days:
+                for slot in d.slots:
+                    time = slot.start.strftime("%H:%M")
+                    cells[(time, d.date)] = slot
+                    if time not in times:
+                        times.append(time)
+            times.sort()
+        monday = week.first - dt.timedelta(days=week.first.weekday()) if week else None
+        link = f"/staff/points/{point_id}/week?" + urlencode(
+            {"service": offer.id if offer else "", "language": language}
+        )
+        return _staff_page(
+            request,
+            staff,
+            "staff/week.html",
+            lang=lang,
+            status=status,
+            point=point,
+            services=services,
+            offer=offer,
+            language=language,
+            week=week,
+            times=times,
+            cells=cells,
+            desk_names={d.id: d.names for d in week.desks} if week else {},
+            problem=problem,
+            previous=monday and f"{link}&date={(monday - dt.timedelta(days=7)).isoformat()}",
+            next=monday and f"{link}&date={(monday + dt.timedelta(days=7)).isoformat()}",
+        )
 
     # ------------------------------------------------------------------------ special days
 
@@ -452,6 +604,12 @@ def _actions(visit: SheetVisit, now: dt.datetime) -> list[str]:
     if visit.start > now:
         allowed = allowed - {Event.NO_SHOW}
     return [name for name, (event, _) in ACTIONS.items() if event in allowed]
+
+
+def _changeable(visit: SheetVisit, now: dt.datetime) -> bool:
+    """Whether the office may still cancel or move the visit (held or confirmed, ahead)."""
+    allowed = allowed_events(visit.status)
+    return visit.start > now and {Event.CANCEL, Event.RESCHEDULE} <= allowed
 
 
 def _weekdays(rrule: str | None) -> list[int]:

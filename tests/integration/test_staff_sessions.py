@@ -29,6 +29,7 @@ async def test_staff_log_in_and_see_who_they_are(client, accounts):
         "email": accounts.basztowa,
         "role": "staff",
         "point_ids": ["krakow-basztowa-22"],
+        "must_change_password": False,
     }
 
 
