@@ -394,7 +394,7 @@ async def move_one(
     staff see, as when staff book): the visitor's own move without its token, its limit of
     moves or its notice (the office agreed the change with them). The visitor is told
     ("moved"), and a confirmed visit's reminders follow the new time."""
-    from booking.checks import bookable_slot, config_and_offer, parse_start
+    from booking.checks import bookable_slot, config_and_visit, parse_start
     from booking.domain.errors import AlreadyStarted, SlotTaken
     from booking.holds import expire_overdue
     from booking.visits import _reminders
@@ -404,7 +404,14 @@ async def move_one(
         if row is None:
             raise NoSuchVisit(reference=reference)
         authorize(row["point_id"])
-        config, offer, now = await config_and_offer(conn, row["point_id"], row["service_id"])
+        # the visit keeps its channel, party and matters (its length, its consultants)
+        config, offer, services, now = await config_and_visit(
+            conn,
+            row["point_id"],
+            [row["service_id"], *row["extra_services"]],
+            row["channel"],
+            row["party_size"],
+        )
         point = config.point
         if row["starts_at"] <= now:
             raise AlreadyStarted(verb="moved")
@@ -423,6 +430,8 @@ async def move_one(
                 excluding=row["id"],
                 config=config,
                 staff=True,
+                channel=row["channel"],
+                services=services,
             )
             moved = await store.move(
                 conn, point, row, slot.desk_ids, slot.start, slot.end, by_visitor=False
