@@ -86,10 +86,9 @@ CATALOG = Catalog(
         ),
     ),
     cancelled_by_office=KindText(
-        subject="Visit {reference} cancelled: the office is closed that day",
+        subject="Visit {reference} cancelled by the office",
         lead=(
-            "We are sorry, but we have to cancel your visit: the office will be closed "
-            "on that day.",
+            "We are sorry, but the office has to cancel your visit.",
             "Reason: {reason}",
         ),
     ),
@@ -143,8 +142,8 @@ CATALOG = Catalog(
         ),
         cancelled=("Visit {reference} on {when} is cancelled. Details: {link}",),
         cancelled_by_office=(
-            "Sorry, visit {reference} on {when} is cancelled: the office is closed. {link}",
-            "Visit {reference} on {when} cancelled: office closed. {link}",
+            "Sorry, the office has cancelled visit {reference} on {when}. {link}",
+            "Visit {reference} on {when} cancelled by the office. {link}",
         ),
         reminder=(
             "Reminder: visit {reference} on {when}, {place}. Cannot come? Tap: {link}",

@@ -88,9 +88,9 @@ CATALOG = Catalog(
         ),
     ),
     cancelled_by_office=KindText(
-        subject="Wizyta {reference} odwołana – punkt nieczynny",
+        subject="Wizyta {reference} odwołana przez punkt",
         lead=(
-            "Przepraszamy, ale musimy odwołać Twoją wizytę: w tym dniu punkt będzie nieczynny.",
+            "Przepraszamy, ale punkt musi odwołać Twoją wizytę.",
             "Powód: {reason}",
         ),
     ),
@@ -144,8 +144,8 @@ CATALOG = Catalog(
         ),
         cancelled=("Wizyta {reference} ({when}) została odwołana. Szczegóły: {link}",),
         cancelled_by_office=(
-            "Przepraszamy, wizyta {reference} ({when}) odwołana: urząd będzie zamknięty. {link}",
-            "Wizyta {reference} ({when}) odwołana: urząd zamknięty. {link}",
+            "Przepraszamy, punkt odwołał wizytę {reference} ({when}). {link}",
+            "Wizyta {reference} ({when}) odwołana przez punkt. {link}",
         ),
         reminder=(
             "Przypomnienie: wizyta {reference} {when}, {place}. Nie możesz przyjść? {link}",
