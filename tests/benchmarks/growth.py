@@ -480,9 +480,8 @@ async def plans(database_url: str) -> list[str]:
         end = start + dt.timedelta(days=14)
         busy = (
             f"execute busy('{throughput.POINT}', '{start.isoformat()}', '{end.isoformat()}', "
-            "'{held,confirmed,checked_in}', null, null)"
+            "'{held,confirmed,checked_in}', null, now())"  # the public's view (held back places)
         )
-        # busy_periods' parameters: point, from, to, statuses, a visit left out, held back at
         await conn.execute(
             "prepare busy(text, timestamptz, timestamptz, text[], uuid, timestamptz) as "
             + _busy_sql()
