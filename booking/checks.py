@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
@@ -36,7 +37,8 @@ from scheduling import store
 from scheduling.availability import point_days, released_until, slots_for
 from scheduling.config import PointConfig
 from scheduling.model import LANGUAGES as VISIT_LANGUAGES
-from scheduling.model import Point, PointService
+from scheduling.model import ON_SITE, Point, PointService
+from scheduling.offers import check_channel, visit_offer
 from scheduling.releases import release_instant
 from scheduling.slots import Slot
 
@@ -86,15 +88,19 @@ async def bookable_slot(
     excluding: UUID | None = None,
     config: PointConfig | None = None,
     free_only: bool = True,
+    channel: str = ON_SITE,
+    services: Sequence[str] | None = None,
     staff: bool = False,
 ) -> Slot:
     """The slot starting at `start` with its free desks, or the reason there is none.
 
-    With `free_only=False` (a draw entry names the time it would like; the draw allots), a
-    slot the rules offer is accepted whether or not its desks are taken. The public's view of
-    the capacity unless `staff` books (scheduling/capacity.py); where the point keeps places
-    for staff, an online booker judges the public's part in the day's turn, after every
-    visit booked before it (store.take_turn), so concurrent bookers cannot overrun it."""
+    `offer` is the visit's shape (scheduling/offers.py: its channel, party and matters) and
+    `services` its matters' ids. With `free_only=False` (a draw entry names the time it would
+    like; the draw allots), a slot the rules offer is accepted whether or not its desks are
+    taken. The public's view of the capacity unless `staff` books (scheduling/capacity.py);
+    where the point keeps places for staff, an online booker judges the public's part in the
+    day's turn, after every visit booked before it (store.take_turn), so concurrent bookers
+    cannot overrun it."""
     zone = zoneinfo.ZoneInfo(point.timezone)
     day = start.astimezone(zone).date()
     if config is None:
@@ -112,6 +118,8 @@ async def bookable_slot(
         excluding=excluding,
         config=config,
         ignore_busy=not free_only,
+        channel=channel,
+        services=services,
         staff=staff,
     )
     for slot in slots.slots:
@@ -133,12 +141,23 @@ async def bookable_slot(
     if start > now + dt.timedelta(days=offer.horizon_days):
         raise TooFar(days=offer.horizon_days)
     (unbusy,) = await slots_for(
-        conn, point, offer, language, day, day, now, ignore_busy=True, config=config, staff=staff
+        conn,
+        point,
+        offer,
+        language,
+        day,
+        day,
+        now,
+        ignore_busy=True,
+        config=config,
+        channel=channel,
+        services=services,
+        staff=staff,
     )
     if any(slot.start == start for slot in unbusy.slots):
         raise SlotTaken()
-    rules = config.rules if config else await store.list_rules(conn, point.id)
-    (hours,) = point_days(point, rules, day, day)
+    rules = config.rules if config else await store.list_rules(conn, point.id, channel)
+    (hours,) = point_days(point, rules, day, day, channel)
     local = start.astimezone(zone)
     end = (start + dt.timedelta(minutes=offer.duration_minutes)).astimezone(zone)
     inside = any(
@@ -173,6 +192,31 @@ async def config_and_offer(
     if offer is None:
         raise ServiceNotOffered(point_id=point_id, service_id=service_id)
     return config, offer, now
+
+
+async def config_and_visit(
+    conn: asyncpg.Connection,
+    point_id: str,
+    service_ids: Sequence[str],
+    channel: str = ON_SITE,
+    party_size: int = 1,
+) -> tuple[PointConfig, PointService, list[str], dt.datetime]:
+    """The point's configuration, the visit's shape as one offer (scheduling/offers.py: its
+    channel, party and matters, the first being its service), the matters' ids, and now().
+
+    A matter named twice counts once. Each refusal is a 422 naming the field to correct."""
+    check_channel(channel)
+    services = list(dict.fromkeys(service_ids))
+    config, _, now = await config_and_offer(conn, point_id, services[0])
+    offers = [config.services[services[0]]]
+    for service_id in services[1:]:
+        found = config.services.get(service_id)
+        if found is None:
+            raise ServiceNotOffered(
+                point_id=point_id, service_id=service_id, field="extra_services"
+            )
+        offers.append(found)
+    return config, visit_offer(config.point, offers, channel, party_size), services, now
 
 
 def check_language(offer: PointService, language: str) -> None:

@@ -50,6 +50,13 @@ class SheetVisit(msgspec.Struct, frozen=True, kw_only=True):
     desk: dict[str, str]
     mail_failed: bool = False
     """The last message to the visitor could not be delivered (the address bounced)."""
+    channel: str = "on_site"
+    """on_site, phone (call `visitor.phone` at the time) or video (`video_url`)"""
+    party_size: int = 1
+    """How many people come (a family)."""
+    extra_services: list[str] = []
+    """The visit's further matters, after `service_id`."""
+    video_url: str | None = None
     outside_hours: bool = False
     """Active, but a change of hours, desks or offers (kept at staff's choice) left it
     outside the hours or without a desk that can serve it."""
@@ -62,6 +69,7 @@ _SHEET = """
            b.visitor_name, b.visitor_email, b.visitor_phone, b.service_id, b.sequence,
            b.hold_expires_at, s.names as service_names, b.desk_id, d.names as desk_names,
            p.timezone, visit_status(b.status, b.hold_expires_at) as status, b.booked_by,
+           b.channel, b.party_size, b.extra_services, b.video_url,
            coalesce((
                select o.failed_at is not null from outbox o
                 where o.booking_id = b.id
@@ -94,6 +102,10 @@ def sheet_visit(row: asyncpg.Record) -> SheetVisit:
         desk_id=row["desk_id"],
         desk=row["desk_names"],
         mail_failed=row["mail_failed"],
+        channel=row["channel"],
+        party_size=row["party_size"],
+        extra_services=list(row["extra_services"]),
+        video_url=row["video_url"],
         booked_by=row["booked_by"],
     )
 
@@ -229,12 +241,23 @@ async def outside_hours(
     zone = zoneinfo.ZoneInfo(point.timezone)
     first = min(v.start for v in visits).astimezone(zone).date()
     last = max(v.end for v in visits).astimezone(zone).date()
-    rules = await scheduling_store.list_rules(conn, point_id)
-    schedules = {d.desk_id: d for d in await desk_schedules(conn, point, rules, first, last)}
+    # Each visit against its own channel's hours (a phone visit against the phone hours).
+    channels = dict(
+        await conn.fetch(
+            "select reference, channel from bookings where reference = any($1::text[])",
+            [v.reference for v in visits],
+        )
+    )
+    rules = await scheduling_store.list_rules(conn, point_id, channel=None)
+    schedules = {
+        (channel, d.desk_id): d
+        for channel in set(channels.values())
+        for d in await desk_schedules(conn, point, rules, first, last, channel=channel)
+    }
     affected = []
     for v in visits:
         day = v.start.astimezone(zone).date()
-        schedule = schedules.get(v.desk_id)
+        schedule = schedules.get((channels.get(v.reference, "on_site"), v.desk_id))
         intervals = schedule.days.get(day, ()) if schedule else ()
         inside = any(
             dt.datetime.combine(day, i.opens, zone) <= v.start
@@ -371,7 +394,7 @@ async def move_one(
     staff see, as when staff book): the visitor's own move without its token, its limit of
     moves or its notice (the office agreed the change with them). The visitor is told
     ("moved"), and a confirmed visit's reminders follow the new time."""
-    from booking.checks import bookable_slot, config_and_offer, parse_start
+    from booking.checks import bookable_slot, config_and_visit, parse_start
     from booking.domain.errors import AlreadyStarted, SlotTaken
     from booking.holds import expire_overdue
     from booking.visits import _reminders
@@ -381,7 +404,14 @@ async def move_one(
         if row is None:
             raise NoSuchVisit(reference=reference)
         authorize(row["point_id"])
-        config, offer, now = await config_and_offer(conn, row["point_id"], row["service_id"])
+        # the visit keeps its channel, party and matters (its length, its consultants)
+        config, offer, services, now = await config_and_visit(
+            conn,
+            row["point_id"],
+            [row["service_id"], *row["extra_services"]],
+            row["channel"],
+            row["party_size"],
+        )
         point = config.point
         if row["starts_at"] <= now:
             raise AlreadyStarted(verb="moved")
@@ -400,6 +430,8 @@ async def move_one(
                 excluding=row["id"],
                 config=config,
                 staff=True,
+                channel=row["channel"],
+                services=services,
             )
             moved = await store.move(
                 conn, point, row, slot.desk_ids, slot.start, slot.end, by_visitor=False

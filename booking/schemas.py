@@ -29,6 +29,22 @@ Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=_LINE)]
 LINE = _LINE
 Language = Annotated[str, Meta(min_length=2, max_length=3)]
 Start = Annotated[str, Meta(min_length=16, max_length=40, description="RFC 3339, or local time")]
+VisitChannel = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=20,
+        pattern=_LINE,
+        description="on_site (at a desk), phone (the consultant calls visitor.phone) or video",
+    ),
+]
+PartySize = Annotated[
+    int, Meta(ge=1, le=99, description="how many people come (a family); at most the service's")
+]
+ExtraServices = Annotated[
+    list[Slug],
+    Meta(max_length=9, description="further matters dealt with in the same visit"),
+]
 #: How the visitor is told about the visit: e-mail, SMS (to visitor.phone, a mobile), or both.
 Channel = Literal["email", "sms"]
 NotifyBy = Annotated[
@@ -51,6 +67,9 @@ class BookingCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visitor: VisitorIn
     notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
+    channel: VisitChannel = "on_site"
+    party_size: PartySize = 1
+    extra_services: ExtraServices = []
     mail_language: Literal["pl", "en", "uk", "ru"] | None = None
     """The language of the visit's e-mails; by default the visit's own (a sign language's:
     its spoken one)."""

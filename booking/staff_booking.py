@@ -26,18 +26,32 @@ from msgspec import Meta
 
 from booking import draw, idempotency, store
 from booking.caller import Caller, valid_email
-from booking.checks import bookable_slot, check_language, config_and_offer, parse_start
+from booking.checks import bookable_slot, check_language, config_and_visit, parse_start
 from booking.domain.errors import (
     ContactMissing,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
+    PhoneRequired,
     SlotTaken,
 )
 from booking.domain.visit import Visit, Visitor, hold_visit
 from booking.holds import expire_overdue, place_hold
 from booking.phones import sms_number
-from booking.schemas import EmailText, Language, Name, Need, Notes, Phone, Slug, Start
+from booking.schemas import (
+    EmailText,
+    ExtraServices,
+    Language,
+    Name,
+    Need,
+    Notes,
+    PartySize,
+    Phone,
+    Slug,
+    Start,
+    VisitChannel,
+)
 from booking.visits import _confirmed_marker, confirmed_mails
+from scheduling.model import PHONE
 
 
 class StaffVisitorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -54,6 +68,11 @@ class StaffBookingIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     visitor: StaffVisitorIn
     notes: Notes | None = None
     needs: Annotated[list[Need], Meta(max_length=5)] = []
+    #: a visitor who phones may be called back: the same channels, parties and matters as a
+    #: visitor's own booking (scheduling/offers.py)
+    channel: VisitChannel = "on_site"
+    party_size: PartySize = 1
+    extra_services: ExtraServices = []
 
 
 class StaffBooking(Visit, frozen=True, kw_only=True):
@@ -122,15 +141,32 @@ async def _book(
     audited: Audited,
 ) -> StaffBooking:
     visitor = Visitor(data.visitor.name.strip(), email, data.visitor.phone)
-    config, offer, now = await config_and_offer(conn, point_id, data.service_id)
+    config, offer, services, now = await config_and_visit(
+        conn,
+        point_id,
+        [data.service_id, *data.extra_services],
+        data.channel,
+        data.party_size,
+    )
     point = config.point
     check_language(offer, data.language)
+    if data.channel == PHONE and not data.visitor.phone:
+        raise PhoneRequired()
     start = parse_start(data.start, point.timezone)
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
     if not draw.open_window(point, day, now):  # those who entered a draw come first
         caller.uow.send(await draw.decide_due(conn, point, day, caller.hold, now))
     slot = await bookable_slot(
-        conn, point, offer, data.language, start, now, config=config, staff=True
+        conn,
+        point,
+        offer,
+        data.language,
+        start,
+        now,
+        config=config,
+        staff=True,
+        channel=data.channel,
+        services=services,
     )
     held, secrets = hold_visit(
         point_id=point.id,
@@ -144,6 +180,10 @@ async def _book(
         notes=data.notes,
         needs=tuple(data.needs),
         booked_by="staff",
+        channel=data.channel,
+        party_size=data.party_size,
+        extra_services=tuple(services[1:]),
+        video_template=point.video_url_template or caller.settings.video_url_template,
     )
     placed = await place_hold(conn, point, slot.desk_ids, held, secrets, message=None)
     if placed is None:  # an overdue hold still on the desks: as a visitor's booking does

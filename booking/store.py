@@ -30,7 +30,7 @@ VISIT_COLUMNS = """
     b.hold_expires_at, b.manage_token_hash, b.confirm_token_hash, b.created_at, b.waitlist_id,
     b.manage_token_issued, b.mail_language,
     visit_status(b.status, b.hold_expires_at) as status, p.timezone, b.booked_by, b.moves,
-    b.notify_by
+    b.notify_by, b.channel, b.party_size, b.extra_services, b.video_url
 """
 
 # ---------------------------------------------------------------------------- reading
@@ -72,6 +72,10 @@ def visit_of(row: asyncpg.Record) -> Visit:
         needs=list(row["needs"]),
         sequence=row["sequence"],
         expires_at=row["hold_expires_at"] if row["status"] == Status.HELD else None,
+        channel=row["channel"],
+        party_size=row["party_size"],
+        extra_services=list(row["extra_services"]),
+        video_url=row["video_url"],
         notify_by=list(row["notify_by"]),
         mail_language=row["mail_language"],
     )
@@ -169,9 +173,9 @@ _INSERT_HELD = (
         reference, desk_id, point_id, service_id, starts_at, ends_at, language,
         visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
         hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        mail_language, booked_by, notify_by)
+        mail_language, booked_by, notify_by, channel, party_size, extra_services, video_url)
     select $1, d.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held', $14, $15, $16, $17,
-           $18, $21, $22, $23
+           $18, $21, $22, $23, $24, $25, $26, $27
     """
     + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20, BOOKED_BY=22)
     + """
@@ -243,6 +247,10 @@ async def _insert(
         held.mail_language,
         held.booked_by,
         list(held.notify_by),
+        held.channel,
+        held.party_size,
+        list(held.extra_services),
+        held.video_url,
     )
     try:
         if keep_going:

@@ -20,14 +20,21 @@ import msgspec
 
 from booking import draw, fair, idempotency, links, pow, store
 from booking.caller import Caller, token_key, valid_email
-from booking.checks import bookable_slot, check_language, config_and_offer, parse_start
+from booking.checks import (
+    bookable_slot,
+    check_language,
+    config_and_visit,
+    parse_start,
+)
 from booking.domain.errors import (
     AlreadyStarted,
     ConfirmLinkInvalid,
+    DrawPlainVisitsOnly,
     HoldExpired,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     ManageTokenMissing,
+    PhoneRequired,
     SlotTaken,
     SmsNeedsPhone,
     StepFreeUnavailable,
@@ -49,6 +56,7 @@ from booking.reminders import offsets_for, reminder_times
 from booking.schemas import BookingCreate, ContactIn
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from booking.waitlist import settle_offer
+from scheduling.model import ON_SITE, PHONE
 
 # ---------------------------------------------------------------------------- hold
 
@@ -117,17 +125,37 @@ async def _hold_or_enter(
     phone: str | None,
     notify_by: tuple[str, ...],
 ) -> VisitCreated | draw.DrawEntry:
-    config, offer, now = await config_and_offer(conn, data.point_id, data.service_id)
+    config, offer, services, now = await config_and_visit(
+        conn,
+        data.point_id,
+        [data.service_id, *data.extra_services],
+        data.channel,
+        data.party_size,
+    )
     point = config.point
     check_language(offer, data.language)
+    if data.channel == PHONE and not data.visitor.phone:
+        raise PhoneRequired()
     start = parse_start(data.start, point.timezone)
     day = start.astimezone(zoneinfo.ZoneInfo(point.timezone)).date()
     hold_for = caller.hold
     window = draw.open_window(point, day, now)
+    if window and (data.channel != ON_SITE or data.party_size > 1 or len(services) > 1):
+        closes = window[1].astimezone(zoneinfo.ZoneInfo(point.timezone))
+        raise DrawPlainVisitsOnly(day=day.isoformat(), closes=f"{closes:%H:%M}")
     if not window:  # after a draw's window, the draw is decided before anyone books that day
         caller.uow.send(await draw.decide_due(conn, point, day, hold_for, now))
     slot = await bookable_slot(
-        conn, point, offer, data.language, start, now, config=config, free_only=not window
+        conn,
+        point,
+        offer,
+        data.language,
+        start,
+        now,
+        config=config,
+        free_only=not window,
+        channel=data.channel,
+        services=services,
     )
     visitor = Visitor(data.visitor.name.strip(), email, phone)
     if STEP_FREE_ACCESS in data.needs:
@@ -158,6 +186,10 @@ async def _hold_or_enter(
         hold=hold_for,
         notes=data.notes,
         needs=tuple(data.needs),
+        channel=data.channel,
+        party_size=data.party_size,
+        extra_services=tuple(services[1:]),
+        video_template=point.video_url_template or caller.settings.video_url_template,
         mail_language=data.mail_language,
         notify_by=notify_by,
     )
@@ -190,6 +222,10 @@ async def _hold_or_enter(
         expires_at=held.hold_expires_at,
         mail_language=data.mail_language,
         manage_token=secrets.manage_token,
+        channel=held.channel,
+        party_size=held.party_size,
+        extra_services=list(held.extra_services),
+        video_url=held.video_url,
         notify_by=list(notify_by),
     )
 
@@ -288,7 +324,13 @@ async def move(caller: Caller, reference: str, token: str | None, new_start: str
 
     async def work(conn: asyncpg.Connection) -> Visit:
         row = await _authorized(conn, reference, token, lock=True)
-        config, offer, now = await config_and_offer(conn, row["point_id"], row["service_id"])
+        config, offer, services, now = await config_and_visit(
+            conn,
+            row["point_id"],
+            [row["service_id"], *row["extra_services"]],
+            row["channel"],
+            row["party_size"],
+        )
         point = config.point
         _not_started(row, now, "moved")
         rules = await fair.rules_of(conn, point.id, row["service_id"])
@@ -299,7 +341,15 @@ async def move(caller: Caller, reference: str, token: str | None, new_start: str
             return store.visit_of(row)
         caller.uow.send(await expire_overdue(conn, caller.hold, point.id))
         slot = await bookable_slot(
-            conn, point, offer, row["language"], start, now, excluding=row["id"]
+            conn,
+            point,
+            offer,
+            row["language"],
+            start,
+            now,
+            excluding=row["id"],
+            channel=row["channel"],
+            services=services,
         )
         moved = await store.move(conn, point, row, slot.desk_ids, slot.start, slot.end)
         if moved is None:

@@ -38,6 +38,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inbound_port: int = 2525
     rate_limit: bool = True
     proof_of_work: bool = True
+    #: where a video visit happens: `{room}` becomes an unguessable room name per visit
+    video_url_template: str = "https://meet.jit.si/wizyta-{room}"
+
+    def __post_init__(self) -> None:
+        problem = video_template_problem(self.video_url_template)
+        if problem is not None:
+            raise ValueError(f"VIDEO_URL_TEMPLATE {problem}")
+
     #: who runs the service: the controller of the privacy notice, the entity of the
     #: accessibility statement (web/legal.py), and where to write to about each
     operator_name: str = "Małopolski Urząd Wojewódzki w Krakowie"
@@ -95,6 +103,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             inbound_port=integer("INBOUND_PORT", default.inbound_port),
             rate_limit=_switch(env.get("RATE_LIMIT")),
             proof_of_work=_switch(env.get("PROOF_OF_WORK")),
+            video_url_template=_video_template(
+                env.get("VIDEO_URL_TEMPLATE") or default.video_url_template
+            ),
             operator_name=env.get("OPERATOR_NAME") or default.operator_name,
             operator_address=env.get("OPERATOR_ADDRESS") or default.operator_address,
             privacy_contact=env.get("PRIVACY_CONTACT") or default.privacy_contact,
@@ -113,6 +124,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def with_urls(self, *, database_url: str, redis_url: str) -> Settings:
         return msgspec.structs.replace(self, database_url=database_url, redis_url=redis_url)
+
+
+def video_template_problem(template: str) -> str | None:
+    """What is wrong with a video room URL template, as the end of a sentence; None if fine.
+
+    A template must be an http(s) URL that places the room's name (`{room}`): without it every
+    video visit would share one room."""
+    if "{room}" not in template:
+        return f"must contain {{room}}, where each visit's room name goes; got {template!r}"
+    if not template.startswith(("https://", "http://")):
+        return f"must be an http:// or https:// address; got {template!r}"
+    if len(template) > 300:
+        return "must be at most 300 characters long"
+    try:
+        template.format(room="x")
+    except (KeyError, IndexError, ValueError):
+        return f"may contain no braces but {{room}}; got {template!r}"
+    return None
+
+
+def _video_template(template: str) -> str:
+    problem = video_template_problem(template)
+    if problem is not None:
+        raise SystemExit(f"wizyta: VIDEO_URL_TEMPLATE {problem}")
+    return template
 
 
 def _switch(value: str | None) -> bool:

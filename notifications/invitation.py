@@ -83,6 +83,13 @@ class VisitSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     sent_by: str | None = None
     """The address the e-mail comes From when it is not the point's (RFC 6047 §2.2.2: From is
     the ORGANIZER or its SENT-BY, RFC 5545 §3.2.18), e.g. no-reply@ for fami@muw.pl."""
+    channel: str = "on_site"
+    """on_site (at the address), phone (the point calls `visitor_phone`), video (`video_url`)"""
+    visitor_phone: str | None = None
+    video_url: str | None = None
+    party_size: int = 1
+    extra_service_names: list[dict[str, str]] = []
+    """The names of the visit's further matters, after `service_name`."""
     mail_language: str | None = None
     """The language the visitor chose for their e-mails (pl, en, uk, ru), or None: the
     visit's own written language."""
@@ -118,6 +125,9 @@ class _CalendarText(msgspec.Struct, frozen=True):
     desk: str
     bring: str
     manage: str
+    phone: str  # "{point} calls {phone}"
+    video: str
+    people: str
 
 
 _TEXT = {
@@ -126,24 +136,36 @@ _TEXT = {
         desk="Stanowisko",
         bring="Co zabrać ze sobą",
         manage="Odwołanie lub zmiana terminu",
+        phone="Wizyta telefoniczna: {point} dzwoni pod numer {phone}",
+        video="Wizyta wideo",
+        people="Liczba osób",
     ),
     "en": _CalendarText(
         reference="Booking reference",
         desk="Desk",
         bring="What to bring",
         manage="Cancel or change the visit",
+        phone="Phone visit: {point} calls {phone}",
+        video="Video visit",
+        people="People",
     ),
     "uk": _CalendarText(
         reference="Номер запису",
         desk="Місце прийому",
         bring="Що взяти з собою",
         manage="Скасувати або перенести візит",
+        phone="Телефонна консультація: {point} телефонує на номер {phone}",
+        video="Відеоконсультація",
+        people="Кількість осіб",
     ),
     "ru": _CalendarText(
         reference="Номер записи",
         desk="Место приёма",
         bring="Что взять с собой",
         manage="Отменить или перенести визит",
+        phone="Телефонная консультация: {point} звонит по номеру {phone}",
+        video="Видеоконсультация",
+        people="Количество человек",
     ),
 }
 
@@ -219,14 +241,28 @@ def _event(visit: VisitSnapshot, dtstamp: datetime, *, status: str) -> Event:
     event.add("DTSTART", _local(visit.start, visit.zone))
     event.add("DTEND", _local(visit.end, visit.zone))
     event.add("SUMMARY", ical_text(_summary(visit, language)), parameters=text)
-    event.add("LOCATION", ical_text(location(point, visit.point_address)), parameters=text)
+    event.add("LOCATION", ical_text(_where(visit, point, language)), parameters=text)
     event.add("DESCRIPTION", ical_text(_description(visit, language), lines=True), parameters=text)
     event.add("STATUS", status)
     event.add("TRANSP", "OPAQUE")
     event.add("ORGANIZER", _organizer(visit, point))
-    if visit.manage_url:
+    if visit.channel == "video" and visit.video_url:
+        # The room is where the visit happens: LOCATION, URL and (RFC 7986 §5.11) CONFERENCE.
+        event.add("URL", visit.video_url)
+        event.add("CONFERENCE", visit.video_url, parameters={"VALUE": "URI", "FEATURE": "VIDEO"})
+    elif visit.manage_url:
         event.add("URL", visit.manage_url)
     return event
+
+
+def _where(visit: VisitSnapshot, point: str, language: str) -> str:
+    """LOCATION by channel: the address on site, who calls which number by phone, the room's
+    link by video."""
+    if visit.channel == "video" and visit.video_url:
+        return visit.video_url
+    if visit.channel == "phone":
+        return _TEXT[language].phone.format(point=point, phone=visit.visitor_phone or "")
+    return location(point, visit.point_address)
 
 
 def location(point_name: str, address: str) -> str:
@@ -268,20 +304,34 @@ def _summary(visit: VisitSnapshot, language: str) -> str:
     """Short enough for a calendar's day view: the service and where ("Sprawy codzienne –
     ul. Basztowa 22, 31-156 Kraków"); the point's long name is in LOCATION."""
     where = visit.point_address or pick_text(visit.point_name, language)
-    summary = f"{pick_text(visit.service_name, language)} – {where}"
+    if visit.channel == "phone":
+        where = _TEXT[language].phone.split(":")[0]
+    elif visit.channel == "video":
+        where = _TEXT[language].video
+    summary = f"{service_names(visit, language)} – {where}"
     return summary if len(summary) <= SUMMARY_LENGTH else summary[: SUMMARY_LENGTH - 1] + "…"
 
 
 def _description(visit: VisitSnapshot, language: str) -> str:
     words = _TEXT[language]
     lines = [f"{words.reference}: {visit.reference}"]
-    if visit.desk_name:
+    if visit.desk_name and visit.channel == "on_site":
         lines.append(f"{words.desk}: {visit.desk_name}")
+    if visit.party_size > 1:
+        lines.append(f"{words.people}: {visit.party_size}")
+    if visit.channel == "video" and visit.video_url:
+        lines.append(f"{words.video}: {visit.video_url}")
     if bring := pick_text(visit.what_to_bring, language):
         lines += ["", f"{words.bring}:", bring]
     if visit.manage_url:
         lines += ["", f"{words.manage}:", visit.manage_url]
     return "\n".join(lines)
+
+
+def service_names(visit: VisitSnapshot, language: str) -> str:
+    """The visit's matters, the first its service: "Sprawy codzienne; Legalizacja pobytu"."""
+    names = [visit.service_name, *visit.extra_service_names]
+    return "; ".join(filter(None, (pick_text(name, language) for name in names)))
 
 
 def _organizer(visit: VisitSnapshot, point: str) -> vCalAddress:

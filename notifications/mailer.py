@@ -128,6 +128,11 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         what_to_bring=row["what_to_bring"],
         manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
+        channel=row.get("channel") or "on_site",
+        party_size=row.get("party_size") or 1,
+        visitor_phone=row.get("visitor_phone"),
+        video_url=row.get("video_url"),
+        extra_service_names=list(row.get("extra_service_names") or []),
         mail_language=mail_language,
         replies_to=settings.replies_address,
     )

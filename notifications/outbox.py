@@ -47,7 +47,11 @@ select c.id, c.booking_id, c.kind, c.sequence as row_sequence, c.due_at, c.paylo
                 where r.booking_id = c.booking_id and r.itip_method = 'REQUEST') as invited,
        p.names as point_names, p.address as point_address, p.timezone, p.emails as point_emails,
        s.names as service_names, s.what_to_bring,
-       d.names as desk_names
+       d.names as desk_names,
+       b.channel, b.party_size, b.visitor_phone, b.video_url,
+       (select coalesce(jsonb_agg(x.names order by e.n), '[]')
+          from unnest(b.extra_services) with ordinality as e(id, n)
+          join services x on x.id = e.id) as extra_service_names
   from claimed c
   join bookings b on b.id = c.booking_id
   join points p on p.id = b.point_id

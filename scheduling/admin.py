@@ -22,10 +22,11 @@ async def save_rule(conn: asyncpg.Connection, point_id: str, rule: CalendarRule)
     await conn.execute(
         """
         insert into calendar_rules (id, point_id, desk_id, kind, rrule, dates, opens, closes,
-                                    valid_from, valid_until, labels, source)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'staff')
+                                    valid_from, valid_until, labels, source, channel)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'staff', $12)
         on conflict (id) do update set
             desk_id = excluded.desk_id, kind = excluded.kind, rrule = excluded.rrule,
+            channel = excluded.channel,
             dates = excluded.dates, opens = excluded.opens, closes = excluded.closes,
             valid_from = excluded.valid_from, valid_until = excluded.valid_until,
             labels = excluded.labels, updated_at = now()
@@ -41,6 +42,7 @@ async def save_rule(conn: asyncpg.Connection, point_id: str, rule: CalendarRule)
         rule.valid_from,
         rule.valid_until,
         rule.labels,
+        rule.channel,
     )
 
 
@@ -197,7 +199,8 @@ async def update_point(conn: asyncpg.Connection, point: Point) -> None:
     await conn.execute(
         """
         update points set names = $2, department = $3, address = $4, phones = $5, emails = $6,
-               languages = $7, observes_holidays = $8, updated_at = now()
+               languages = $7, observes_holidays = $8, video_url_template = $9,
+               max_services_per_visit = $10, updated_at = now()
         where id = $1
         """,
         point.id,
@@ -208,6 +211,8 @@ async def update_point(conn: asyncpg.Connection, point: Point) -> None:
         point.emails,
         point.languages,
         point.observes_holidays,
+        point.video_url_template,
+        point.max_services_per_visit,
     )
 
 

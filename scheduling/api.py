@@ -6,6 +6,6 @@ from __future__ import annotations
 def scheduling_handlers() -> list[object]:
     from scheduling.feed_api import HoursFeedController
     from scheduling.open_formats_api import OpenFormatsController
-    from scheduling.points_api import PointController
+    from scheduling.points_api import PointController, SearchController
 
-    return [PointController, HoursFeedController, OpenFormatsController]
+    return [PointController, SearchController, HoursFeedController, OpenFormatsController]

@@ -16,7 +16,8 @@ from scheduling import store
 from scheduling.capacity import public_desks, public_share
 from scheduling.config import Desk, PointConfig
 from scheduling.config import current as current_config
-from scheduling.model import Point, PointService
+from scheduling.model import ON_SITE, Point, PointService
+from scheduling.offers import desks_offering
 from scheduling.releases import last_released_day
 from scheduling.rules import CalendarRule, DayHours, resolve_days, resolve_desk_days
 from scheduling.slots import BusyPeriod, DaySlots, DeskSchedule, SlotQuery, compute_slots
@@ -25,9 +26,15 @@ ACTIVE = ("held", "confirmed", "checked_in")
 
 
 def point_days(
-    point: Point, rules: Sequence[CalendarRule], first: dt.date, last: dt.date
+    point: Point,
+    rules: Sequence[CalendarRule],
+    first: dt.date,
+    last: dt.date,
+    channel: str = ON_SITE,
 ) -> list[DayHours]:
-    return resolve_days(rules, first, last, observes_holidays=point.observes_holidays)
+    """The point's hours in one channel: that channel's rules only, by the usual precedence."""
+    own = [rule for rule in rules if rule.channel == channel]
+    return resolve_days(own, first, last, observes_holidays=point.observes_holidays)
 
 
 async def busy_periods(
@@ -74,13 +81,11 @@ async def desk_schedules(
     first: dt.date,
     last: dt.date,
     desks: Sequence[Desk] | None = None,
+    channel: str = ON_SITE,
 ) -> list[DeskSchedule]:
     if desks is None:
-        found = await store.list_desks(conn, [point.id])
-        desks = [
-            Desk(d["id"], tuple(d["languages"]), d["internal_only"], d["step_free"]) for d in found
-        ]
-    return schedules_of(point, rules, first, last, desks)
+        desks = [Desk.of(d) for d in await store.list_desks(conn, [point.id])]
+    return schedules_of(point, rules, first, last, desks, channel)
 
 
 def schedules_of(
@@ -89,11 +94,16 @@ def schedules_of(
     first: dt.date,
     last: dt.date,
     desks: Sequence[Desk],
+    channel: str = ON_SITE,
 ) -> list[DeskSchedule]:
-    days = point_days(point, rules, first, last)
+    """The schedules of the desks serving `channel`, from that channel's rules (a desk's own
+    rules of that channel narrow or cut its hours there)."""
+    days = point_days(point, rules, first, last, channel)
     schedules = []
     for desk in desks:
-        own = [r for r in rules if r.desk_id == desk.id]
+        if channel not in desk.channels:
+            continue
+        own = [r for r in rules if r.desk_id == desk.id and r.channel == channel]
         schedules.append(
             DeskSchedule.from_days(desk.id, desk.languages, resolve_desk_days(days, own))
         )
@@ -103,17 +113,19 @@ def schedules_of(
 _KEPT_RANGES = 512
 
 
-def kept_schedules(config: PointConfig, first: dt.date, last: dt.date) -> list[DeskSchedule]:
+def kept_schedules(
+    config: PointConfig, first: dt.date, last: dt.date, channel: str = ON_SITE
+) -> list[DeskSchedule]:
     """The desks' schedules of a kept configuration, resolved once per date range and version
     (a booking resolves its one day; the rules and holidays of that day do not change until
     the version does)."""
     kept = config.resolved
-    found = kept.get((first, last))
+    found = kept.get((first, last, channel))
     if found is None:
         if len(kept) >= _KEPT_RANGES:
             kept.clear()
-        found = kept[(first, last)] = schedules_of(
-            config.point, config.rules, first, last, config.desks
+        found = kept[(first, last, channel)] = schedules_of(
+            config.point, config.rules, first, last, config.desks, channel
         )
     return found
 
@@ -139,20 +151,32 @@ async def slots_for(
     excluding: UUID | None = None,
     ignore_busy: bool = False,
     config: PointConfig | None = None,
+    channel: str = ON_SITE,
+    services: Sequence[str] | None = None,
+    busy: Sequence[BusyPeriod] | None = None,
     staff: bool = False,
 ) -> list[DaySlots]:
     """Bookable slots of one point-service in one language for local dates [first, last].
 
-    Days a release window has not published yet have no slots. With `config` (see
-    scheduling/config.py), its rules and desks are used instead of reading them (the point's
-    current one otherwise). The public's view by default: no internal-only desk, the places
-    kept for staff and those held back after a late cancellation taken out
-    (scheduling/capacity.py); `staff` sees the whole capacity."""
+    `service` is the visit's offer as scheduling/offers.py shapes it (its channel, party and
+    matters); `services` the ids of its matters (default: the service alone): only desks
+    serving `channel` and offering all of them count. Days a release window has not published
+    yet have no slots. With `config` (see scheduling/config.py), its rules and desks are used
+    instead of reading them (the point's current one otherwise), and with `busy` those visits
+    (the city search reads every point's at once, scheduling/search.py). The public's view by
+    default: no internal-only desk, the places kept for staff and those held back after a late
+    cancellation taken out (scheduling/capacity.py); `staff` sees the whole capacity."""
     if config is None:
         config, _ = await current_config(conn, point.id)
-    desks = kept_schedules(config, first, last) if staff else public_schedules(config, first, last)
-    busy: list[BusyPeriod] = []
-    if not ignore_busy:
+    desks = (
+        kept_schedules(config, first, last, channel)
+        if staff
+        else public_schedules(config, first, last, channel)
+    )
+    desks = only_offering(point, config.desks, desks, services or [service.id], channel)
+    if ignore_busy:
+        busy = []
+    elif busy is None:
         start, end = local_day_bounds(point.timezone, first, last)
         busy = await busy_periods(
             conn, point.id, start, end, excluding=excluding, held_back_at=None if staff else now
@@ -161,10 +185,12 @@ async def slots_for(
     return slots_from(point, service, language, first, last, now, desks, busy, kept=kept)
 
 
-def public_schedules(config: PointConfig, first: dt.date, last: dt.date) -> list[DeskSchedule]:
+def public_schedules(
+    config: PointConfig, first: dt.date, last: dt.date, channel: str = ON_SITE
+) -> list[DeskSchedule]:
     """The desks' schedules online bookers may have: all but the internal-only desks."""
     internal = frozenset(desk.id for desk in config.desks if desk.internal_only)
-    return public_desks(kept_schedules(config, first, last), internal)
+    return public_desks(kept_schedules(config, first, last, channel), internal)
 
 
 def slots_from(
@@ -199,6 +225,19 @@ def slots_from(
     if last_open is None:
         return days
     return [day if day.date <= last_open else DaySlots(day.date, ()) for day in days]
+
+
+def only_offering(
+    point: Point,
+    desks: Sequence[Desk],
+    schedules: Sequence[DeskSchedule],
+    services: Sequence[str],
+    channel: str,
+) -> list[DeskSchedule]:
+    """The schedules of the desks that offer every one of `services` (ServicesNotTogether
+    when no desk of the channel does)."""
+    ids = {desk.id for desk in desks_offering(point, desks, services, channel)}
+    return [schedule for schedule in schedules if schedule.desk_id in ids]
 
 
 def released_until(point: Point, now: dt.datetime) -> dt.date | None:

@@ -36,9 +36,24 @@ from scheduling.rules import CalendarRule
 class Desk:
     id: str
     languages: tuple[str, ...]
+    channels: tuple[str, ...] = ("on_site",)
+    #: the services it offers; None: every service of its point
+    services: tuple[str, ...] | None = None
     #: only staff book this desk (internal capacity: scheduling/capacity.py)
     internal_only: bool = False
     step_free: bool | None = None  # reachable without stairs; None: not known
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Desk:
+        services = row["services"]
+        return cls(
+            row["id"],
+            tuple(row["languages"]),
+            tuple(row["channels"]),
+            None if services is None else tuple(services),
+            row["internal_only"],
+            row["step_free"],
+        )
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class PointConfig:
     version: int
     point: Point
     services: Mapping[str, PointService]  # the active ones, by service id
-    rules: tuple[CalendarRule, ...]
+    rules: tuple[CalendarRule, ...]  # of every channel (CalendarRule.channel)
     desks: tuple[Desk, ...]  # the active ones, by id
     #: places in every slot kept for staff booking (scheduling/capacity.py)
     internal_places: int = 0
@@ -102,16 +117,46 @@ async def load(
 ) -> PointConfig:
     point = await store.get_point(conn, point_id)
     services = await store.list_point_services(conn, point_id)
-    rules = await store.list_rules(conn, point_id)
+    rules = await store.list_rules(conn, point_id, channel=None)
     desks = await store.list_desks(conn, [point_id])
     return PointConfig(
         version=version,
         point=point,
         services={s.id: s for s in services},
         rules=tuple(rules),
-        desks=tuple(
-            Desk(d["id"], tuple(d["languages"]), d["internal_only"], d["step_free"]) for d in desks
-        ),
+        desks=tuple(Desk.of(d) for d in desks),
         internal_places=await store.internal_places(conn, point_id),
         database=database,
     )
+
+
+async def current_many(
+    conn: asyncpg.Connection, point_ids: list[str]
+) -> tuple[list[PointConfig], dt.datetime]:
+    """`current` for several points in one round trip when nothing changed (the city search,
+    scheduling/search.py); unknown points are left out."""
+    rows = await conn.fetch(
+        "select now() as now, database_identity()::text as identity, "
+        "(select oid::int8 from pg_database where datname = current_database()) as oid, "
+        "p.id, v.version "
+        "from unnest($1::text[]) with ordinality as p(id, n) "
+        "left join point_config_versions v on v.point_id = p.id order by p.n",
+        point_ids,
+    )
+    if not rows:
+        return [], await conn.fetchval("select now()")
+    configs = []
+    for row in rows:
+        key = ((row["identity"], row["oid"]), row["id"])
+        kept = _kept.get(key)
+        if kept is not None and row["version"] is not None and kept.version == row["version"]:
+            configs.append(kept)
+            continue
+        try:
+            config = await load(conn, row["id"], row["version"] or 0, database=key[0])
+        except NotFound:
+            continue
+        if row["version"] is not None:
+            _kept[key] = config
+        configs.append(config)
+    return configs, rows[0]["now"]

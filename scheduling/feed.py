@@ -38,6 +38,21 @@ PRODID = "-//wizyta//opening hours//EN"
 _Span = tuple[dt.time, dt.time]
 _DAY = dt.timedelta(days=1)
 _CLOSED = {"pl": "Zamknięte", "en": "Closed", "uk": "Зачинено", "ru": "Закрыто"}
+#: what a channel's feed adds to the point's name (its visiting hours add nothing)
+CHANNEL_NAMES = {
+    "phone": {
+        "pl": "wizyty telefoniczne",
+        "en": "phone visits",
+        "uk": "телефонні консультації",
+        "ru": "телефонные консультации",
+    },
+    "video": {
+        "pl": "wizyty wideo",
+        "en": "video visits",
+        "uk": "відеоконсультації",
+        "ru": "видеоконсультации",
+    },
+}
 
 
 def build_hours_feed(
@@ -53,8 +68,10 @@ def build_hours_feed(
     language: str = "pl",
     public_url: str,
     refresh: dt.timedelta = dt.timedelta(hours=12),
+    channel: str = "on_site",
 ) -> bytes:
-    """The feed of a point's public hours for the dates [window_start, window_end].
+    """The feed of a point's public hours for the dates [window_start, window_end], in one
+    channel (its visiting hours by default; phone or video visits have hours of their own).
 
     Desk rules are ignored: subscribers see when the point is open, not each desk.
     """
@@ -62,11 +79,18 @@ def build_hours_feed(
         raise ValueError(f"The feed's window ends on {window_end}, before {window_start}.")
     if language not in LANGUAGES:
         raise ValueError(f"The feed is written in one of {', '.join(LANGUAGES)}, not {language}.")
-    point_rules = sorted((rule for rule in rules if rule.desk_id is None), key=lambda r: r.id)
+    point_rules = sorted(
+        (rule for rule in rules if rule.desk_id is None and rule.channel == channel),
+        key=lambda r: r.id,
+    )
     days = resolve_days(point_rules, window_start, window_end, observes_holidays=observes_holidays)
+    name = _pick(point_name, language)
+    if channel in CHANNEL_NAMES:
+        name = f"{name} – {CHANNEL_NAMES[channel][language]}"
+        address = CHANNEL_NAMES[channel][language]
     feed = _Feed(
-        point_id=point_id,
-        name=_pick(point_name, language),
+        point_id=point_id if channel == "on_site" else f"{point_id}-{channel}",
+        name=name,
         language=language,
         zone=ZoneInfo(timezone),
         address=address,
@@ -82,7 +106,8 @@ def build_hours_feed(
     calendar.add("X-WR-CALNAME", ical_text(feed.name))
     calendar.add("X-WR-TIMEZONE", timezone)
     calendar.add("URL", feed.url)  # RFC 7986 §5.5
-    calendar.add("SOURCE", f"{public_url.rstrip('/')}/calendars/points/{point_id}.ics")
+    source = f"{public_url.rstrip('/')}/calendars/points/{point_id}.ics"
+    calendar.add("SOURCE", source if channel == "on_site" else f"{source}?channel={channel}")
     calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})  # §5.7
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
     middle = window_start + (window_end - window_start) / 2

@@ -23,6 +23,8 @@ from core.openapi import not_modified, problems
 from core.problems import Invalid, NotFound
 from scheduling import config as point_config
 from scheduling.feed import build_hours_feed
+from scheduling.model import ON_SITE
+from scheduling.offers import check_channel
 
 FEED_PAST = dt.timedelta(days=31)
 FEED_FUTURE = dt.timedelta(days=366)
@@ -58,16 +60,26 @@ class HoursFeedController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         feed_name: FromPath[str],
         lang: FromQuery[str] = "pl",
+        channel: FromQuery[str] = ON_SITE,
     ) -> Response[bytes]:
         point_id, dot, extension = feed_name.rpartition(".")
         if not dot or extension != "ics":
             raise NotFound("Feeds are at /calendars/points/{point_id}.ics.")
         if lang not in FEED_LANGUAGES:
             raise Invalid(f"lang must be one of {', '.join(FEED_LANGUAGES)}.", field="lang")
+        check_channel(channel)
         config, _ = await point_config.current(conn, point_id)
         point = config.point
         today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
-        key = (config.database, point.id, config.version, today, lang, state.settings.public_url)
+        key = (
+            config.database,
+            point.id,
+            config.version,
+            today,
+            lang,
+            state.settings.public_url,
+            channel,
+        )
         if (kept := _built.get(key)) is None:
             body = build_hours_feed(
                 point_id=point.id,
@@ -80,6 +92,7 @@ class HoursFeedController(Controller):
                 window_end=today + FEED_FUTURE,
                 language=lang,
                 public_url=state.settings.public_url,
+                channel=channel,
             )
             if len(_built) >= _KEPT_FEEDS:
                 _built.clear()
@@ -88,7 +101,8 @@ class HoursFeedController(Controller):
         headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(b"", status_code=304, headers=headers)
-        headers["Content-Disposition"] = f'inline; filename="{point.id}.ics"'
+        name = point.id if channel == ON_SITE else f"{point.id}-{channel}"
+        headers["Content-Disposition"] = f'inline; filename="{name}.ics"'
         return Response(body, media_type="text/calendar", headers=headers)
 
 

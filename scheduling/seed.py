@@ -71,13 +71,24 @@ async def seed_database(
                 "observes_holidays",
                 "source",
                 "assumptions",
+                "max_services_per_visit",
             ],
             ["id"],
         )
         # A seeded desk or offer is active: --overwrite reopens one staff retired or withdrew.
         desk_sql = upsert(
             "desks",
-            ["id", "point_id", "names", "languages", "source", "active", "step_free"],
+            [
+                "id",
+                "point_id",
+                "names",
+                "languages",
+                "source",
+                "active",
+                "step_free",
+                "channels",
+                "services",
+            ],
             ["id"],
         )
         offer_sql = upsert(
@@ -92,8 +103,16 @@ async def seed_database(
                 "horizon_days",
                 "per_person_limit",
                 "active",
+                "channels",
+                "max_party_size",
+                "extra_person_minutes",
             ],
             ["point_id", "service_id"],
+        )
+        channel_sql = upsert(
+            "offer_channels",
+            ["point_id", "service_id", "channel", "duration_minutes", "step_minutes", "languages"],
+            ["point_id", "service_id", "channel"],
         )
         rule_sql = upsert(
             "calendar_rules",
@@ -110,6 +129,7 @@ async def seed_database(
                 "valid_until",
                 "labels",
                 "source",
+                "channel",
             ],
             ["id"],
         )
@@ -130,6 +150,7 @@ async def seed_database(
                     p.observes_holidays,
                     p.source,
                     p.assumptions,
+                    p.max_services_per_visit,
                 )
             )
             for d in p.desks:
@@ -143,6 +164,8 @@ async def seed_database(
                         d.source,
                         True,
                         d.step_free,
+                        d.channels,
+                        d.services,
                     )
                 )
             for o in p.services:
@@ -158,8 +181,21 @@ async def seed_database(
                         o.horizon_days,
                         o.per_person_limit,
                         True,
+                        o.channels,
+                        o.max_party_size,
+                        o.extra_person_minutes,
                     )
                 )
+                for c in o.channel_offers:
+                    await conn.fetchval(
+                        channel_sql,
+                        p.id,
+                        o.service_id,
+                        c.channel,
+                        c.duration_minutes,
+                        c.step_minutes,
+                        c.languages,
+                    )
             for r in p.rules:
                 counts["rules"] += bool(
                     await conn.fetchval(
@@ -176,6 +212,7 @@ async def seed_database(
                         r.valid_until,
                         _labels(r.labels),
                         r.source,
+                        r.channel,
                     )
                 )
         # The premises' facts (scheduling/premises.py) live in a file of their own.

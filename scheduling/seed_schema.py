@@ -25,6 +25,9 @@ LANGUAGE_CODES: frozenset[str] = frozenset(get_args(Language))
 
 RuleKind = Literal["hours", "special", "closed"]
 
+Channel = Literal["on_site", "phone", "video"]
+"""At a desk, by a call the consultant makes to the visitor, or in a video room."""
+
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)]
 SourceName = Annotated[str, Meta(pattern=r"^[0-9]{3}_[0-9a-f]{16}\.txt$")]
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -80,9 +83,25 @@ class SeedDesk(msgspec.Struct, frozen=True, kw_only=True):
     names: LocalizedText
     languages: Annotated[list[Language], Meta(min_length=1)]
     source: SourceName
+    channels: Annotated[list[Channel], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["on_site"]
+    )
+    """The channels this consultant serves; one serving two is never booked twice at once."""
+    services: list[Slug] | None = None
+    """The services offered at this desk; None: every service of the point."""
     step_free: bool | None = None
     """Reachable without stairs (a ground-floor room: true; a first-floor one: false), where
     the seed says which floor it is on; null when not known."""
+
+
+class SeedChannelOffer(msgspec.Struct, frozen=True, kw_only=True):
+    """What differs for an offer in one channel (a value left out is the offer's own)."""
+
+    channel: Channel
+    duration_minutes: PositiveInt | None = None
+    step_minutes: PositiveInt | None = None
+    languages: list[Language] | None = None
+    source: SourceName
 
 
 class SeedPointService(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +116,12 @@ class SeedPointService(msgspec.Struct, frozen=True, kw_only=True):
     per_person_limit: PositiveInt
     source: SourceName
     """The seed that says this point offers this service."""
+    channels: Annotated[list[Channel], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["on_site"]
+    )
+    channel_offers: list[SeedChannelOffer] = []
+    max_party_size: PositiveInt = 1
+    extra_person_minutes: NonNegativeInt = 0
 
 
 class SeedRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +142,8 @@ class SeedRule(msgspec.Struct, frozen=True, kw_only=True):
     labels: LocalizedText
     desk_id: Slug | None = None
     source: SourceName
+    channel: Channel = "on_site"
+    """The channel whose hours the rule gives."""
 
     def __post_init__(self) -> None:
         if self.rrule is None and not self.dates:
@@ -160,6 +187,7 @@ class SeedPoint(msgspec.Struct, frozen=True, kw_only=True):
     assumptions: list[Text] = []
     """Plain sentences for every value that no seed states."""
     desks: Annotated[list[SeedDesk], Meta(min_length=1)]
+    max_services_per_visit: PositiveInt = 3
     services: list[SeedPointService] = []
     rules: list[SeedRule] = []
 

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import asyncpg
 
 from core.problems import NotFound
-from scheduling.model import Point, PointService
+from scheduling.model import ON_SITE, ChannelOffer, Point, PointService
 from scheduling.rules import CalendarRule, RuleKind
 
 _POINT_COLUMNS = """
     id, names, department, address, city, timezone, phones, emails, languages,
-    observes_holidays, release_time, release_days_ahead, draw_minutes
+    observes_holidays, release_time, release_days_ahead, draw_minutes, max_services_per_visit,
+    video_url_template
 """
 
 
@@ -34,9 +35,34 @@ async def get_point(conn: asyncpg.Connection, point_id: str) -> Point:
 
 _SERVICE_COLUMNS = """
     s.id, s.names, s.descriptions, s.what_to_bring, ps.duration_minutes, ps.step_minutes,
-    ps.languages, ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit,
-    ps.change_cutoff_minutes, ps.max_moves, ps.late_cancel_minutes, ps.release_delay_minutes
+    ps.languages, ps.min_notice_minutes, ps.horizon_days, ps.per_person_limit, ps.channels,
+    ps.max_party_size, ps.extra_person_minutes,
+    ps.change_cutoff_minutes, ps.max_moves, ps.late_cancel_minutes, ps.release_delay_minutes,
+    (select coalesce(jsonb_agg(jsonb_build_object(
+                'channel', oc.channel, 'duration_minutes', oc.duration_minutes,
+                'step_minutes', oc.step_minutes, 'languages', oc.languages)), '[]')
+       from offer_channels oc
+      where oc.point_id = ps.point_id and oc.service_id = ps.service_id) as own_channels
 """
+
+
+def _offer(row: asyncpg.Record) -> PointService:
+    """An offer with each of its channels' duration, step and languages: the channel's own
+    (offer_channels, migrations/0024) where set, else the offer's."""
+    values = dict(row)
+    own = {o["channel"]: o for o in values.pop("own_channels")}
+    channels = []
+    for channel in values["channels"]:
+        mine = own.get(channel, {})
+        channels.append(
+            ChannelOffer(
+                channel=channel,
+                duration_minutes=mine.get("duration_minutes") or values["duration_minutes"],
+                step_minutes=mine.get("step_minutes") or values["step_minutes"],
+                languages=mine.get("languages") or values["languages"],
+            )
+        )
+    return PointService(**values, channel_offers=channels)
 
 
 async def list_point_services(conn: asyncpg.Connection, point_id: str) -> list[PointService]:
@@ -49,7 +75,7 @@ async def list_point_services(conn: asyncpg.Connection, point_id: str) -> list[P
         """,
         point_id,
     )
-    return [PointService(**dict(r)) for r in rows]
+    return [_offer(r) for r in rows]
 
 
 async def get_point_service(
@@ -70,7 +96,7 @@ async def get_point_service(
             point_id=point_id,
             service_id=service_id,
         )
-    return PointService(**dict(row))
+    return _offer(row)
 
 
 def _rule(row: asyncpg.Record) -> CalendarRule:
@@ -86,17 +112,23 @@ def _rule(row: asyncpg.Record) -> CalendarRule:
         labels=row["labels"],
         desk_id=row["desk_id"],
         source=row["source"],
+        channel=row["channel"],
     )
 
 
-async def list_rules(conn: asyncpg.Connection, point_id: str) -> list[CalendarRule]:
+async def list_rules(
+    conn: asyncpg.Connection, point_id: str, channel: str | None = ON_SITE
+) -> list[CalendarRule]:
+    """The point's rules of one channel (its visiting hours by default), or of every one."""
     rows = await conn.fetch(
         """
         select id, kind, rrule, dates, opens, closes, valid_from, valid_until, labels, desk_id,
-               source
-        from calendar_rules where point_id = $1 order by id
+               source, channel
+        from calendar_rules where point_id = $1 and ($2::text is null or channel = $2)
+        order by id
         """,
         point_id,
+        channel,
     )
     return [_rule(r) for r in rows]
 
@@ -104,7 +136,8 @@ async def list_rules(conn: asyncpg.Connection, point_id: str) -> list[CalendarRu
 async def list_desks(conn: asyncpg.Connection, point_ids: Sequence[str]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        select id, point_id, names, languages, internal_only, step_free from desks
+        select id, point_id, names, languages, channels, services, internal_only, step_free
+          from desks
         where point_id = any($1::text[]) and active order by id
         """,
         list(point_ids),

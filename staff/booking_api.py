@@ -30,7 +30,15 @@ from core.openapi import problems
 from core.uow import Uow
 from scheduling import admin, store
 from scheduling.availability import slots_for
-from scheduling.points_api import Availability, AvailabilityDay, SlotOut, date_range
+from scheduling.model import ON_SITE
+from scheduling.offers import visit_offer
+from scheduling.points_api import (
+    Availability,
+    AvailabilityDay,
+    ChannelParam,
+    SlotOut,
+    date_range,
+)
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import audit
@@ -84,15 +92,20 @@ async def staff_availability(
     language: str,
     first: dt.date | None,
     last: dt.date | None,
+    channel: str = ON_SITE,
 ) -> Availability:
-    """The free slots as staff may book them (the whole capacity)."""
+    """The free slots as staff may book them (the whole capacity), in one channel."""
     point = await store.get_point(conn, point_id)
     offer = await store.get_point_service(conn, point_id, service)
+    if channel != ON_SITE or ON_SITE in offer.channels:  # (a point without visits on site
+        offer = visit_offer(point, [offer], channel, 1)  # shows staff no free times there)
     check_language(offer, language)
     first, last = date_range(point, first, last)
     zone = zoneinfo.ZoneInfo(point.timezone)
     now = dt.datetime.now(dt.UTC)
-    days = await slots_for(conn, point, offer, language, first, last, now, staff=True)
+    days = await slots_for(
+        conn, point, offer, language, first, last, now, staff=True, channel=channel
+    )
     return Availability(
         point_id=point.id,
         service_id=offer.id,
@@ -108,6 +121,7 @@ async def staff_availability(
             )
             for day in days
         ],
+        channel=channel,
     )
 
 
@@ -157,11 +171,12 @@ class StaffBookingController(Controller):
         ],
         from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
         to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+        channel: ChannelParam = ON_SITE,
     ) -> Availability:
         """Free slots as staff may book them: with the capacity kept for internal booking."""
         require_point(staff, point_id)
         return await staff_availability(
-            await uow.connection(), point_id, service, language, from_, to
+            await uow.connection(), point_id, service, language, from_, to, channel
         )
 
     @get("/internal-capacity", responses=problems(401, 403, 404, 422))

@@ -138,7 +138,8 @@ class StaffFeedTokenController(Controller):
 _FEED_VISITS = """
     select b.id as booking_id, b.reference, b.status, b.sequence, b.starts_at as start,
            b.ends_at as end, coalesce(s.names->>'pl', s.id) as service, b.language,
-           coalesce(d.names->>'pl', d.id) as desk, b.visitor_name, b.needs, b.updated_at
+           coalesce(d.names->>'pl', d.id) as desk, b.visitor_name, b.needs, b.updated_at,
+           b.channel, b.party_size
     from bookings b
     join services s on s.id = b.service_id
     join desks d on d.id = b.desk_id

@@ -41,10 +41,21 @@ class FeedVisit(msgspec.Struct, frozen=True, kw_only=True):
     visitor_name: str | None
     needs: list[str]
     updated_at: dt.datetime
+    channel: str = "on_site"
+    party_size: int = 1
+
+
+#: How a phone or video visit is marked (the feed is in Polish, as the staff's desks read it).
+_CHANNEL = {"phone": "telefon", "video": "wideo"}
 
 
 def summary(visit: FeedVisit, *, show_names: bool) -> str:
+    """Reference, service, language; how, when not on site; how many, when a family."""
     parts = [visit.reference, visit.service, visit.language]
+    if visit.channel in _CHANNEL:
+        parts.append(_CHANNEL[visit.channel])
+    if visit.party_size > 1:
+        parts.append(f"{visit.party_size} os.")
     if show_names and visit.visitor_name:
         parts.append(visit.visitor_name)
     return " · ".join(parts)

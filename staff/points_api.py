@@ -14,6 +14,7 @@ Who may do what:
 from __future__ import annotations
 
 import zoneinfo
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -21,11 +22,13 @@ from litestar import Controller, get, patch, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from core.openapi import problems
 from core.problems import Conflict, Forbidden, Invalid, NotFound
+from core.settings import video_template_problem
 from scheduling import admin, store
+from scheduling.errors import VideoTemplateInvalid
 from scheduling.model import Point
 from staff.auth import Staff, current_staff, require_admin, require_point
 from staff.changes import ChangeOutcome, audit
@@ -71,6 +74,11 @@ class PointUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     emails: list[Email] | UnsetType = UNSET
     languages: Languages | UnsetType = UNSET
     observes_holidays: bool | UnsetType = UNSET
+    #: the point's own video rooms, `{room}` where each visit's room name goes (null: the
+    #: server's VIDEO_URL_TEMPLATE)
+    video_url_template: Annotated[str, Meta(max_length=300)] | UnsetType | None = UNSET
+    #: several matters in one visit: at most this many
+    max_services_per_visit: Annotated[int, Meta(ge=1, le=10)] | UnsetType = UNSET
 
 
 async def _locked_point(conn: asyncpg.Connection, point_id: str) -> Point:
@@ -154,6 +162,9 @@ class StaffPointController(Controller):
                 changes[key] = unique(changes[key])
         if not changes:
             raise Invalid("Nothing to change: send at least one field.", field="body")
+        template = changes.get("video_url_template")
+        if template is not None and (problem := video_template_problem(template)):
+            raise VideoTemplateInvalid(problem=problem)
 
         async def change(conn: asyncpg.Connection) -> Point:
             before = await _locked_point(conn, point_id)

@@ -51,6 +51,8 @@ class RuleIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     valid_until: dt.date | None = None
     labels: Labels = {}
     desk_id: str | None = None
+    #: whose hours the rule gives: visits on site (default), by phone or by video
+    channel: Literal["on_site", "phone", "video"] = "on_site"
 
 
 class RulePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -76,6 +78,7 @@ class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str]
     desk_id: str | None
     source: str | None
+    channel: str = "on_site"
 
 
 def _time(value: str | None) -> dt.time | None:
@@ -99,6 +102,7 @@ def rule_out(rule: CalendarRule) -> RuleOut:
         labels=dict(rule.labels),
         desk_id=rule.desk_id,
         source=rule.source,
+        channel=rule.channel,
     )
 
 
@@ -118,6 +122,7 @@ def to_rule(rule_id: str, data: RuleIn, timezone: str) -> CalendarRule:
             valid_until=data.valid_until,
             labels=dict(data.labels),
             desk_id=data.desk_id,
+            channel=data.channel,
         )
         validate_rule(rule)
         check_wall_clock(rule, timezone)
@@ -139,7 +144,7 @@ async def save(conn: asyncpg.Connection, point_id: str, rule: CalendarRule) -> N
 
 
 async def _existing(conn: asyncpg.Connection, point_id: str, rule_id: str) -> CalendarRule:
-    for rule in await store.list_rules(conn, point_id):
+    for rule in await store.list_rules(conn, point_id, channel=None):
         if rule.id == rule_id:
             return rule
     raise NoSuchRule(point_id=point_id, rule_id=rule_id)
@@ -174,7 +179,7 @@ class StaffRuleController(Controller):
         require_point(staff, point_id)
         async with state.pool.acquire() as conn:
             await store.get_point(conn, point_id)
-            return [rule_out(r) for r in await store.list_rules(conn, point_id)]
+            return [rule_out(r) for r in await store.list_rules(conn, point_id, channel=None)]
 
     @post("/rules", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_rule(

@@ -9,7 +9,9 @@ BASZTOWA = "krakow-basztowa-22"
 EVERYDAY = "everyday-matters"
 
 
-async def free_slots(client, point=BASZTOWA, service=EVERYDAY, language="uk", days=14):
+async def free_slots(client, point=BASZTOWA, service=EVERYDAY, language="uk", days=14, **extra):
+    """The free slots of the coming `days`; `extra` adds query parameters (channel,
+    party_size, extra_service)."""
     today = dt.date.today()
     response = await client.get(
         f"/api/v1/points/{point}/availability",
@@ -18,6 +20,7 @@ async def free_slots(client, point=BASZTOWA, service=EVERYDAY, language="uk", da
             "language": language,
             "from": str(today),
             "to": str(today + dt.timedelta(days=days - 1)),
+            **extra,
         },
     )
     assert response.status_code == 200, response.text
@@ -32,14 +35,18 @@ def booking_body(
     service=EVERYDAY,
     language="uk",
     name="Олена Коваленко",
+    phone: str | None = None,
     **extra,
 ) -> dict:
+    visitor = {"name": name, "email": email}
+    if phone is not None:
+        visitor["phone"] = phone
     body = {
         "point_id": point,
         "service_id": service,
         "start": start,
         "language": language,
-        "visitor": {"name": name, "email": email},
+        "visitor": visitor,
     }
     body.update(extra)
     return body

@@ -32,6 +32,7 @@ def web_handlers() -> list[Any]:
     from web.booking_flow import BookingPages
     from web.display import DisplayPages
     from web.draws import DrawPages
+    from web.find import FindPages
     from web.kiosk import KioskPages
     from web.legal import LegalPages
     from web.manage_link import ManageLinkPages
@@ -45,6 +46,7 @@ def web_handlers() -> list[Any]:
 
     return [
         PointPages,
+        FindPages,
         BookingPages,
         ManageLinkPages,
         VisitPages,

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import asyncpg
@@ -39,6 +39,7 @@ from booking.schemas import BookingCreate
 from core.problems import DomainError, status_of
 from scheduling import store
 from scheduling.model import Point, PointService
+from scheduling.offers import visit_offer
 from web.common import (
     CallerDep,
     day_slots,
@@ -158,9 +159,48 @@ def draw_path(entry_id: uuid.UUID, token: str) -> str:
     return f"/draws/{entry_id}?" + urlencode({"token": token})
 
 
-def step_link(point_id: str, **choices: str | None) -> str:
+def step_link(point_id: str, **choices: str | list[str] | None) -> str:
     query = {k: v for k, v in choices.items() if v}
-    return f"/points/{point_id}/book" + (f"?{urlencode(query)}" if query else "")
+    return f"/points/{point_id}/book" + (f"?{urlencode(query, doseq=True)}" if query else "")
+
+
+class Shape(NamedTuple):
+    """What the visit is besides its service: its channel, party and further matters, carried
+    from step to step in the query (`channel`, `party`, `also`)."""
+
+    channel: str
+    party: int
+    also: tuple[str, ...]
+
+    def query(self) -> dict[str, str | list[str] | None]:
+        return {
+            "channel": self.channel,
+            "party": str(self.party) if self.party > 1 else None,
+            "also": list(self.also) or None,
+        }
+
+
+def visit_shape(
+    point: Point, services: list[PointService], offer: PointService, values: Any, lang: str
+) -> tuple[Shape, PointService, str | None]:
+    """The visit's shape from the query or form: (shape, the offer as scheduling/offers.py
+    shapes it, a sentence when what was asked cannot be booked and was set back)."""
+    channel = values.get("channel")
+    if channel not in offer.channels:
+        channel = offer.channels[0]
+    try:
+        party = max(1, int(values.get("party") or 1))
+    except (TypeError, ValueError):
+        party = 1
+    known = {s.id: s for s in services}
+    raw = values.getall("also", []) if hasattr(values, "getall") else values.get("also") or []
+    also = tuple(dict.fromkeys(a for a in _as_list(raw) if a in known and a != offer.id))
+    try:
+        shaped = visit_offer(point, [offer, *(known[a] for a in also)], channel, party)
+    except DomainError as error:
+        plain = Shape(channel, 1, ())
+        return plain, offer.in_channel(channel), explain(error, lang).message
+    return Shape(channel, party, also), shaped, None
 
 
 #: The details form's fields, the API's types for them (booking/schemas.py), and what to say
@@ -201,7 +241,12 @@ _DETAILS: dict[str, tuple[Any, str | None, str | None, str]] = {
 
 
 def booking_request(
-    form: dict[str, Any], point_id: str, offer: PointService, language: str, start: dt.datetime
+    form: dict[str, Any],
+    point_id: str,
+    offer: PointService,
+    language: str,
+    start: dt.datetime,
+    shape: Shape | None = None,
 ) -> tuple[BookingCreate | None, dict[str, str]]:
     """The form as the API's BookingCreate (msgspec.convert: the same checks as the API), or
     the msgids to show next to each field that was refused."""
@@ -238,6 +283,12 @@ def booking_request(
         else None,
         "notify_by": notify_by_of(form),
     }
+    if shape is not None:
+        body |= {
+            "channel": shape.channel,
+            "party_size": shape.party,
+            "extra_services": list(shape.also),
+        }
     return msgspec.convert(body, BookingCreate), {}
 
 
@@ -267,35 +318,46 @@ class BookingPages(Controller):
         context: dict[str, Any] = {"point": point, "services": services, "offer": offer}
         if offer is None:
             return self._page(request, "service", context)
+        shape, shaped, problem = visit_shape(point, services, offer, query, language_of(request))
+        chosen = {"service": offer.id, **shape.query()}
+        others = [s for s in services if s.id != offer.id and shape.channel in s.channels]
+        context |= {
+            "shape": shape,
+            "shaped": shaped,
+            "shape_problem": problem,
+            "others": others,
+        }
         context["links"] = {"service": step_link(point.id)}
-        if language not in offer.languages:
-            context["choices"] = languages_in_order(offer.languages)
+        if language not in shaped.languages:
+            context["choices"] = languages_in_order(shaped.languages)
+            context["language_link"] = lambda code: step_link(point.id, **chosen, language=code)
             return self._page(request, "language", context)
         context["language"] = language
-        context["links"]["language"] = step_link(point.id, service=offer.id)
+        context["links"]["language"] = step_link(point.id, **chosen)
+        matters = {"channel": shape.channel, "services": [offer.id, *shape.also]}
         if day is None:
             first = parse_day(query.get("from")) or local_today(point)
-            days, later = await free_days(conn, point, offer, language, first, DAYS_PER_PAGE)
+            days, later = await free_days(
+                conn, point, shaped, language, first, DAYS_PER_PAGE, **matters
+            )
             context |= {
                 "days": days,
                 "later": later
-                and step_link(
-                    point.id, service=offer.id, language=language, **{"from": later.isoformat()}
-                ),
+                and step_link(point.id, **chosen, language=language, **{"from": later.isoformat()}),
                 "earlier": first > local_today(point)
-                and step_link(point.id, service=offer.id, language=language),
+                and step_link(point.id, **chosen, language=language),
                 "day_link": lambda d: step_link(
-                    point.id, service=offer.id, language=language, day=d.isoformat()
+                    point.id, **chosen, language=language, day=d.isoformat()
                 ),
             }
             return self._page(request, "day", context)
         context["day"] = day
-        context["links"]["day"] = step_link(point.id, service=offer.id, language=language)
+        context["links"]["day"] = step_link(point.id, **chosen, language=language)
         if start is None:
-            return await self._times(request, conn, point, offer, language, day, context)
+            return await self._times(request, conn, point, shaped, language, day, context)
         context["start"] = start
         context["links"]["time"] = step_link(
-            point.id, service=offer.id, language=language, day=day.isoformat()
+            point.id, **chosen, language=language, day=day.isoformat()
         )
         context |= {
             "already_booked": False,
@@ -319,13 +381,18 @@ class BookingPages(Controller):
         context: dict[str, Any],
         status: int = 200,
     ) -> Template:
-        slots = (await day_slots(conn, point, offer, language, day)).slots
+        shape: Shape = context["shape"]
+        matters = {"channel": shape.channel, "services": [offer.id, *shape.also]}
+        slots = (await day_slots(conn, point, offer, language, day, **matters)).slots
         context |= {
             "slots": slots,
-            "no_times": None if slots else await why_no_times(conn, point, offer, day),
+            "no_times": None
+            if slots
+            else await why_no_times(conn, point, offer, day, shape.channel),
             "time_link": lambda slot: step_link(
                 point.id,
                 service=offer.id,
+                **shape.query(),
                 language=language,
                 day=day.isoformat(),
                 start=iso(slot.start, point),
@@ -372,9 +439,12 @@ class BookingPages(Controller):
         proof_of_work = await pow.needed(conn, point.id, caller.settings.proof_of_work)
         language = text(form, "language")
         start = parse_instant(text(form, "start"))
-        if offer is None or language not in offer.languages or start is None:
+        if offer is None or start is None:
             return Redirect(path=step_link(point.id), status_code=303)
-        data, problems = booking_request(form, point.id, offer, language, start)
+        shape, shaped, _ = visit_shape(point, services, offer, form, lang)
+        if language not in shaped.languages:
+            return Redirect(path=step_link(point.id), status_code=303)
+        data, problems = booking_request(form, point.id, offer, language, start, shape)
         already_booked = False
         errors = {field: gettext_for(lang)(msg) for field, msg in problems.items()}
         if data is not None:
@@ -417,13 +487,19 @@ class BookingPages(Controller):
             "needs": NEEDS,
             "proof_of_work": proof_of_work,
             "errors": errors,
+            "shape": shape,
+            "shaped": shaped,
             "already_booked": already_booked,
             "links": {
                 "service": step_link(point.id),
-                "language": step_link(point.id, service=offer.id),
-                "day": step_link(point.id, service=offer.id, language=language),
+                "language": step_link(point.id, service=offer.id, **shape.query()),
+                "day": step_link(point.id, service=offer.id, **shape.query(), language=language),
                 "time": step_link(
-                    point.id, service=offer.id, language=language, day=day.isoformat()
+                    point.id,
+                    service=offer.id,
+                    **shape.query(),
+                    language=language,
+                    day=day.isoformat(),
                 ),
             },
         }

@@ -15,7 +15,7 @@ from booking.caller import Caller, CallerDep
 from core.hostile import within_calendar
 from scheduling import store
 from scheduling.availability import released_until, slots_for
-from scheduling.model import Point, PointService
+from scheduling.model import ON_SITE, Point, PointService
 from scheduling.rules.resolution import resolve_days
 from scheduling.slots import DaySlots
 
@@ -78,23 +78,54 @@ async def free_days(
     language: str,
     first: dt.date,
     days: int,
+    *,
+    channel: str = ON_SITE,
+    services: Sequence[str] | None = None,
 ) -> tuple[list[DaySlots], dt.date | None]:
-    """Days from `first` with free times, and where the next page of days starts (if any)."""
+    """Days from `first` with free times, and where the next page of days starts (if any).
+    `offer` is the visit's shape (scheduling/offers.py), `services` its matters."""
     today = local_today(point)
     first = max(first, today)
     horizon = today + dt.timedelta(days=offer.horizon_days)
     last = min(first + dt.timedelta(days=days - 1), horizon)
     if last < first:
         return [], None
-    found = await slots_for(conn, point, offer, language, first, last, dt.datetime.now(dt.UTC))
+    found = await slots_for(
+        conn,
+        point,
+        offer,
+        language,
+        first,
+        last,
+        dt.datetime.now(dt.UTC),
+        channel=channel,
+        services=services,
+    )
     later = last + dt.timedelta(days=1)
     return [d for d in found if d.slots], later if later <= horizon else None
 
 
 async def day_slots(
-    conn: asyncpg.Connection, point: Point, offer: PointService, language: str, day: dt.date
+    conn: asyncpg.Connection,
+    point: Point,
+    offer: PointService,
+    language: str,
+    day: dt.date,
+    *,
+    channel: str = ON_SITE,
+    services: Sequence[str] | None = None,
 ) -> DaySlots:
-    (found,) = await slots_for(conn, point, offer, language, day, day, dt.datetime.now(dt.UTC))
+    (found,) = await slots_for(
+        conn,
+        point,
+        offer,
+        language,
+        day,
+        day,
+        dt.datetime.now(dt.UTC),
+        channel=channel,
+        services=services,
+    )
     return found
 
 
@@ -116,7 +147,11 @@ class NoTimes(NamedTuple):
 
 
 async def why_no_times(
-    conn: asyncpg.Connection, point: Point, offer: PointService, day: dt.date
+    conn: asyncpg.Connection,
+    point: Point,
+    offer: PointService,
+    day: dt.date,
+    channel: str = ON_SITE,
 ) -> NoTimes:
     """Say why a day has no free times, so a closed day is not said to be "just taken"."""
     today = local_today(point)
@@ -127,7 +162,7 @@ async def why_no_times(
     published = released_until(point, dt.datetime.now(dt.UTC))
     if published is not None and day > published:
         return NoTimes("not_published", [])
-    rules = await store.list_rules(conn, point.id)
+    rules = await store.list_rules(conn, point.id, channel)
     [hours] = resolve_days(rules, day, day, observes_holidays=point.observes_holidays)
     if not hours.intervals:
         labels = [r.label for r in hours.reasons if r.kind in ("holiday", "closure") and r.label]

@@ -27,6 +27,10 @@ FIELDS = {
     "date": "date",
     "cancel_affected": "affected",
     "Altcha": "altcha",
+    "channel": "channel",
+    "party_size": "party_size",
+    "extra_services": "extra_services",
+    "services": "extra_services",
 }
 
 
@@ -295,6 +299,84 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
             N_(
                 "This service is not offered in the chosen language at this point. "
                 "Please choose another language."
+            )
+        ),
+    ),
+    # What a visit is: its channel, party and matters (scheduling/errors.py).
+    "phone_required": (
+        "phone",
+        _plain(
+            N_(
+                "For a phone visit, please give the number the consultant should call at the "
+                "booked time."
+            )
+        ),
+    ),
+    "channel_not_offered": (
+        "channel",
+        _plain(
+            N_(
+                "This service is not offered this way at this point. Please choose another "
+                "way: at the point, by phone or by video."
+            )
+        ),
+    ),
+    "unknown_channel": (
+        "channel",
+        _plain(
+            N_("Please choose how the visit should happen: at the point, by phone or by video.")
+        ),
+    ),
+    "party_too_large": (
+        "party_size",
+        lambda params, lang: (
+            gettext_for(lang)(
+                N_(
+                    "At most %(n)s people may come to one visit for this service. Please book "
+                    "separate visits for the others."
+                )
+            )
+            % {"n": params["max_party_size"]}
+        ),
+    ),
+    "party_too_small": (
+        "party_size",
+        _plain(N_("Please say how many people will come: at least one.")),
+    ),
+    "too_many_services": (
+        "extra_services",
+        lambda params, lang: (
+            gettext_for(lang)(
+                N_("At most %(n)s matters can be dealt with in one visit at this point.")
+            )
+            % {"n": params["max_services"]}
+        ),
+    ),
+    "services_not_together": (
+        "extra_services",
+        _plain(
+            N_(
+                "No consultant at this point deals with all these matters in one visit. "
+                "Please book them as separate visits."
+            )
+        ),
+    ),
+    "visit_too_long": (
+        "extra_services",
+        _plain(
+            N_(
+                "Together these matters would take too long for one visit. "
+                "Please book some of them as a separate visit."
+            )
+        ),
+    ),
+    "draw_plain_visits_only": (
+        "start",
+        _plain(
+            N_(
+                "This day has just been published and its visits are drawn by lot: the draw "
+                "takes only visits at the point for one person and one matter. Please choose "
+                "so, or book this visit in a few minutes, when the draw has closed."
             )
         ),
     ),

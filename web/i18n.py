@@ -56,6 +56,12 @@ STATUS_NAMES = {
     "expired": N_("expired"),
 }
 
+#: How a visit happens, as a visitor or a staff member reads it.
+CHANNEL_NAMES = {
+    "on_site": N_("at the point"),
+    "phone": N_("by phone"),
+    "video": N_("by video"),
+}
 #: A visit's needs as staff read them (booking/domain/visit.py STEP_FREE_ACCESS); a need
 #: without a name is shown as it was sent.
 NEED_NAMES = {"step-free-access": N_("step-free access (wheelchair, pram)")}

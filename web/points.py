@@ -117,6 +117,20 @@ class PointPages(Controller):
             request.cookies.get(i18n.COOKIE),
             request.headers.get("accept-language", ""),
         )
+        # Phone and video visits have hours of their own (issue 16): shown and fed apart.
+        every = await store.list_rules(conn, point.id, channel=None)
+        channel_hours = [
+            {
+                "channel": channel,
+                "days": [
+                    day_view(d)
+                    for d in point_days(point, every, first, first + dt.timedelta(days=13), channel)
+                ],
+                "feed": f"/calendars/points/{point.id}.ics?lang={lang}&channel={channel}",
+            }
+            for channel in ("phone", "video")
+            if any(channel in s.channels for s in services)
+        ]
         week, _, _ = await week_for(conn, point)
         public_url = request.app.state.settings.public_url
         structured = json_ld(
@@ -138,6 +152,8 @@ class PointPages(Controller):
             weeks=weeks,
             today=first,
             services=services,
+            channel_hours=channel_hours,
+            on_site=not services or any("on_site" in s.channels for s in services),
             walk_in_wait=walk_in_wait,
             feed=f"/calendars/points/{point.id}.ics?lang={lang}",
             webcal=webcal_url(request.app.state.settings.public_url, point.id, lang),

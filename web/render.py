@@ -144,6 +144,7 @@ def page(
         "languages": switch,
         "visit_language": lambda code: gettext(i18n.VISIT_LANGUAGE_NAMES.get(code, code)),
         "status_name": lambda code: gettext(i18n.STATUS_NAMES.get(code, code)),
+        "channel_name": lambda code: gettext(i18n.CHANNEL_NAMES.get(code, code)),
         "need_name": lambda code: gettext(i18n.NEED_NAMES.get(code, code)),
         "title": title,
         "staff_nav": None,

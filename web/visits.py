@@ -35,6 +35,7 @@ from notifications import outbox
 from notifications.invitation import VisitSnapshot, build_visit_ics
 from scheduling import contacts, store
 from scheduling.model import Point, PointService
+from scheduling.offers import visit_offer
 from web.booking_flow import notify_by_of, read_sent_cookie, sent_cookie, step_link
 from web.common import (
     CallerDep,
@@ -306,6 +307,10 @@ class VisitPages(Controller):
             service_name=offer.names if offer else {"en": visit.service_id},
             what_to_bring=offer.what_to_bring if offer else None,
             manage_url=links.manage_url(caller.settings.public_url, visit.reference, mail_token),
+            channel=visit.channel,
+            visitor_phone=visit.visitor.phone,
+            video_url=visit.video_url,
+            party_size=visit.party_size,
         )
         body = build_visit_ics(snapshot, dt.datetime.now(dt.UTC))
         return Response(
@@ -381,6 +386,16 @@ class VisitPages(Controller):
             **_visit_context(visit, point, offer),
         }
         day = parse_day(request.query_params.get("day"))
+        shape = {"channel": visit.channel, "services": [visit.service_id, *visit.extra_services]}
+        if offer is not None:
+            try:  # the visit keeps its channel, party and matters when it moves
+                offers = [offer] + [
+                    await store.get_point_service(conn, point.id, extra)
+                    for extra in visit.extra_services
+                ]
+                offer = visit_offer(point, offers, visit.channel, visit.party_size)
+            except DomainError:
+                offer = None  # no longer offered so: the page says so, nothing to choose
         target = _target(request.query_params.get("start"), point) if problem is None else None
         if offer is None or not context["movable"]:
             pass  # withdrawn service, or a visit cancelled or over: the page says so, no times
@@ -394,18 +409,22 @@ class VisitPages(Controller):
             }
         elif day is None:
             first = parse_day(request.query_params.get("from")) or dt.date.min
-            days, later = await free_days(conn, point, offer, visit.language, first, DAYS_PER_PAGE)
+            days, later = await free_days(
+                conn, point, offer, visit.language, first, DAYS_PER_PAGE, **shape
+            )
             context |= {
                 "days": days,
                 "later": later and base + urlencode({"token": token, "from": later.isoformat()}),
                 "day_link": lambda d: base + urlencode({"token": token, "day": d.isoformat()}),
             }
         else:
-            slots = (await day_slots(conn, point, offer, visit.language, day)).slots
+            slots = (await day_slots(conn, point, offer, visit.language, day, **shape)).slots
             context |= {
                 "day": day,
                 "slots": slots,
-                "no_times": None if slots else await why_no_times(conn, point, offer, day),
+                "no_times": None
+                if slots
+                else await why_no_times(conn, point, offer, day, visit.channel),
                 "days_link": base + urlencode({"token": token}),
                 "iso": lambda slot: iso(slot.start, point),
             }

@@ -161,6 +161,24 @@ class PerPersonLimit(Conflict):
     )
 
 
+class PhoneRequired(Invalid):
+    """A phone visit is a call the consultant makes: without a number nobody can be called."""
+
+    code, field = "phone_required", "visitor.phone"
+    template = "A phone visit needs the phone number the consultant should call at the booked time."
+
+
+class DrawPlainVisitsOnly(Invalid):
+    """The draw of a release's first minutes allots one matter, for one person, on site."""
+
+    code, field = "draw_plain_visits_only", "channel"
+    template = (
+        "In the first minutes after {day} is published, its visits are drawn by lot, and the "
+        "draw takes only on-site visits for one person and one matter. Enter it with one, "
+        "or book this visit once the draw has closed ({closes})."
+    )
+
+
 # ---------------------------------------------------------------------------- the request itself
 
 

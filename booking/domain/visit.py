@@ -10,6 +10,7 @@ written down where each chooses it.
 from __future__ import annotations
 
 import datetime as dt
+import secrets as random_secrets
 from uuid import UUID
 
 import msgspec
@@ -43,6 +44,13 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     needs: list[str]
     sequence: int
     expires_at: dt.datetime | None
+    #: how the visit happens: on_site, phone (the consultant calls visitor.phone) or video
+    channel: str = "on_site"
+    party_size: int = 1
+    #: the visit's further matters; service_id is its first
+    extra_services: list[str] = []
+    #: a video visit's room
+    video_url: str | None = None
     mail_language: str | None = None
     """The language of the visit's e-mails when the visitor chose one (pl, en, uk, ru); None:
     the visit's own written language."""
@@ -74,6 +82,10 @@ class HeldVisit(msgspec.Struct, frozen=True, kw_only=True):
     manage_token_issued: bool
     confirm_token_hash: bytes
     waitlist_id: UUID | None = None
+    channel: str = "on_site"
+    party_size: int = 1
+    extra_services: tuple[str, ...] = ()
+    video_url: str | None = None
     mail_language: str | None = None
     notify_by: tuple[str, ...] = ("email",)
     #: "visitor" online, or "staff" for a visitor who phoned, wrote or walked in
@@ -108,6 +120,10 @@ def hold_visit(
     needs: tuple[str, ...] = (),
     manage_token_issued: bool = True,
     waitlist_id: UUID | None = None,
+    channel: str = "on_site",
+    party_size: int = 1,
+    extra_services: tuple[str, ...] = (),
+    video_template: str | None = None,
     mail_language: str | None = None,
     notify_by: tuple[str, ...] = ("email",),
     booked_by: str = "visitor",
@@ -128,11 +144,23 @@ def hold_visit(
         manage_token_issued=manage_token_issued,
         confirm_token_hash=token_hash(secrets.confirm_token),
         waitlist_id=waitlist_id,
+        channel=channel,
+        party_size=party_size,
+        extra_services=extra_services,
+        video_url=video_room(video_template) if channel == "video" else None,
         mail_language=mail_language,
         notify_by=notify_by,
         booked_by=booked_by,
     )
     return held, secrets
+
+
+def video_room(template: str | None) -> str:
+    """A new video room: the template (VIDEO_URL_TEMPLATE, or the point's own) with a room
+    name of 128 random bits, so nobody finds a visit's room by trying names."""
+    if template is None or "{room}" not in template:
+        raise ValueError("A video visit needs a room template with {room}.")
+    return template.replace("{room}", random_secrets.token_urlsafe(16))
 
 
 def created(visit: Visit, manage_token: str) -> VisitCreated:

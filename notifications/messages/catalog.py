@@ -100,6 +100,12 @@ class Catalog(msgspec.Struct, frozen=True, kw_only=True):
     cant_come: str
     """A reminder's sentence above its "I can't come" link (a page that asks, then cancels)."""
     signoff: str
+    by_phone: str
+    """Where a phone visit is: `{point}` calls `{phone}` at the visit's time."""
+    by_video: str
+    """Where a video visit is: `{url}`, its room."""
+    people: str
+    """The label of a family's number of people."""
     automatic: str
     """The closing note; `{email}` is the point's address."""
 

@@ -48,6 +48,9 @@ CATALOG = Catalog(
     ),
     cant_come="Cannot come after all? Tell us here, so that someone else can have the time:",
     signoff="Kind regards,",
+    by_phone="By phone: {point} will call you at {phone}",
+    by_video="By video, in this room: {url}",
+    people="People",
     automatic=(
         "This message was sent automatically. If you have any questions, write to us at {email}"
     ),

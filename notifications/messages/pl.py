@@ -50,6 +50,9 @@ CATALOG = Catalog(
     ),
     cant_come="Jednak nie możesz przyjść? Daj nam znać tutaj, a termin dostanie ktoś inny:",
     signoff="Pozdrawiamy",
+    by_phone="Telefonicznie: {point} zadzwoni do Państwa pod numer {phone}",
+    by_video="Przez wideo, w tym pokoju: {url}",
+    people="Liczba osób",
     automatic=(
         "Ta wiadomość została wysłana automatycznie. Jeśli masz pytania, napisz do nas: {email}"
     ),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from notifications.invitation import VisitSnapshot, pick_text
+from notifications.invitation import VisitSnapshot, pick_text, service_names
 from notifications.messages import dates, en, pl, ru, uk
 from notifications.messages.catalog import Catalog, MessageKind
 
@@ -113,7 +113,7 @@ def render_message(
         "reference": _line(visit.reference),
         "when": dates.span(visit.start, visit.end, zone, words),
         "when_short": dates.moment(visit.start, zone, words, weekday=False),
-        "place": f"{point}, {address}",
+        "place": _place(visit, words, point, address),
         "previous": dates.moment(previous_start, zone, words) if previous_start else None,
         "reason": _line(pick_text(reason, language)) or None,
         "deadline": dates.moment(deadline, zone, words, weekday=False) if deadline else None,
@@ -133,10 +133,12 @@ def render_message(
     rows = [
         (words.when, values["when"]),
         (words.where, values["place"]),
-        (words.service, _line(pick_text(visit.service_name, language))),
+        (words.service, _line(service_names(visit, language))),
     ]
-    if visit.desk_name:
+    if visit.desk_name and visit.channel == "on_site":
         rows.append((words.desk, _line(visit.desk_name)))
+    if visit.party_size > 1:
+        rows.append((words.people, str(visit.party_size)))
     rows += [(words.visitor, _line(visit.visitor_name)), (words.reference, values["reference"])]
     blocks.details(rows)
     if layout.bring and (bring := pick_text(visit.what_to_bring, language).strip()):
@@ -250,6 +252,15 @@ class _Blocks:
             f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows
         )
         self.html.append(f"<dl>\n{items}\n</dl>")
+
+
+def _place(visit: VisitSnapshot, words: Catalog, point: str, address: str) -> str:
+    """Where the visit happens, by channel: the address, who calls which number, the room."""
+    if visit.channel == "phone":
+        return words.by_phone.format(point=point, phone=_line(visit.visitor_phone or ""))
+    if visit.channel == "video" and visit.video_url:
+        return words.by_video.format(url=_url(visit.video_url))
+    return f"{point}, {address}"
 
 
 def _fill(template: str, values: Mapping[str, str | None]) -> str | None:

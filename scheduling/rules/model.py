@@ -29,6 +29,9 @@ class CalendarRule(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str] = {}
     desk_id: str | None = None
     source: str | None = None
+    #: the channel whose hours this rule gives (on_site, phone, video); each channel's rules
+    #: are resolved on their own, by the same precedence
+    channel: str = "on_site"
 
     @property
     def is_whole_day(self) -> bool:

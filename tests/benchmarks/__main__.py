@@ -24,7 +24,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from scheduling.slots import compute_slots
-from tests.benchmarks import bookings, engine, growth, loadgen, rush, slot_engine, throughput
+from tests.benchmarks import (
+    bookings,
+    engine,
+    growth,
+    loadgen,
+    rush,
+    search,
+    slot_engine,
+    throughput,
+)
 from tests.benchmarks.report import Row, machine, median, number, render, target
 from tests.benchmarks.stack import Meter, Server, bench_database, stores
 
@@ -190,6 +199,63 @@ def availability_rows(server: Server, meter: Meter, plan: Plan) -> list[Row]:
             + f"; by CPU per request: {_cpu_ratio(health, availability)}",
         ),
     ]
+
+
+def search_rows(database_url: str, server: Server, meter: Meter, plan: Plan) -> list[Row]:
+    """The first free visit across points (issue 16) against one point's availability: in
+    process with no cache, then over HTTP as served (both behind the one-second read cache)."""
+
+    async def timed() -> dict:
+        from core import db
+
+        conn = await db.connect(database_url)
+        try:
+            return await search.measure(conn, plan.engine_repeats)
+        finally:
+            await conn.close()
+
+    figures = asyncio.run(timed())
+    one = figures["one point"]
+    rows = [
+        Row(
+            f"search: {name}, 14 days",
+            number(f["median"], 2),
+            "ms median",
+            f"CPU {number(f['cpu_median'], 2)} ms; {f['points']} point(s), {f['slots']} slots; "
+            f"uncached, in process",
+        )
+        for name, f in figures.items()
+    ]
+    city = figures["Kraków on site"]
+    # By CPU time: on a shared machine wall time is mostly the neighbours'.
+    ratio = one["cpu_median"] / city["cpu_median"] if city["cpu_median"] else 0.0
+    rows.append(
+        Row(
+            "search (Kraków) / one point, rate",
+            f"{ratio:.2f}",
+            "ratio",
+            target(ratio >= 0.5, ">= 0.50")
+            + " (by CPU per request, uncached; served, both share the read cache: next row)",
+        )
+    )
+    paths = {
+        "availability": (throughput.AVAILABILITY, {}),
+        "search": (search.CITY_PATH, {}),
+    }
+    runs = throughput.side_by_side(server, meter, paths, plan.rounds, plan.get_seconds)
+    point, found = runs["availability"], runs["search"]
+    served = found.per_second / point.per_second if point.per_second else 0.0
+    rows.append(
+        Row(
+            "GET /availability?city=Kraków",
+            number(found.per_second),
+            "req/s",
+            f"{_latency(found)}; {_cpu(found)}; against one point's "
+            f"{number(point.per_second)} req/s in the same rounds: {served:.2f}; "
+            f"non-200: {found.requests - found.count(200)}",
+        )
+    )
+    return rows
 
 
 def _cpu_ratio(cheap, dear) -> str:
@@ -468,7 +534,7 @@ def growth_rows(figures: growth.Figures) -> list[Row]:
     return rows
 
 
-SECTIONS = ("engine", "availability", "feed", "bookings", "rush", "growth")
+SECTIONS = ("engine", "availability", "search", "feed", "bookings", "rush", "growth")
 
 
 def main(argv: list[str]) -> int:
@@ -525,6 +591,8 @@ def main(argv: list[str]) -> int:
         )
         if "availability" in only:
             rows += availability_rows(server, meter, plan)
+        if "search" in only:
+            rows += search_rows(database_url, server, meter, plan)
         if "feed" in only:
             rows += feed_rows(database_url, server, meter, plan)
         if "bookings" in only:

@@ -13,8 +13,9 @@ with a plain model of what should have happened:
   SEQUENCE that goes back.
 
 Two points make the interesting cases: at Basztowa only desk 3 speaks Polish sign language, so
-a Ukrainian visit that lands on desk 3 takes the only `pjm` place; at Dekerta 60-minute legal
-advice and 30-minute visits share two desks, so visits overlap partly.
+a Ukrainian visit that lands on desk 3 takes the only `pjm` place; at Dekerta (which works by
+phone and video) 60-minute legal advice and 30-minute visits share two consultants, so visits
+overlap partly.
 
 The rules are synchronous, so the app runs in litestar's sync `TestClient` (its own portal
 thread) and the database checks run on an event loop the test owns, one asyncpg connection on it.
@@ -73,6 +74,13 @@ class OfferSpec:
     service: str
     languages: tuple[str, ...]
     watched: bool = True  # is its availability checked after every step
+    channel: str = "on_site"
+
+    def booking(self) -> dict[str, str]:
+        """What a booking of this offer adds: its channel, and a number to call by phone."""
+        if self.channel == "phone":
+            return {"channel": "phone", "phone": "+48 600 100 200"}
+        return {"channel": self.channel}
 
 
 #: What visitors book. The first offer of each point sets the tracked window of that point.
@@ -80,8 +88,8 @@ OFFERS = (
     OfferSpec(BASZTOWA, EVERYDAY, ("uk", "pjm")),  # 3 desks speak uk, only desk 3 pjm
     # The same desks and grid as above, so its availability would only repeat that check.
     OfferSpec(BASZTOWA, "legalisation-of-stay-and-work", ("uk", "pjm"), watched=False),
-    OfferSpec(DEKERTA, EVERYDAY, ("uk",)),  # 2 desks, 30 minutes
-    OfferSpec(DEKERTA, "legal-advice", ("uk",)),  # the same 2 desks, 60 minutes
+    OfferSpec(DEKERTA, EVERYDAY, ("uk",), channel="phone"),  # 2 consultants, 30 minutes
+    OfferSpec(DEKERTA, "legal-advice", ("uk",), channel="phone"),  # the same 2, 60 minutes
 )
 
 
@@ -134,7 +142,12 @@ class World:
     def availability(
         self, spec: OfferSpec, language: str, first: dt.date, last: dt.date | None = None
     ) -> dict[dt.datetime, int]:
-        params = {"service": spec.service, "language": language, "from": str(first)}
+        params = {
+            "service": spec.service,
+            "language": language,
+            "from": str(first),
+            "channel": spec.channel,
+        }
         if last is not None:
             params["to"] = str(last)
         response = self.client.get(f"/api/v1/points/{spec.point}/availability", params=params)
@@ -168,7 +181,12 @@ class World:
             )
             response = self.client.get(
                 f"/api/v1/points/{spec.point}/availability",
-                params={"service": spec.service, "language": "uk", "from": str(today)},
+                params={
+                    "service": spec.service,
+                    "language": "uk",
+                    "from": str(today),
+                    "channel": spec.channel,
+                },
             )
             assert response.status_code == 200, response.text
             slots = [
@@ -327,6 +345,7 @@ class VisitLifecycle(RuleBasedStateMachine):
             service=offer.spec.service,
             language=language,
             name=f"Visitor {person}",
+            **offer.spec.booking(),
         )
         key = str(uuid.uuid4())
         response = self.post_booking(body, key)
@@ -407,6 +426,7 @@ class VisitLifecycle(RuleBasedStateMachine):
             point=offer.spec.point,
             service=offer.spec.service,
             language=language,
+            **offer.spec.booking(),
         )
         response = self.post_booking(body, str(uuid.uuid4()))
         assert response.status_code == 409, response.text

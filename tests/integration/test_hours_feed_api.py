@@ -11,17 +11,25 @@ import recurring_ical_events
 
 pytestmark = pytest.mark.usefixtures("seeded")
 WARSAW = zoneinfo.ZoneInfo("Europe/Warsaw")
-POINTS = ["krakow-przy-rondzie-6", "krakow-basztowa-22", "krakow-jana-dekerta-24"]
+POINTS = ["krakow-przy-rondzie-6", "krakow-basztowa-22"]
+#: (point, channel): visiting hours, and the hours of phone and video visits
+FEEDS = [
+    *((point, "on_site") for point in POINTS),
+    ("krakow-basztowa-22", "phone"),
+    ("krakow-jana-dekerta-24", "phone"),
+    ("krakow-jana-dekerta-24", "video"),
+]
 
 
-async def _hours(client, point: str, first: dt.date, last: dt.date) -> dict:
+async def _hours(client, point: str, first: dt.date, last: dt.date, channel="on_site") -> dict:
     """/hours in 93-day pages, as {date: [(opens, closes)]}."""
     result: dict[str, list[tuple[str, str]]] = {}
     start = first
     while start <= last:
         end = min(last, start + dt.timedelta(days=92))
         response = await client.get(
-            f"/api/v1/points/{point}/hours", params={"from": str(start), "to": str(end)}
+            f"/api/v1/points/{point}/hours",
+            params={"from": str(start), "to": str(end), "channel": channel},
         )
         for day in response.json()["days"]:
             result[day["date"]] = [(i["opens"], i["closes"]) for i in day["intervals"]]
@@ -29,9 +37,11 @@ async def _hours(client, point: str, first: dt.date, last: dt.date) -> dict:
     return result
 
 
-@pytest.mark.parametrize("point", POINTS)
-async def test_the_feed_expanded_by_a_real_consumer_equals_hours_for_twelve_months(client, point):
-    response = await client.get(f"/calendars/points/{point}.ics")
+@pytest.mark.parametrize(("point", "channel"), FEEDS)
+async def test_the_feed_expanded_by_a_real_consumer_equals_hours_for_twelve_months(
+    client, point, channel
+):
+    response = await client.get(f"/calendars/points/{point}.ics", params={"channel": channel})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(response.content)
@@ -40,7 +50,7 @@ async def test_the_feed_expanded_by_a_real_consumer_equals_hours_for_twelve_mont
     assert calendar.walk("VTIMEZONE")
     first = dt.datetime.now(WARSAW).date()
     last = first + dt.timedelta(days=364)
-    expected = await _hours(client, point, first, last)
+    expected = await _hours(client, point, first, last, channel)
     seen: dict[str, list[tuple[str, str]]] = {d: [] for d in expected}
     events = recurring_ical_events.of(calendar).between(first, last + dt.timedelta(days=1))
     for event in events:

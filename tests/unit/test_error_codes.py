@@ -15,6 +15,7 @@ import booking.domain.lifecycle
 import booking.domain.queue
 import core.errors
 import core.ratelimit
+import scheduling.errors
 import staff.errors
 from core.errors import DomainError
 from web.errors import SENTENCES, explain
@@ -38,6 +39,7 @@ API_ONLY = {
     "waitlist_too_long",
     "control_character",
     "nonexistent_time",
+    "video_template_invalid",  # staff's API: a point's own video room template
 }
 
 
@@ -46,6 +48,7 @@ def _error_classes() -> list[type[DomainError]]:
         core.errors,
         booking.domain.errors,
         booking.domain.lifecycle,
+        scheduling.errors,
         booking.domain.queue,
         staff.errors,
     )

@@ -221,14 +221,16 @@ def test_special_and_closed_rules_occur_on_dates_or_a_parseable_rrule(seed: Seed
 
 def test_weekly_hours_of_one_point_never_overlap_in_validity_on_a_weekday(seed: SeedData):
     for point in seed.points:
-        spans: dict[tuple[str | None, str], list[tuple[dt.date, dt.date, str]]] = defaultdict(list)
+        spans: dict[tuple[str, str | None, str], list[tuple[dt.date, dt.date, str]]] = defaultdict(
+            list
+        )
         for rule in point.rules:
             if rule.kind != "hours":
                 continue
             start = rule.valid_from or dt.date.min
             end = rule.valid_until or dt.date.max
             for day in weekly_days(rule):
-                spans[(rule.desk_id, day)].append((start, end, rule.id))
+                spans[(rule.channel, rule.desk_id, day)].append((start, end, rule.id))
         for key, ranges in spans.items():
             ranges.sort()
             for (_, end, earlier), (start, _, later) in pairwise(ranges):
@@ -255,4 +257,50 @@ def test_points_keep_warsaw_time_and_two_to_four_desks(seed: SeedData):
     for point in seed.points:
         assert point.timezone == "Europe/Warsaw", point.id
         assert point.city == point.address.city, point.id
-        assert 2 <= len(point.desks) <= 4, point.id
+        assert 2 <= len(point.desks) <= 5, point.id
+
+
+def _weekly(point: SeedPoint, channel: str) -> set[tuple[str, str, str, str | None]]:
+    return {
+        (day, rule.opens or "", rule.closes or "", rule.source)
+        for rule in point.rules
+        if rule.kind == "hours" and rule.channel == channel and rule.valid_until is None
+        for day in weekly_days(rule)
+    }
+
+
+def test_the_seeds_phone_and_online_hours_are_channels_of_their_own(seed: SeedData):
+    points = {p.id: p for p in seed.points}
+    s000, s001 = "000_47d593f954d84261.txt", "001_a7b063f817b8895c.txt"
+    # Basztowa: "granting information by telephone or e-mail" (000)
+    phone = _weekly(points["krakow-basztowa-22"], "phone")
+    assert ("MO", "07:30", "17:00", s000) in phone
+    assert {("TU", "07:30", "16:30", s000), ("FR", "07:30", "16:30", s000)} <= phone
+    # the INFO.OPT hotline (000)
+    hotline = _weekly(points["krakow-przy-rondzie-6"], "phone")
+    assert {(day, "08:00", "16:00", s000) for day in ("MO", "TU", "WE", "TH", "FR")} == hotline
+    # Dekerta 24 works online: consultants on call (001), no visiting hours on site
+    dekerta = points["krakow-jana-dekerta-24"]
+    for channel in ("phone", "video"):
+        hours = _weekly(dekerta, channel)
+        assert ("MO", "09:00", "19:00", s001) in hours and ("SA", "09:00", "14:00", s001) in hours
+    assert not _weekly(dekerta, "on_site")
+    assert all(offer.channels == ["phone", "video"] for offer in dekerta.services)
+
+
+def test_every_channel_a_point_offers_has_hours_and_a_consultant_who_speaks_its_languages(
+    seed: SeedData,
+):
+    for point in seed.points:
+        for offer in point.services:
+            for channel in offer.channels:
+                assert _weekly(point, channel), (point.id, channel)
+                own = next((c for c in offer.channel_offers if c.channel == channel), None)
+                languages = (own and own.languages) or offer.languages
+                spoken = {
+                    language
+                    for desk in point.desks
+                    if channel in desk.channels
+                    for language in desk.languages
+                }
+                assert set(languages) <= spoken, (point.id, offer.service_id, channel)
