@@ -37,14 +37,18 @@ class Outcome:
 
 
 async def tickets(http: httpx.AsyncClient, count: int, *, days: int = 28) -> list[Ticket]:
-    """`count` bookings for real free places: each slot of one service per point, in Polish,
+    """`count` bookings for real free places: each slot of one on-site service per point, in Polish,
     as many times as it has free desks, shuffled (a few meet another service's visit: 409)."""
     today = dt.date.today()
     places: list[dict] = []
     points = (await http.get("/api/v1/points")).json()
     for point in points:
         point_id = point["id"]
-        service_id = (await http.get(f"/api/v1/points/{point_id}/services")).json()[0]["id"]
+        offers = (await http.get(f"/api/v1/points/{point_id}/services")).json()
+        on_site = [o for o in offers if "on_site" in o["channels"]]
+        if not on_site:
+            continue  # a point seen by phone and video only (Dekerta 24): no visits on site
+        service_id = on_site[0]["id"]
         response = await http.get(
             f"/api/v1/points/{point_id}/availability",
             params={
