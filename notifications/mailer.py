@@ -128,7 +128,7 @@ def visit_snapshot(row: Row, settings: Settings, *, link_key: bytes | None) -> V
         what_to_bring=row["what_to_bring"],
         manage_url=manage,
         desk_name=pick_text(row["desk_names"], language) or None,
-        channel=row.get("channel") or "on_site",
+        channel=row.get("visit_channel") or "on_site",
         party_size=row.get("party_size") or 1,
         visitor_phone=row.get("visitor_phone"),
         video_url=row.get("video_url"),

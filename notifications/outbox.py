@@ -48,7 +48,8 @@ select c.id, c.booking_id, c.kind, c.sequence as row_sequence, c.due_at, c.paylo
        p.names as point_names, p.address as point_address, p.timezone, p.emails as point_emails,
        s.names as service_names, s.what_to_bring,
        d.names as desk_names,
-       b.channel, b.party_size, b.visitor_phone, b.video_url,
+       -- `channel` is the outbox row's (email or sms); how the visit happens is visit_channel
+       b.channel as visit_channel, b.party_size, b.video_url,
        (select coalesce(jsonb_agg(x.names order by e.n), '[]')
           from unnest(b.extra_services) with ordinality as e(id, n)
           join services x on x.id = e.id) as extra_service_names
