@@ -107,6 +107,9 @@ NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("bookings", "manage_token_issued"): "a flag",
     ("feed_tokens", "show_names"): "a flag",
     ("point_services", "per_person_limit"): "a number",
+    ("point_services", "extra_person_minutes"): "a number",
+    ("staff_accounts", "must_change_password"): "a flag",
+    ("staff_accounts", "password_changed_at"): "when, not what",
     ("app_secrets", "name"): "which server secret",
     ("schema_migrations", "name"): "a migration file's name",
 }

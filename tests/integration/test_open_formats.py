@@ -141,7 +141,8 @@ async def test_each_points_page_carries_json_ld_that_extruct_reads_field_by_fiel
         hours = await _hours(client, point["id"])
         for day, intervals in hours.items():
             assert _evaluate_json_ld(office, day) == sorted(intervals), (point["id"], day)
-        assert office["specialOpeningHoursSpecification"], "holidays lie in the next 90 days"
+        if any(hours.values()):  # Dekerta 24 sees visitors by phone and video only (no hours)
+            assert office["specialOpeningHoursSpecification"], "holidays lie in the next 90 days"
 
 
 async def test_the_page_shows_the_opening_hours_value_for_mappers(client):
