@@ -358,7 +358,9 @@ async def _check_after(rig: Rig, load: Load) -> None:
         (a.kind, a.status, a.text[:200]) for a in after if not ok_status(a.status)
     ]
 
-    took = await until_all_sent(rig.pool, rig.worker, 40)
+    # a bound on liveness, not a speed check: the sweep's pace after the outage varies with the
+    # machine (11 s alone, 46 s once inside the full suite)
+    took = await until_all_sent(rig.pool, rig.worker, 120)
     print(f"  every outbox row sent {took:.1f} s after the load stopped")
     assert rig.worker.alive(), rig.worker.tail()
 
