@@ -16,7 +16,6 @@ from typing import Annotated
 import asyncpg
 import msgspec
 from litestar import Controller, Response, get, post, put
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta
@@ -181,12 +180,11 @@ class StaffBookingController(Controller):
 
     @get("/internal-capacity", responses=problems(401, 403, 404, 422))
     async def get_internal_capacity(
-        self, state: State, staff: Staff, point_id: FromPath[str]
+        self, uow: Uow, staff: Staff, point_id: FromPath[str]
     ) -> InternalCapacityOut:
         """The capacity the point keeps for staff booking."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            return await internal_capacity(conn, point_id)
+        return await internal_capacity(await uow.connection(), point_id)
 
     @put("/internal-capacity", responses=problems(401, 403, 404, 415, 422))
     async def put_internal_capacity(
