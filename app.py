@@ -94,6 +94,7 @@ SECURITY_SCHEMES = {
 def create_app(settings: Settings) -> Litestar:
     """Build the web application; stores are opened by the lifespan, not here."""
     from booking.api import booking_handlers
+    from booking.draw_batch import DrawEntries
     from core import logs
     from core.cache import ForgetOnWriteMiddleware, response_cache_config
     from core.head import AnswerHeadAsGet
@@ -124,7 +125,11 @@ def create_app(settings: Settings) -> Litestar:
                 app.state.pool = pool
                 app.state.redis = redis
                 app.state.rate_limits = RateLimits(settings.redis_url, enabled=settings.rate_limit)
-                yield
+                app.state.draw_entries = DrawEntries(pool, redis)
+                try:
+                    yield
+                finally:
+                    await app.state.draw_entries.close()
             finally:
                 await redis.aclose()
         finally:

@@ -56,6 +56,7 @@ async def provide_caller(request: Request, state: State, uow: Uow) -> Caller:
         limits=getattr(state, "rate_limits", None),
         redis=state.redis,
         address=client_address(request),
+        draws=getattr(state, "draw_entries", None),
     )
 
 

@@ -29,6 +29,8 @@ class Caller:
     limits: RateLimits | None
     redis: Any
     address: str
+    #: the process's group commit of draw entries (booking/draw_batch.py); None: one by one
+    draws: Any = None
 
     @property
     def hold(self) -> dt.timedelta:

@@ -208,6 +208,20 @@ async def config_and_visit(
     check_channel(channel)
     services = list(dict.fromkeys(service_ids))
     config, _, now = await config_and_offer(conn, point_id, services[0])
+    offer, services = visit_of(config, services, channel, party_size)
+    return config, offer, services, now
+
+
+def visit_of(
+    config: PointConfig, service_ids: Sequence[str], channel: str = ON_SITE, party_size: int = 1
+) -> tuple[PointService, list[str]]:
+    """`config_and_visit` on a configuration already read (a batch of draw entries reads it
+    once for all of them, booking/draw_batch.py)."""
+    check_channel(channel)
+    services = list(dict.fromkeys(service_ids))
+    point_id = config.point.id
+    if services[0] not in config.services:
+        raise ServiceNotOffered(point_id=point_id, service_id=services[0])
     offers = [config.services[services[0]]]
     for service_id in services[1:]:
         found = config.services.get(service_id)
@@ -216,7 +230,7 @@ async def config_and_visit(
                 point_id=point_id, service_id=service_id, field="extra_services"
             )
         offers.append(found)
-    return config, visit_offer(config.point, offers, channel, party_size), services, now
+    return visit_offer(config.point, offers, channel, party_size), services
 
 
 def check_language(offer: PointService, language: str) -> None:

@@ -252,8 +252,15 @@ async def run_due_draws(pool: asyncpg.Pool, hold: dt.timedelta) -> list[int]:
 
 
 async def answer(caller: Caller, entry_id: UUID, token: str | None) -> DrawEntry:
-    """The use-case behind the API's and the page's answer to an entrant."""
+    """The use-case behind the API's and the page's answer to an entrant.
+
+    With the process's draw desk (`caller.draws`, booking/draw_batch.py), the entry is read with
+    the others asked for at that moment, a due draw is decided once for them all, and the request
+    takes no connection of its own; without it, this request reads and decides in its own
+    transaction."""
     await caller.limit("manage", person=token_key(str(entry_id), token))
+    if caller.draws is not None:
+        return await _answer_read(caller, entry_id, token)
 
     async def work(conn: asyncpg.Connection) -> DrawEntry:
         entry, outbox = await result(conn, entry_id, token, caller.hold)
@@ -263,8 +270,46 @@ async def answer(caller: Caller, entry_id: UUID, token: str | None) -> DrawEntry
     return await caller.uow.atomic(work)
 
 
+async def _answer_read(caller: Caller, entry_id: UUID, token: str | None) -> DrawEntry:
+    """`answer` through the process's grouped reads (booking/draw_batch.py): an entry's row is
+    read with the others asked for at that moment, and a due draw decided once for them all."""
+    if not token:
+        raise DrawTokenMissing()
+    row = await caller.draws.read(entry_id)
+    if row is None or not token_matches(token, row["token_hash"]):
+        raise DrawEntryNotFound()
+    if row["status"] == "entered" and row["release_time"] is not None:
+        _, closes = _window_of(row)
+        if row["now"] >= closes:
+            await caller.draws.decide(row["point_id"], row["day"], caller.hold)
+            row = await caller.draws.read(entry_id)
+            if row is None:
+                raise DrawEntryNotFound()
+    _, closes = _window_of(row)
+    return DrawEntry(
+        entry_id=row["id"],
+        status=row["status"],
+        point_id=row["point_id"],
+        day=row["day"],
+        requested_start=row["requested_start"],
+        decided_at=row["decided_at"],
+        draw_closes_at=closes,
+        reference=row["reference"],
+    )
+
+
+def _window_of(row: asyncpg.Record) -> tuple[dt.datetime, dt.datetime]:
+    return draw_window(
+        row["day"], row["timezone"], row["release_time"], row["release_days_ahead"],
+        row["draw_minutes"],
+    )  # fmt: skip
+
+
 async def result(
-    conn: asyncpg.Connection, entry_id: UUID, token: str | None, hold: dt.timedelta
+    conn: asyncpg.Connection,
+    entry_id: UUID,
+    token: str | None,
+    hold: dt.timedelta,
 ) -> tuple[DrawEntry, list[int]]:
     """An entrant's answer; decides the draw first if its window has closed."""
     if not token:

@@ -84,6 +84,15 @@ class PointConfig:
 
 #: The kept configurations, by (database, point id); a database is (its identity, its oid).
 _kept: dict[tuple[tuple[str, int], str], PointConfig] = {}
+#: The configuration of each point this process read last, of whichever database: a hint only.
+_latest: dict[str, PointConfig] = {}
+
+
+def latest(point_id: str) -> PointConfig | None:
+    """The configuration of the point this process read last, without a query; possibly stale,
+    possibly of another database (tests talk to several). Only a hint of which way to take
+    (booking/draw_batch.py), never what a decision is made on."""
+    return _latest.get(point_id)
 
 
 async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig, dt.datetime]:
@@ -101,10 +110,12 @@ async def current(conn: asyncpg.Connection, point_id: str) -> tuple[PointConfig,
     key = ((row["identity"], row["oid"]), point_id)
     kept = _kept.get(key)
     if kept is not None and version is not None and kept.version == version:
+        _latest[point_id] = kept
         return kept, now
     config = await load(conn, point_id, version or 0, database=key[0])
     if version is not None:
         _kept[key] = config
+    _latest[point_id] = config
     return config, now
 
 

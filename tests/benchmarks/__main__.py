@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import sys
 import tempfile
 import time
@@ -555,9 +556,14 @@ def main(argv: list[str]) -> int:
         choices=SECTIONS,
         help="run only these sections (repeatable); the full table is the default",
     )
+    parser.add_argument(
+        "--rush-clients", type=int, help="draw entries at once in the rush (the plan's default)"
+    )
     args = parser.parse_args(argv)
     only = set(args.only or SECTIONS)
     plan = QUICK if args.quick else FULL
+    if args.rush_clients:
+        plan = dataclasses.replace(plan, rush_clients=args.rush_clients)
     began = time.monotonic()
     host = machine()
     print("running the benchmarks" + (" (quick)" if args.quick else "") + " ...", flush=True)

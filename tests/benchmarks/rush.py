@@ -18,10 +18,17 @@ was given out, each to a different person.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
 import random
+import shutil
+import signal
+import subprocess
+import sys
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -137,6 +144,35 @@ async def overbooked(conn: asyncpg.Connection) -> int:
     )
 
 
+@contextlib.contextmanager
+def profiled(pid: int | None, name: str) -> Iterator[None]:
+    """With BENCH_PROFILE=FOLDER, py-spy samples `pid` meanwhile into FOLDER/NAME.txt (collapsed
+    stacks, one line per stack with its count: what docs/benchmarks.md's profiles are read from).
+    """
+    folder = os.environ.get("BENCH_PROFILE")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
+    if not folder or pid is None or spy is None:
+        yield
+        return
+    os.makedirs(folder, exist_ok=True)
+    out = os.path.join(folder, f"{name}.txt")
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
+         "--subprocesses", "--output", out],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        try:
+            recorder.wait(30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+            recorder.wait()
+
+
 def run(server: Server, database_url: str, clients: int, slots_per_desk: int, meter: Meter) -> Rush:
     _, starts = asyncio.run(open_release(database_url, slots_per_desk))
     chooser = random.Random(2026)
@@ -159,9 +195,11 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int, me
                 "body": json.dumps(body),
             }
         )
-    entries, *entries_cpu = meter.run(
-        lambda: loadgen.burst(server.host, server.port, entries_requests, keep_bodies=True)
-    )
+    pid = server.process.pid if server.process else None
+    with profiled(pid, f"rush-entries-{clients}"):
+        entries, *entries_cpu = meter.run(
+            lambda: loadgen.burst(server.host, server.port, entries_requests, keep_bodies=True)
+        )
     asyncio.run(close_window(database_url))
     answers_requests = []
     for entry in entries:
@@ -177,11 +215,14 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int, me
                     "headers": {"Authorization": f"Bearer {parsed['token']}"},
                 }
             )
-    answers, *answers_cpu = meter.run(
-        lambda: (
-            loadgen.burst(server.host, server.port, answers_requests) if answers_requests else []
+    with profiled(pid, f"rush-answers-{clients}"):
+        answers, *answers_cpu = meter.run(
+            lambda: (
+                loadgen.burst(server.host, server.port, answers_requests)
+                if answers_requests
+                else []
+            )
         )
-    )
     found = asyncio.run(outcome(database_url))
     for entry in entries:
         entry.pop("body", None)
