@@ -125,7 +125,9 @@ def create_app(settings: Settings) -> Litestar:
                 app.state.pool = pool
                 app.state.redis = redis
                 app.state.rate_limits = RateLimits(settings.redis_url, enabled=settings.rate_limit)
-                app.state.draw_entries = DrawEntries(pool, redis)
+                app.state.draw_entries = DrawEntries(
+                    pool, redis, gather=settings.draw_gather_ms / 1000
+                )
                 try:
                     yield
                 finally:

@@ -92,13 +92,12 @@ class DrawEntries:
     def __init__(self, pool: BoundedPool, redis: Any, *, gather: float = GATHER) -> None:
         self._pool = pool
         self._redis = redis
-        self._gather = gather
+        self.gather = gather
         self._waiting: list[Pending] = []
         self._writer: asyncio.Task[None] | None = None
         self._deciding: dict[tuple[str, dt.date], asyncio.Task[None]] = {}
         self._asked: list[tuple[UUID, asyncio.Future[Any]]] = []
         self._reader: asyncio.Task[None] | None = None
-        self.groups = 0  # written so far (what tests/integration/test_draw_batch.py checks)
 
     async def enter(
         self, data: BookingCreate, key: str, email: str, phone: str | None
@@ -131,7 +130,7 @@ class DrawEntries:
 
     async def _read_all(self) -> None:
         while self._asked:
-            await asyncio.sleep(self._gather)
+            await asyncio.sleep(self.gather)
             group, self._asked = self._asked[:LARGEST], self._asked[LARGEST:]
             try:
                 async with UnitOfWork(self._pool, self._redis) as uow:
@@ -187,7 +186,7 @@ class DrawEntries:
 
     async def _write_all(self) -> None:
         while self._waiting:
-            await asyncio.sleep(self._gather)
+            await asyncio.sleep(self.gather)
             group: list[Pending] = []
             later: list[Pending] = []
             keys: set[bytes] = set()
@@ -204,7 +203,6 @@ class DrawEntries:
             except Exception as e:  # each takes the usual way, and meets the failure alone
                 logger.warning("a group of %d draw entries failed (%r); one by one", len(group), e)
                 outcomes = [None] * len(group)
-            self.groups += 1
             for pending, outcome in zip(group, outcomes, strict=True):
                 if not pending.answer.done():
                     pending.answer.set_result(outcome)

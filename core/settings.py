@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_command_timeout: float = 10.0
     max_body_bytes: int = 64 * 1024
     read_cache_seconds: int = 1
+    #: milliseconds a group of draw entries gathers before it is written (booking/draw_batch.py)
+    draw_gather_ms: float = 4.0
     reminder_offsets: str = "24h,2h"
     #: the SMS gateway, `smsapi://TOKEN@api.smsapi.pl?from=NAME`; unset: SMS go to files
     sms_url: str | None = None
@@ -96,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_command_timeout=number("DB_COMMAND_TIMEOUT", default.db_command_timeout),
             max_body_bytes=integer("MAX_BODY_BYTES", default.max_body_bytes),
             read_cache_seconds=integer("READ_CACHE_SECONDS", default.read_cache_seconds),
+            draw_gather_ms=number("DRAW_GATHER_MS", default.draw_gather_ms),
             reminder_offsets=env.get("REMINDER_OFFSETS") or default.reminder_offsets,
             sms_url=env.get("SMS_URL") or None,
             inbound_address=env.get("INBOUND_ADDRESS") or None,
