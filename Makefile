@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fuzz lint format bench clean venv browser translations altcha swagger-ui haproxy cluster
+.PHONY: run test fuzz lint format bench soak clean venv browser translations altcha swagger-ui haproxy cluster
 
 venv: $(STAMP)
 
@@ -98,6 +98,12 @@ wrk:
 
 bench: $(STAMP) wrk
 	$(BIN)/python -m tests.benchmarks
+
+# The memory soak (docs/benchmarks.md): the 10,000-client rush, then SOAK_MINUTES of bookings
+# with the web process's RSS read every 10 s, then the worker's RSS after 10,000 mails.
+SOAK_MINUTES ?= 60
+soak: $(STAMP) wrk
+	$(BIN)/python -m tests.benchmarks --only rush --only soak --soak-minutes $(SOAK_MINUTES) --worker-mails 10000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOKING_POINT = "bench-bookings"
 RUSH_POINT = "bench-rush"
 GROWTH_POINT = "bench-growth"  # as bench-bookings, for the data-growth section's bookings
+SOAK_POINT = "bench-soak"  # as bench-bookings, for the memory soak's bookings (soak.py)
 BENCH_SERVICE = "bench-visit"
 BOOKING_DESKS = 8
 RUSH_DESKS = 5
@@ -185,13 +186,14 @@ def bench_database(found: Stores) -> Iterator[str]:
 
 
 async def add_bench_points(conn: asyncpg.Connection) -> None:
-    """Three points the seeds do not have, all open 07:30-16:30 with 30-minute visits.
+    """Four points the seeds do not have, all open 07:30-16:30 with 30-minute visits.
 
     bench-bookings: 8 desks, every day, a 366-day horizon: thousands of free slots, so 32
     clients booking at once never run out or queue for the same one.
     bench-rush: 5 desks and no hours of its own; the rush gives one released day a special
     opening (20 slots x 5 desks = 100 visits) and a release window.
     bench-growth: as bench-bookings, booked only by the data-growth section (growth.py).
+    bench-soak: as bench-bookings, booked only by the memory soak (soak.py).
     """
     async with conn.transaction():
         await conn.execute(
@@ -203,6 +205,7 @@ async def add_bench_points(conn: asyncpg.Connection) -> None:
             (BOOKING_POINT, BOOKING_DESKS),
             (RUSH_POINT, RUSH_DESKS),
             (GROWTH_POINT, BOOKING_DESKS),
+            (SOAK_POINT, BOOKING_DESKS),
         ):
             await conn.execute(
                 """
@@ -232,7 +235,7 @@ async def add_bench_points(conn: asyncpg.Connection) -> None:
                 point,
                 BENCH_SERVICE,
             )
-        for point in (BOOKING_POINT, GROWTH_POINT):
+        for point in (BOOKING_POINT, GROWTH_POINT, SOAK_POINT):
             await conn.execute(
                 """
                 insert into calendar_rules (id, point_id, kind, rrule, opens, closes, valid_from)
@@ -279,6 +282,8 @@ class Server:
                 "PUBLIC_URL": self.url,
                 "RATE_LIMIT": "off",
                 "PROOF_OF_WORK": "off",
+                # a start booked by the soak is free again a minute later (soak.py)
+                "HOLD_MINUTES": "1",
                 "WIZYTA_DATA_DIR": str(log_dir),
             }
             | (env or {})
