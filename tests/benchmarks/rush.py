@@ -56,7 +56,9 @@ class Rush:
     answers_cpu: tuple[float, float] = (float("nan"), float("nan"))
 
 
-async def open_release(database_url: str, slots_per_desk: int) -> tuple[dt.date, list[str]]:
+async def open_release(
+    database_url: str, slots_per_desk: int, point: str = RUSH_POINT
+) -> tuple[dt.date, list[str]]:
     """Publish day D a minute ago with a draw window; return D and its slot starts."""
     now = dt.datetime.now(ZONE)
     released_at = (now - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -65,7 +67,7 @@ async def open_release(database_url: str, slots_per_desk: int) -> tuple[dt.date,
         await conn.execute(
             "update points set release_time = $2, release_days_ahead = $3, draw_minutes = 5 "
             "where id = $1",
-            RUSH_POINT,
+            point,
             released_at.time(),
             DAYS_AHEAD,
         )
@@ -78,9 +80,9 @@ async def open_release(database_url: str, slots_per_desk: int) -> tuple[dt.date,
         await conn.execute(
             """
             insert into calendar_rules (id, point_id, kind, dates, opens, closes, labels)
-            values ('bench-rush-release', $1, 'special', array[$2::date], $3, $4, '{}')
+            values ($1 || '-release', $1, 'special', array[$2::date], $3, $4, '{}')
             """,
-            RUSH_POINT,
+            point,
             day,
             opens.time(),
             closes.time(),
@@ -91,22 +93,22 @@ async def open_release(database_url: str, slots_per_desk: int) -> tuple[dt.date,
     return day, starts
 
 
-async def close_window(database_url: str) -> None:
+async def close_window(database_url: str, point: str = RUSH_POINT) -> None:
     """draw_minutes = 1: the window [release, release + 1 min) ended before now."""
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("update points set draw_minutes = 1 where id = $1", RUSH_POINT)
+        await conn.execute("update points set draw_minutes = 1 where id = $1", point)
     finally:
         await conn.close()
 
 
-async def outcome(database_url: str) -> dict[str, int]:
+async def outcome(database_url: str, point: str = RUSH_POINT) -> dict[str, int]:
     conn = await asyncpg.connect(database_url)
     try:
         statuses = dict(
             await conn.fetch(
                 "select status, count(*) from draw_entries where point_id = $1 group by status",
-                RUSH_POINT,
+                point,
             )
         )
         visits = await conn.fetchrow(
@@ -114,7 +116,7 @@ async def outcome(database_url: str) -> dict[str, int]:
             select count(*) as visits, count(distinct visitor_email_key) as people
             from bookings where point_id = $1 and status in ('held', 'confirmed')
             """,
-            RUSH_POINT,
+            point,
         )
         return {
             "won": statuses.get("won", 0),
@@ -173,15 +175,22 @@ def profiled(pid: int | None, name: str) -> Iterator[None]:
             recorder.wait()
 
 
-def run(server: Server, database_url: str, clients: int, slots_per_desk: int, meter: Meter) -> Rush:
-    _, starts = asyncio.run(open_release(database_url, slots_per_desk))
+def run(
+    server: Server,
+    database_url: str,
+    clients: int,
+    slots_per_desk: int,
+    meter: Meter,
+    point: str = RUSH_POINT,
+) -> Rush:
+    _, starts = asyncio.run(open_release(database_url, slots_per_desk, point))
     chooser = random.Random(2026)
     morning = starts[: max(1, len(starts) // 4)]
     entries_requests = []
     for n in range(clients):
         start = chooser.choice(morning if chooser.random() < 0.7 else starts)
         body = {
-            "point_id": RUSH_POINT,
+            "point_id": point,
             "service_id": BENCH_SERVICE,
             "start": start,
             "language": "uk",
@@ -191,16 +200,16 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int, me
             {
                 "method": "POST",
                 "path": "/api/v1/bookings",
-                "headers": {"Content-Type": "application/json", "Idempotency-Key": f"rush-{n}"},
+                "headers": {"Content-Type": "application/json", "Idempotency-Key": f"{point}-{n}"},
                 "body": json.dumps(body),
             }
         )
-    pid = server.process.pid if server.process else None
-    with profiled(pid, f"rush-entries-{clients}"):
+    pid = server.process.pid if getattr(server, "process", None) else None
+    with profiled(pid, f"rush-entries-{point}-{clients}"):
         entries, *entries_cpu = meter.run(
             lambda: loadgen.burst(server.host, server.port, entries_requests, keep_bodies=True)
         )
-    asyncio.run(close_window(database_url))
+    asyncio.run(close_window(database_url, point))
     answers_requests = []
     for entry in entries:
         try:
@@ -215,7 +224,7 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int, me
                     "headers": {"Authorization": f"Bearer {parsed['token']}"},
                 }
             )
-    with profiled(pid, f"rush-answers-{clients}"):
+    with profiled(pid, f"rush-answers-{point}-{clients}"):
         answers, *answers_cpu = meter.run(
             lambda: (
                 loadgen.burst(server.host, server.port, answers_requests)
@@ -223,7 +232,7 @@ def run(server: Server, database_url: str, clients: int, slots_per_desk: int, me
                 else []
             )
         )
-    found = asyncio.run(outcome(database_url))
+    found = asyncio.run(outcome(database_url, point))
     for entry in entries:
         entry.pop("body", None)
     return Rush(

@@ -37,6 +37,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 BOOKING_POINT = "bench-bookings"
 RUSH_POINT = "bench-rush"
+#: the same rush through 2 and 4 web processes behind HAProxy (replicas.py), each on its own point
+REPLICA_RUSH_POINTS = {2: "bench-rush-2", 4: "bench-rush-4"}
 GROWTH_POINT = "bench-growth"  # as bench-bookings, for the data-growth section's bookings
 SOAK_POINT = "bench-soak"  # as bench-bookings, for the memory soak's bookings (soak.py)
 BENCH_SERVICE = "bench-visit"
@@ -186,12 +188,13 @@ def bench_database(found: Stores) -> Iterator[str]:
 
 
 async def add_bench_points(conn: asyncpg.Connection) -> None:
-    """Four points the seeds do not have, all open 07:30-16:30 with 30-minute visits.
+    """Points the seeds do not have, all open 07:30-16:30 with 30-minute visits.
 
     bench-bookings: 8 desks, every day, a 366-day horizon: thousands of free slots, so 32
     clients booking at once never run out or queue for the same one.
     bench-rush: 5 desks and no hours of its own; the rush gives one released day a special
-    opening (20 slots x 5 desks = 100 visits) and a release window.
+    opening (20 slots x 5 desks = 100 visits) and a release window; bench-rush-2 and
+    bench-rush-4 the same, for the rush through 2 and 4 web processes (replicas.py).
     bench-growth: as bench-bookings, booked only by the data-growth section (growth.py).
     bench-soak: as bench-bookings, booked only by the memory soak (soak.py).
     """
@@ -204,6 +207,7 @@ async def add_bench_points(conn: asyncpg.Connection) -> None:
         for point, desks in (
             (BOOKING_POINT, BOOKING_DESKS),
             (RUSH_POINT, RUSH_DESKS),
+            *((point, RUSH_DESKS) for point in REPLICA_RUSH_POINTS.values()),
             (GROWTH_POINT, BOOKING_DESKS),
             (SOAK_POINT, BOOKING_DESKS),
         ):

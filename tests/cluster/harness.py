@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.factories import SmtpServerProcess, free_port
 from tests.proxy import CuttableProxy
@@ -246,12 +247,24 @@ class WebReplica(AppProcess):
 class HAProxy:
     """Debian's HAProxy running deploy/haproxy.cfg, the replicas' addresses in its environment."""
 
-    def __init__(self, replicas: list[WebReplica], log: Path) -> None:
+    def __init__(self, replicas: list[Any], log: Path) -> None:
+        """`replicas`: two or more, each with its `port` (WebReplica, or the bench's Server)."""
         binary = haproxy_binary()
         if binary is None:
             raise RuntimeError("haproxy is not installed (make haproxy)")
-        if len(replicas) != 2:
+        if len(replicas) < 2:
             raise ValueError("deploy/haproxy.cfg names two replicas, WEB1 and WEB2")
+        config = HAPROXY_CONFIG
+        if len(replicas) > 2:  # a `server` line per further replica, as the file says
+            text = HAPROXY_CONFIG.read_text()
+            line = '    server web2 "${WEB2}"\n'
+            if line not in text:
+                raise ValueError("deploy/haproxy.cfg has no `server web2` line to follow")
+            more = "".join(
+                f'    server web{i} "${{WEB{i}}}"\n' for i in range(3, len(replicas) + 1)
+            )
+            config = log.with_name(f"haproxy-{len(replicas)}.cfg")
+            config.write_text(text.replace(line, line + more))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = os.environ | {
@@ -260,7 +273,7 @@ class HAProxy:
         }
         self.log = log.open("ab")
         self.process = subprocess.Popen(
-            [binary, "-db", "-W", "-f", str(HAPROXY_CONFIG)],
+            [binary, "-db", "-W", "-f", str(config)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
