@@ -6,7 +6,7 @@ request for /availability (Basztowa), a booking (POST /bookings at bench-growth,
 and the day sheet (booking/office.py day_sheet for a day of Basztowa with visits, run in this
 process), then generates in SQL
 
-- 50 points: the seeds' 6, the suite's 3 and 41 copies of Basztowa (its desks, offer, hours);
+- 50 points: the seeds' 6, the suite's own and copies of Basztowa (its desks, offer, hours);
 - PAST visits over the last two years at all of them (completed, some cancelled or no-show);
   those older than a year anonymised as the purge would have left them, the last year's not;
 - FUTURE confirmed visits over the next weeks at the points the requests above do not ask
@@ -33,7 +33,7 @@ from types import SimpleNamespace
 import asyncpg
 
 from tests.benchmarks import bookings, loadgen, throughput
-from tests.benchmarks.stack import GROWTH_POINT, Meter, Server
+from tests.benchmarks.stack import GROWTH_POINT, REPLICA_RUSH_POINTS, SOAK_POINT, Meter, Server
 
 PAST = 1_000_000
 FUTURE = 50_000
@@ -41,7 +41,15 @@ POINTS = 50
 COPIED = "krakow-basztowa-22"
 #: The points the measured requests ask about: no generated future visits there, so that
 #: their answers do the same work on both databases and only the data elsewhere grows.
-MEASURED = (throughput.POINT, GROWTH_POINT, "bench-bookings", "bench-rush")
+#: points whose own visits the generated future must not overlap (the sections booked them)
+MEASURED = (
+    throughput.POINT,
+    GROWTH_POINT,
+    "bench-bookings",
+    "bench-rush",
+    *REPLICA_RUSH_POINTS.values(),
+    SOAK_POINT,
+)
 RETENTION_DAYS = 30
 
 
