@@ -66,6 +66,9 @@ DONE = {
 }
 
 
+ENDS_BEFORE_IT_STARTS = N_(
+    "These hours would end before they first apply. To remove them, delete them instead."
+)
 RULE_DONE = {
     "add": "rule-added",
     "change": "rule-changed",
@@ -404,13 +407,18 @@ class StaffRulesPages(Controller):
 
         async def refused(error: DomainError) -> Template:
             found = explain(error, language_of(request))
+            message, field = found.message, found.field or "form"
+            if what in ("end", "delete"):
+                field = "form"  # the list's small forms have no fields of the add form
+                if error.code == "rule_never_occurs":
+                    message = _(ENDS_BEFORE_IT_STARTS)
             return await self._page(
                 request,
                 state,
                 staff,
                 point_id,
                 rule_form=form if what in ("add", "change") else None,
-                rule_errors={found.field or "form": found.message},
+                rule_errors={field: message},
                 editing=rule_id if what == "change" else None,
                 status=status_of(error),
             )

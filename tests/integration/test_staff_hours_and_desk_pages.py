@@ -169,6 +169,14 @@ async def test_weekly_hours_added_changed_and_ended_on_the_page_are_what_availab
     assert await saturday_slots(client, saturday) == ["10:00", "10:30", "11:00", "11:30"]
     assert await saturday_slots(client, following) == ["10:00", "10:30", "11:00", "11:30"]
 
+    too_early = await client.post(
+        f"{PAGE}/{rule['id']}/end?lang=en",
+        data=form(client, until=(saturday - dt.timedelta(days=1)).isoformat()),
+    )
+    assert too_early.status_code == 422
+    assert "These hours would end before they first apply." in too_early.text
+    assert (await staff_rule(pool))["valid_until"] is None
+
     ended = await client.post(
         f"{PAGE}/{rule['id']}/end?lang=en",
         data=form(client, until=saturday.isoformat()),
