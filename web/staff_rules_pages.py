@@ -200,7 +200,11 @@ def _desk_form(desk: desks_api.Desk) -> dict[str, Any]:
     return {f"desk_name_{code}": desk.names.get(code, "") for code in NAME_LANGUAGES} | {
         "desk_languages": list(desk.languages),
         "desk_room": desk.room or "",
-        "desk_step_free": {True: "yes", False: "no"}.get(desk.step_free, "unknown"),  # type: ignore[arg-type]
+        "desk_step_free": "unknown"
+        if desk.step_free is None
+        else "yes"
+        if desk.step_free
+        else "no",
         "desk_active": "yes" if desk.active else "no",
     }
 
