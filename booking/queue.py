@@ -580,6 +580,8 @@ class Call(msgspec.Struct, frozen=True, kw_only=True):
     desk_id: str
     desk: dict[str, str]
     at: dt.datetime
+    room: str | None = None
+    """The desk's room ("pokój 12"), shown beside its name."""
 
 
 class Board(msgspec.Struct, frozen=True, kw_only=True):
@@ -599,7 +601,7 @@ async def board(conn: asyncpg.Connection, point: Point) -> Board:
     start, _ = _day_bounds(point, today)
     rows = await conn.fetch(
         """
-        select c.id, t.number, c.desk_id, d.names as desk, c.called_at as at,
+        select c.id, t.number, c.desk_id, d.names as desk, d.room, c.called_at as at,
                t.status = 'called' and t.desk_id = c.desk_id as serving
           from queue_calls c
           join queue_tickets t on t.id = c.ticket_id
@@ -612,7 +614,14 @@ async def board(conn: asyncpg.Connection, point: Point) -> Board:
         start,
     )
     calls = [
-        Call(id=r["id"], number=r["number"], desk_id=r["desk_id"], desk=r["desk"], at=r["at"])
+        Call(
+            id=r["id"],
+            number=r["number"],
+            desk_id=r["desk_id"],
+            desk=r["desk"],
+            room=r["room"],
+            at=r["at"],
+        )
         for r in rows
     ]
     serving: dict[str, Call] = {}

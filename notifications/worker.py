@@ -229,6 +229,11 @@ class SteadyWorker(Worker):
         super().__init__(*args, **kwargs)
         self.redis_url = redis_url
         self.redis_outage = Outage("Redis")
+        #: Anything else a poll raises (a job's bookkeeping in Redis failing in a way arq did
+        #: not foresee, an unexpected reply after a connection came back): logged with its
+        #: traceback and waited out like an outage. Before, it ended `main`, and with it the
+        #: whole `wizyta worker` process, so mail stopped until someone restarted it.
+        self.trouble = Outage("The job queue")
 
     async def main(self) -> None:
         if self._pool is None:
@@ -252,8 +257,12 @@ class SteadyWorker(Worker):
                     return
             except UNAVAILABLE as e:
                 await self.redis_outage.wait(e)
+            except Exception as e:  # see `trouble`
+                logger.exception("the worker's poll failed; it goes on")
+                await self.trouble.wait(e)
             else:
                 self.redis_outage.over()
+                self.trouble.over()
 
     async def _burst_done(self) -> bool:
         if 0 <= self.max_burst_jobs <= self._jobs_started() or not await self.pool.zcard(

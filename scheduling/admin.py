@@ -60,14 +60,15 @@ async def add_desk(
     internal_only: bool = False,
     *,
     step_free: bool | None = None,
+    room: str | None = None,
 ) -> bool:
     """Add a desk; False when the point has one with this id already (nothing written)."""
     return bool(
         await conn.fetchval(
             """
             insert into desks (id, point_id, names, languages, active, source, internal_only,
-                               step_free)
-            values ($1, $2, $3, $4, $5, 'staff', $6, $7)
+                               step_free, room)
+            values ($1, $2, $3, $4, $5, 'staff', $6, $7, $8)
             on conflict do nothing returning true
             """,
             desk_id,
@@ -77,6 +78,7 @@ async def add_desk(
             active,
             internal_only,
             step_free,
+            room,
         )
     )
 
@@ -90,11 +92,12 @@ async def update_desk(
     internal_only: bool = False,
     *,
     step_free: bool | None = None,
+    room: str | None = None,
 ) -> None:
     await conn.execute(
         """
         update desks set names = $2, languages = $3, active = $4, internal_only = $5,
-               step_free = $6
+               step_free = $6, room = $7
          where id = $1
         """,
         desk_id,
@@ -103,6 +106,7 @@ async def update_desk(
         active,
         internal_only,
         step_free,
+        room,
     )
 
 

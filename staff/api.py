@@ -15,6 +15,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.tokens import token_hash
+from core.uow import Uow
 from staff.accounts import MAX_PASSWORD, change_password, reset_password
 from staff.auth import SESSION_COOKIE, Staff, bearer_token, current_staff, require_admin
 from staff.sessions import log_in, log_out
@@ -68,10 +69,12 @@ class StaffSessionController(Controller):
         summary="Log in: a session token for `Authorization: Bearer`",
         responses=problems(401, 413, 415, 429),
     )
-    async def create(self, state: State, request: Request, data: JSONBody[LoginIn]) -> SessionOut:
+    async def create(
+        self, state: State, uow: Uow, request: Request, data: JSONBody[LoginIn]
+    ) -> SessionOut:
         address = request.client.host if request.client else "unknown"
         await state.rate_limits.check("login", address=address, person=data.email.lower())
-        session = await log_in(state.pool, data.email, data.password, address)
+        session = await log_in(uow, data.email, data.password, address)
         staff = session.staff
         return SessionOut(
             session.token,
@@ -94,13 +97,16 @@ class StaffSessionController(Controller):
         responses=problems(401, 403, 413, 415),
     )
     async def change_password(
-        self, state: State, request: Request, staff: Staff, data: JSONBody[PasswordChangeIn]
+        self, uow: Uow, request: Request, staff: Staff, data: JSONBody[PasswordChangeIn]
     ) -> None:
         token = bearer_token(request) or request.cookies.get(SESSION_COOKIE, "")
-        async with state.pool.acquire() as conn:
-            await change_password(
-                conn, staff.id, data.current_password, data.new_password, token_hash(token)
-            )
+        await change_password(
+            await uow.connection(),
+            staff.id,
+            data.current_password,
+            data.new_password,
+            token_hash(token),
+        )
 
     @post(
         "/password-resets",
@@ -110,11 +116,10 @@ class StaffSessionController(Controller):
         responses=problems(401, 403, 404, 413, 415),
     )
     async def reset(
-        self, state: State, staff: Staff, data: JSONBody[PasswordResetIn]
+        self, uow: Uow, staff: Staff, data: JSONBody[PasswordResetIn]
     ) -> PasswordResetOut:
         require_admin(staff)
-        async with state.pool.acquire() as conn:
-            _, password = await reset_password(conn, data.email)
+        _, password = await reset_password(await uow.connection(), data.email)
         return PasswordResetOut(data.email.strip(), password)
 
     @delete(
@@ -123,7 +128,7 @@ class StaffSessionController(Controller):
         status_code=204,
         responses=problems(401),
     )
-    async def logout(self, state: State, request: Request, staff: Staff) -> None:
-        token = bearer_token(request) or request.cookies.get("wizyta_session")
+    async def logout(self, uow: Uow, request: Request, staff: Staff) -> None:
+        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
         if token:
-            await log_out(state.pool, token)
+            await log_out(uow, token)

@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from booking import office
 from booking.api import CallerDependency
-from booking.caller import Caller
+from booking.caller import Caller, CallerDep
 from booking.office import SheetVisit
 from booking.schemas import LINE, Start
 from core.openapi import problems
@@ -63,7 +63,7 @@ class StaffDeskController(Controller):
         responses=problems(401, 403, 404, 409, 413, 415),
     )
     async def move(
-        self, caller: Caller, staff: Staff, reference: FromPath[str], data: JSONBody[MoveIn]
+        self, caller: CallerDep, staff: Staff, reference: FromPath[str], data: JSONBody[MoveIn]
     ) -> SheetVisit:
         return await move(caller, staff, reference, data.start)
 

@@ -1,12 +1,17 @@
 """Staff API for a point's desks: the places visits happen, and so the point's capacity.
 
 A desk that stops working or loses a language removes time: its active future visits are
-listed (an inactive desk has no schedule, so `visits_outside_hours` finds them too) and, with
-`cancel_affected`, cancelled with notice. Visits and desk rules reference a desk, so DELETE
-retires it (`active = false`) rather than erasing its history.
+listed (an inactive desk has no schedule, so `visits_outside_hours` finds them too) and need
+the same choice as a change of hours (staff/changes.py): `cancel_affected` true cancels them
+with notice, false keeps them (flagged on the day sheet), absent refuses the change (409
+`affected_visits_need_a_choice`, nothing written). Visits and desk rules reference a desk, so
+DELETE retires it (`active = false`) rather than erasing its history. The pages call the same
+functions (`list_desks`, `add_desk`, `update_desk`).
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -14,7 +19,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
@@ -32,6 +37,9 @@ from staff.schemas import (
     unique,
 )
 
+Room = Annotated[str, Meta(min_length=1, max_length=60)]
+"""Where the desk is ("pokój 12"): the call display shows it next to the desk's name."""
+
 
 class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: Slug | None = None
@@ -44,6 +52,7 @@ class DeskCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     step_free: bool | None = None
     """Reachable without stairs (true), not (false: e.g. upstairs with no lift), or not known
     (null). A visit that asks for step-free access is never put on a desk that says false."""
+    room: Room | None = None
 
 
 class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -52,6 +61,7 @@ class DeskUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     active: bool | UnsetType = UNSET
     internal_only: bool | UnsetType = UNSET
     step_free: bool | UnsetType | None = UNSET
+    room: Room | UnsetType | None = UNSET
 
 
 class Desk(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,9 +72,10 @@ class Desk(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     internal_only: bool = False
     step_free: bool | None = None
+    room: str | None = None
 
 
-_DESK = "select id, point_id, names, languages, active, internal_only, step_free from desks"
+_DESK = "select id, point_id, names, languages, active, internal_only, step_free, room from desks"
 
 
 async def _desk(conn: asyncpg.Connection, point_id: str, desk_id: str) -> Desk:
@@ -85,6 +96,7 @@ async def _save(conn: asyncpg.Connection, desk: Desk) -> None:
         desk.active,
         desk.internal_only,
         step_free=desk.step_free,
+        room=desk.room,
     )
 
 
@@ -110,50 +122,13 @@ class StaffDeskController(Controller):
         require_point(staff, point_id)
         async with state.pool.acquire() as conn:
             await store.get_point(conn, point_id)
-            rows = await conn.fetch(_DESK + " where point_id = $1 order by id", point_id)
-        return [Desk(**dict(r)) for r in rows]
+            return await list_desks(conn, point_id)
 
     @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_desk(
         self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[DeskCreate]
     ) -> ChangeOutcome:
-        require_point(staff, point_id)
-        refuse_control_characters(data)
-
-        async def change(conn: asyncpg.Connection) -> Desk:
-            await store.get_point(conn, point_id)
-            desk = Desk(
-                id=data.id or await _new_id(conn, point_id),
-                point_id=point_id,
-                names=msgspec.to_builtins(data.names),
-                languages=unique(list(data.languages)),
-                active=data.active,
-                internal_only=data.internal_only,
-                step_free=data.step_free,
-            )
-            if not await admin.add_desk(
-                conn,
-                point_id,
-                desk.id,
-                desk.names,
-                desk.languages,
-                desk.active,
-                desk.internal_only,
-                step_free=desk.step_free,
-            ):
-                raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
-            await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
-            return desk
-
-        return await apply_point_change(
-            state.pool,
-            state.redis,
-            point_id,
-            change,
-            reason=DESK_CLOSED,
-            cancel_affected=False,
-            dry_run=False,
-        )
+        return await add_desk(state, staff, point_id, data)
 
     @patch("/{desk_id:str}", responses=problems(401, 403, 404, 409, 415, 422))
     async def update_desk(
@@ -164,17 +139,12 @@ class StaffDeskController(Controller):
         desk_id: FromPath[str],
         data: JSONBody[DeskUpdate],
         dry_run: FromQuery[bool] = False,
-        cancel_affected: FromQuery[bool] = False,
+        cancel_affected: FromQuery[bool | None] = None,
     ) -> ChangeOutcome:
-        """Rename a desk, change its languages or step-free access, retire or reopen it."""
-        require_point(staff, point_id)
-        changes = msgspec.to_builtins(data)
-        refuse_control_characters(changes)
-        if "languages" in changes:
-            changes["languages"] = unique(changes["languages"])
-        if not changes:
-            raise Invalid("Nothing to change: send at least one field.", field="body")
-        return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
+        """Rename a desk, change its languages, room or step-free access, retire or reopen it."""
+        return await update_desk(
+            state, staff, point_id, desk_id, data, dry_run=dry_run, cancel_affected=cancel_affected
+        )
 
     @delete("/{desk_id:str}", status_code=200, responses=problems(401, 403, 404, 409, 422))
     async def retire_desk(
@@ -184,12 +154,85 @@ class StaffDeskController(Controller):
         point_id: FromPath[str],
         desk_id: FromPath[str],
         dry_run: FromQuery[bool] = False,
-        cancel_affected: FromQuery[bool] = False,
+        cancel_affected: FromQuery[bool | None] = None,
     ) -> ChangeOutcome:
-        """Retire the desk (`active = false`); its visits are listed, or cancelled on request."""
+        """Retire the desk (`active = false`); its visits ahead need a choice (module)."""
         require_point(staff, point_id)
         changes = {"active": False}
         return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
+
+
+async def list_desks(conn: asyncpg.Connection, point_id: str) -> list[Desk]:
+    rows = await conn.fetch(_DESK + " where point_id = $1 order by id", point_id)
+    return [Desk(**dict(r)) for r in rows]
+
+
+async def add_desk(
+    state: State, staff: StaffMember, point_id: str, data: DeskCreate
+) -> ChangeOutcome:
+    """POST .../desks: a new desk adds time, so it never leaves a visit without one."""
+    require_point(staff, point_id)
+    refuse_control_characters(data)
+
+    async def change(conn: asyncpg.Connection) -> Desk:
+        await store.get_point(conn, point_id)
+        desk = Desk(
+            id=data.id or await _new_id(conn, point_id),
+            point_id=point_id,
+            names=msgspec.to_builtins(data.names),
+            languages=unique(list(data.languages)),
+            active=data.active,
+            internal_only=data.internal_only,
+            step_free=data.step_free,
+            room=(data.room and data.room.strip()) or None,
+        )
+        if not await admin.add_desk(
+            conn,
+            point_id,
+            desk.id,
+            desk.names,
+            desk.languages,
+            desk.active,
+            desk.internal_only,
+            step_free=desk.step_free,
+            room=desk.room,
+        ):
+            raise Conflict(f"A desk with id {desk.id!r} exists already.", field="id")
+        await audit(conn, staff, "create", "desk", desk.id, point_id, None, desk)
+        return desk
+
+    return await apply_point_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=DESK_CLOSED,
+        cancel_affected=False,
+        dry_run=False,
+    )
+
+
+async def update_desk(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    desk_id: str,
+    data: DeskUpdate,
+    *,
+    dry_run: bool,
+    cancel_affected: bool | None,
+) -> ChangeOutcome:
+    """PATCH .../desks/{desk_id}: the fields given replace the desk's own."""
+    require_point(staff, point_id)
+    changes = msgspec.to_builtins(data)
+    refuse_control_characters(changes)
+    if "languages" in changes:
+        changes["languages"] = unique(changes["languages"])
+    if isinstance(changes.get("room"), str):
+        changes["room"] = changes["room"].strip() or None
+    if not changes:
+        raise Invalid("Nothing to change: send at least one field.", field="body")
+    return await _change(state, staff, point_id, desk_id, changes, dry_run, cancel_affected)
 
 
 async def _change(
@@ -199,7 +242,7 @@ async def _change(
     desk_id: str,
     changes: dict,
     dry_run: bool,
-    cancel_affected: bool,
+    cancel_affected: bool | None,
 ) -> ChangeOutcome:
     async def change(conn: asyncpg.Connection) -> Desk:
         before = await _desk(conn, point_id, desk_id)

@@ -57,6 +57,13 @@ class NonexistentHours(Invalid):
     template = "{reason}"
 
 
+class RuleDoesNotOccur(Invalid):
+    """A rule whose weekdays or dates never fall within its validity range."""
+
+    code, field = "rule_never_occurs", "rule"
+    template = "{reason}"
+
+
 class OpenDayNeedsTimes(Invalid):
     code, field = "open_day_needs_times", "opens"
     template = "An open day needs 'opens' and 'closes' (HH:MM)."

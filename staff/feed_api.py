@@ -24,6 +24,7 @@ from msgspec import Meta
 from core.openapi import not_modified, problems
 from core.problems import NotFound
 from core.tokens import new_token, token_hash
+from core.uow import Uow
 from scheduling import store
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import audit
@@ -69,21 +70,24 @@ class StaffFeedTokenController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/", responses=problems(401, 403, 404, 422))
-    async def list_tokens(
-        self, state: State, staff: Staff, point_id: FromPath[str]
-    ) -> list[FeedToken]:
+    async def list_tokens(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[FeedToken]:
         """The point's feed tokens, newest first, revoked ones included; never their secret."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            rows = await conn.fetch(
-                _TOKEN + " where f.point_id = $1 order by f.created_at desc, f.id", point_id
-            )
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        rows = await conn.fetch(
+            _TOKEN + " where f.point_id = $1 order by f.created_at desc, f.id", point_id
+        )
         return [FeedToken(**dict(r)) for r in rows]
 
     @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_token(
-        self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[FeedTokenIn]
+        self,
+        state: State,
+        uow: Uow,
+        staff: Staff,
+        point_id: FromPath[str],
+        data: JSONBody[FeedTokenIn],
     ) -> FeedTokenCreated:
         require_point(staff, point_id)
         token = new_token()
@@ -105,18 +109,18 @@ class StaffFeedTokenController(Controller):
             await audit(conn, staff, "create", "feed_token", str(token_id), point_id, None, created)
             return created
 
-        async with state.pool.acquire() as conn, conn.transaction():
-            created = await work(conn)
+        created = await uow.atomic(work)
         url = f"{state.settings.public_url.rstrip('/')}/calendars/staff/{token}.ics"
         return FeedTokenCreated(**msgspec.structs.asdict(created), url=url)
 
     @delete("/{token_id:uuid}", status_code=204, responses=problems(401, 403, 404, 409, 422))
     async def revoke_token(
-        self, state: State, staff: Staff, point_id: FromPath[str], token_id: FromPath[UUID]
+        self, uow: Uow, staff: Staff, point_id: FromPath[str], token_id: FromPath[UUID]
     ) -> None:
         """Revoke a token: its feed answers 404 from now on. Revoking twice changes nothing."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn, conn.transaction():
+
+        async def work(conn: asyncpg.Connection) -> None:
             row = await conn.fetchrow(
                 _TOKEN + " where f.id = $1 and f.point_id = $2 for update of f",
                 token_id,
@@ -133,6 +137,8 @@ class StaffFeedTokenController(Controller):
             )
             after = msgspec.structs.replace(before, revoked_at=revoked_at)
             await audit(conn, staff, "revoke", "feed_token", str(token_id), point_id, before, after)
+
+        await uow.atomic(work)
 
 
 _FEED_VISITS = """
@@ -160,13 +166,13 @@ class StaffFeedController(Controller):
         responses={**problems(404, 422), **not_modified()},
     )
     async def staff_feed(
-        self, state: State, request: Request, feed_name: FromPath[str]
+        self, state: State, uow: Uow, request: Request, feed_name: FromPath[str]
     ) -> Response[bytes]:
         """The point's visits from today for six weeks (no session: the token is the key)."""
         token, dot, extension = feed_name.rpartition(".")
         if not dot or extension != "ics" or not token or len(token) > 100:
             raise NotFound("There is no such feed; ask the point's staff for a new link.")
-        async with state.pool.acquire() as conn:
+        async with uow.acquire() as conn:
             feed = await conn.fetchrow(
                 """
                 select point_id, show_names from feed_tokens

@@ -27,13 +27,14 @@ from scheduling.rules import (
     NonexistentTime,
     RuleError,
     RuleKind,
+    RuleNeverOccurs,
     check_wall_clock,
     validate_rule,
 )
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, apply_change, audit
-from staff.errors import NonexistentHours, NoSuchRule
+from staff.errors import NonexistentHours, NoSuchRule, RuleDoesNotOccur
 from staff.schemas import STAFF_SECURITY, refuse_control_characters
 
 WallClock = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -64,6 +65,8 @@ class RulePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     valid_from: dt.date | msgspec.UnsetType | None = msgspec.UNSET
     valid_until: dt.date | msgspec.UnsetType | None = msgspec.UNSET
     labels: Labels | msgspec.UnsetType = msgspec.UNSET
+    desk_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    channel: Literal["on_site", "phone", "video"] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,6 +131,8 @@ def to_rule(rule_id: str, data: RuleIn, timezone: str) -> CalendarRule:
         check_wall_clock(rule, timezone)
     except NonexistentTime as e:
         raise NonexistentHours(field=e.field, reason=str(e)) from e
+    except RuleNeverOccurs as e:
+        raise RuleDoesNotOccur(reason=str(e)) from e
     except (RuleError, ValueError) as e:
         raise Invalid(str(e), field="rule") from e
     return rule
@@ -204,29 +209,8 @@ class StaffRuleController(Controller):
         dry_run: DryRun = False,
         cancel_affected: CancelAffected = None,
     ) -> ChangeOutcome:
-        require_point(staff, point_id)
-
-        async def change(conn: asyncpg.Connection) -> RuleOut:
-            point = await store.get_point(conn, point_id)
-            before = rule_out(await _existing(conn, point_id, rule_id))
-            merged = msgspec.to_builtins(before) | {
-                k: v for k, v in msgspec.to_builtins(data).items()
-            }
-            merged.pop("id"), merged.pop("source")
-            rule = to_rule(rule_id, msgspec.convert(merged, RuleIn), point.timezone)
-            await save(conn, point_id, rule)
-            await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
-            return rule_out(rule)
-
-        labels = data.labels if isinstance(data.labels, dict) else {}
-        return await apply_change(
-            state.pool,
-            state.redis,
-            point_id,
-            change,
-            reason=reason_of(labels),
-            cancel_affected=cancel_affected,
-            dry_run=dry_run,
+        return await update(
+            state, staff, point_id, rule_id, data, dry_run=dry_run, cancel_affected=cancel_affected
         )
 
     @delete("/rules/{rule_id:str}", status_code=200, responses=problems(401, 403, 404, 409, 422))
@@ -239,21 +223,8 @@ class StaffRuleController(Controller):
         dry_run: DryRun = False,
         cancel_affected: CancelAffected = None,
     ) -> ChangeOutcome:
-        require_point(staff, point_id)
-
-        async def change(conn: asyncpg.Connection) -> None:
-            before = rule_out(await _existing(conn, point_id, rule_id))
-            await admin.delete_rule(conn, rule_id)
-            await audit(conn, staff, "delete", "rule", rule_id, point_id, before, None)
-
-        return await apply_change(
-            state.pool,
-            state.redis,
-            point_id,
-            change,
-            reason=reason_of({}),
-            cancel_affected=cancel_affected,
-            dry_run=dry_run,
+        return await remove(
+            state, staff, point_id, rule_id, dry_run=dry_run, cancel_affected=cancel_affected
         )
 
 
@@ -286,6 +257,69 @@ async def create(
         point_id,
         change,
         reason=reason_of(dict(data.labels)),
+        cancel_affected=cancel_affected,
+        dry_run=dry_run,
+    )
+
+
+async def update(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    rule_id: str,
+    data: RulePatch,
+    *,
+    dry_run: bool,
+    cancel_affected: bool | None,
+) -> ChangeOutcome:
+    """PATCH .../rules/{rule_id}: the fields given replace the rule's own (the pages too)."""
+    require_point(staff, point_id)
+
+    async def change(conn: asyncpg.Connection) -> RuleOut:
+        point = await store.get_point(conn, point_id)
+        before = rule_out(await _existing(conn, point_id, rule_id))
+        merged = msgspec.to_builtins(before) | msgspec.to_builtins(data)
+        merged.pop("id"), merged.pop("source")
+        rule = to_rule(rule_id, msgspec.convert(merged, RuleIn), point.timezone)
+        await save(conn, point_id, rule)
+        await audit(conn, staff, "update", "rule", rule_id, point_id, before, rule_out(rule))
+        return rule_out(rule)
+
+    labels = data.labels if isinstance(data.labels, dict) else {}
+    return await apply_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=reason_of(labels),
+        cancel_affected=cancel_affected,
+        dry_run=dry_run,
+    )
+
+
+async def remove(
+    state: State,
+    staff: StaffMember,
+    point_id: str,
+    rule_id: str,
+    *,
+    dry_run: bool,
+    cancel_affected: bool | None,
+) -> ChangeOutcome:
+    """DELETE .../rules/{rule_id} (the pages too): hours removed may leave visits outside."""
+    require_point(staff, point_id)
+
+    async def change(conn: asyncpg.Connection) -> None:
+        before = rule_out(await _existing(conn, point_id, rule_id))
+        await admin.delete_rule(conn, rule_id)
+        await audit(conn, staff, "delete", "rule", rule_id, point_id, before, None)
+
+    return await apply_change(
+        state.pool,
+        state.redis,
+        point_id,
+        change,
+        reason=reason_of({}),
         cancel_affected=cancel_affected,
         dry_run=dry_run,
     )

@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from core.tokens import new_token, token_hash
+from core.uow import UnitOfWork
 from staff.accounts import StaffMember, verify_password
 from staff.errors import LoginRequired, SessionEnded, TooManyLogins, WrongPassword
 
@@ -55,7 +56,9 @@ async def _wait_needed(conn: asyncpg.Connection, scope: str, key: str) -> int:
     return 0
 
 
-async def log_in(pool: asyncpg.Pool, email: str, password: str, address: str) -> Session:
+async def log_in(
+    pool: asyncpg.Pool | UnitOfWork, email: str, password: str, address: str
+) -> Session:
     keys = {"account": email.strip().lower(), "address": address}
     async with pool.acquire() as conn:
         waits = [await _wait_needed(conn, scope, key) for scope, key in keys.items()]
@@ -141,8 +144,10 @@ async def authenticate(pool: asyncpg.Pool, token: str | None) -> tuple[StaffMemb
     return staff, bytes(row["csrf_hash"])
 
 
-async def log_out(pool: asyncpg.Pool, token: str) -> None:
-    await pool.execute(
-        "update staff_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null",
-        token_hash(token),
-    )
+async def log_out(pool: asyncpg.Pool | UnitOfWork, token: str) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "update staff_sessions set revoked_at = now() "
+            "where token_hash = $1 and revoked_at is null",
+            token_hash(token),
+        )

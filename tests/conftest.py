@@ -101,14 +101,44 @@ async def _tables(database_url: str) -> list[str]:
     return [r["tablename"] for r in rows]
 
 
+_EMPTY_TABLES = """
+create or replace function wizyta_test_empty_tables() returns void language plpgsql as $$
+declare
+    name text;
+begin
+    set local session_replication_role = replica;  -- no triggers, no foreign-key checks
+    for name in
+        select tablename from pg_tables
+        where schemaname = 'public' and tablename <> 'schema_migrations'
+    loop
+        execute format('delete from %I', name);
+    end loop;
+    for name in select sequencename from pg_sequences where schemaname = 'public' loop
+        execute format('alter sequence %I restart', name);
+    end loop;
+end
+$$
+"""
+
+
+async def empty_tables(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """What `truncate <every table> restart identity cascade` does, in one round trip and about
+    five times faster for the few rows a test leaves behind (a truncate makes new files for each
+    of the schema's tables): every test starts from empty tables this way. The function is
+    test-only (it turns triggers off for the delete: a superuser's setting, as the test
+    servers' role is), created on first use in each test database."""
+    try:
+        await conn.execute("select wizyta_test_empty_tables()")
+    except asyncpg.UndefinedFunctionError:
+        await conn.execute(_EMPTY_TABLES)
+        await conn.execute("select wizyta_test_empty_tables()")
+
+
 @pytest.fixture
 async def pool(database_url: str, _tables: list[str]) -> AsyncIterator[asyncpg.Pool]:
     """A pool on empty tables: every test starts from nothing."""
     pool = await db.create_pool(database_url, min_size=1, max_size=10)
-    if _tables:
-        await pool.execute(
-            "truncate " + ", ".join(f'"{t}"' for t in _tables) + " restart identity cascade"
-        )
+    await empty_tables(pool)
     try:
         yield pool
     finally:

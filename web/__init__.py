@@ -42,6 +42,7 @@ def web_handlers() -> list[Any]:
     from web.staff_outages import StaffOutagePages
     from web.staff_pages import StaffPages
     from web.staff_queue_pages import StaffQueuePages
+    from web.staff_rules_pages import StaffRulesPages
     from web.visits import VisitPages
 
     return [
@@ -58,6 +59,7 @@ def web_handlers() -> list[Any]:
         DisplayPages,
         StaffQueuePages,
         StaffOutagePages,
+        StaffRulesPages,
         StaffBookingPages,
         create_static_files_router(
             path="/static",

@@ -48,6 +48,7 @@ DISPLAY_POLICY = "; ".join([*_PAGE_POLICY, "script-src 'self'", "connect-src 'se
 WAIT = N_plural("About %(n)s minute", "About %(n)s minutes")
 NO_WAIT = N_("No waiting now")
 SAY = N_("Number %(number)s, %(desk)s")
+SAY_ROOM = N_("Number %(number)s, %(desk)s, %(room)s")
 
 
 class Hub:
@@ -136,19 +137,22 @@ def close_streams() -> None:
 
 
 def board_json(board: queue.Board, lang: str) -> dict[str, Any]:
-    """The board as the screen shows it, in its language (desk names, the wait, what to say)."""
+    """The board as the screen shows it, in its language (desk names and rooms, the wait, what
+    to say)."""
     fmt = Formats(lang)
     _ = gettext_for(lang)
 
     def call(c: queue.Call) -> dict[str, Any]:
         desk = fmt.pick(c.desk)
         spoken = f"{c.number[0]} {int(c.number[1:])}"
+        words = {"number": spoken, "desk": desk, "room": c.room}
         return {
             "id": c.id,
             "number": c.number,
             "desk": desk,
+            "room": c.room,
             "time": fmt.time(c.at),
-            "say": _(SAY) % {"number": spoken, "desk": desk},
+            "say": _(SAY_ROOM if c.room else SAY) % words,
         }
 
     wait = None

@@ -521,6 +521,15 @@ SENTENCES: dict[str, tuple[str | None, Explainer]] = {
         ),
     ),
     "special_day_exists": ("date", _special_day_exists),
+    "rule_never_occurs": (
+        "weekdays",
+        _plain(
+            N_(
+                "These weekdays never fall between the first and the last day given. Please "
+                "choose other weekdays or a longer time."
+            )
+        ),
+    ),
     "no_such_special_day": (
         None,
         _plain(N_("This special day does not exist any more; someone may have removed it.")),

@@ -18,9 +18,8 @@ from litestar.response import Redirect, Template
 from booking import privacy, visits
 from core.problems import DomainError
 from web.common import CallerDep, form_of, provide_caller, text
-from web.i18n import written
-from web.render import language_of, page
-from web.visits import _place, _visit_context, manage_path, refused
+from web.render import page
+from web.visits import refused, visit_page
 
 
 class OwnDataPages(Controller):
@@ -56,15 +55,7 @@ class OwnDataPages(Controller):
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
             return refused(request, error)
-        point, offer = await _place(await caller.uow.connection(), visit)
-        return page(
-            request,
-            "erase.html",
-            lang=language_of(request, written(visit.language)),
-            token=token,
-            manage=manage_path(reference, token or ""),
-            **_visit_context(visit, point, offer),
-        )
+        return await visit_page(request, caller, visit, "erase.html", token)
 
     @post("/erase")
     async def erase(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:

@@ -1,4 +1,5 @@
-"""Staff pages: log in, the day sheet (check-in, no-show, complete), special days, rules, desks.
+"""Staff pages: log in, the day sheet (check-in, no-show, complete), special days (hours and
+desks: web/staff_rules_pages.py).
 
 The session is the staff API's own (staff.sessions), carried in an HttpOnly SameSite=Strict
 cookie; its CSRF token goes in a second cookie and into every form, and `current_staff` checks
@@ -74,8 +75,6 @@ DONE = {
         "another time where one is free."
     ),
 }
-A_MONDAY = dt.date(2024, 1, 1)
-WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 
 
 async def who(request: Request) -> StaffMember | None:
@@ -566,36 +565,6 @@ class StaffPages(Controller):
             affected=outcome.affected_visits,
         )
 
-    # ------------------------------------------------------------------------ rules and desks
-
-    @get("/points/{point_id:str}/rules")
-    async def rules(self, request: Request, state: State, point_id: FromPath[str]) -> Any:
-        staff = await who(request)
-        if staff is None:
-            return _to_login()
-        require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            point = await store.get_point(conn, point_id)
-            rules = await store.list_rules(conn, point_id)
-            desks = await conn.fetch(
-                "select id, names, languages, active, step_free from desks where point_id = $1 "
-                "order by id",
-                point_id,
-            )
-        today = dt.datetime.now(zoneinfo.ZoneInfo(point.timezone)).date()
-        current = [r for r in rules if r.valid_until is None or r.valid_until >= today]
-        return _staff_page(
-            request,
-            staff,
-            "staff/rules.html",
-            point=point,
-            rules=current,
-            past=len(rules) - len(current),
-            desks=desks,
-            weekdays=_weekdays,
-            monday=lambda n: A_MONDAY + dt.timedelta(days=n),
-        )
-
 
 def _actions(visit: SheetVisit, now: dt.datetime) -> list[str]:
     """The moves the visit's status allows; "did not come" only once it has started (the
@@ -610,14 +579,6 @@ def _changeable(visit: SheetVisit, now: dt.datetime) -> bool:
     """Whether the office may still cancel or move the visit (held or confirmed, ahead)."""
     allowed = allowed_events(visit.status)
     return visit.start > now and {Event.CANCEL, Event.RESCHEDULE} <= allowed
-
-
-def _weekdays(rrule: str | None) -> list[int]:
-    """The weekdays of a weekly RRULE, Monday = 0 (for showing the rule in words)."""
-    if not rrule:
-        return []
-    parts = dict(part.split("=", 1) for part in rrule.split(";") if "=" in part)
-    return [WEEKDAYS[d[-2:]] for d in parts.get("BYDAY", "").split(",") if d[-2:] in WEEKDAYS]
 
 
 def _special_day_of(form: dict[str, Any]) -> SpecialDayIn:

@@ -106,6 +106,30 @@ def _visit_context(visit: Visit, point: Point, offer: PointService | None) -> di
     }
 
 
+def page_language(request: Request, visit: Visit) -> str:
+    """The language of a page about a visit: after what the visitor's browser asks for
+    (`language_of`), the one its mails are in (chosen at booking or on the manage page), else
+    the visit's own; so a link from a mail opens a page in the mail's language."""
+    return language_of(request, visit.mail_language or written(visit.language))
+
+
+async def visit_page(
+    request: Request, caller: Caller, visit: Visit, template: str, token: str | None, **extra: Any
+) -> Template:
+    """A page about one visit, opened with its manage token: the visit, its place, the way
+    back to the manage page, in `page_language`."""
+    point, offer = await _place(await caller.uow.connection(), visit)
+    return page(
+        request,
+        template,
+        lang=page_language(request, visit),
+        token=token,
+        manage=manage_path(visit.reference, token or ""),
+        **_visit_context(visit, point, offer),
+        **extra,
+    )
+
+
 def refused(request: Request, error: DomainError, *, hint: str | None = None) -> Template:
     """A refusal as a page: the problem's sentence in the visitor's language, its status."""
     lang = language_of(request, hint)
@@ -216,7 +240,7 @@ class VisitPages(Controller):
         return page(
             request,
             "confirmed.html",
-            lang=language_of(request, written(visit.language)),
+            lang=page_language(request, visit),
             **_visit_context(visit, point, offer),
         )
 
@@ -253,9 +277,9 @@ class VisitPages(Controller):
             mail_failed=mail_failed,
             qr=kiosk_code(
                 visit.reference,
-                language_of(request, visit.mail_language or written(visit.language)),
+                page_language(request, visit),
             ),
-            lang=language_of(request, visit.mail_language or written(visit.language)),
+            lang=page_language(request, visit),
             token=token,
             done=request.query_params.get("done"),
             changeable=changeable,
@@ -370,7 +394,7 @@ class VisitPages(Controller):
         status: int = 200,
     ) -> Template:
         point, offer = await _place(conn, visit)
-        lang = language_of(request, written(visit.language))
+        lang = page_language(request, visit)
         base = f"/bookings/{visit.reference}/move?"
         context: dict[str, Any] = {
             "token": token,
@@ -441,7 +465,7 @@ class VisitPages(Controller):
                 visit = await visits.get(caller, reference, token)
             except DomainError:
                 return refused(request, error)
-            message = explain(error, language_of(request, written(visit.language))).message
+            message = explain(error, page_language(request, visit)).message
             conn = await caller.uow.connection()
             return await self._move(request, conn, visit, token, message, status_of(error))
         return Redirect(path=manage_path(reference, token, done="moved"), status_code=303)
@@ -464,16 +488,14 @@ class VisitPages(Controller):
     async def _release(
         self, request: Request, caller: Caller, visit: Visit, token: str, *, released: bool
     ) -> Template:
-        point, offer = await _place(await caller.uow.connection(), visit)
-        return page(
+        return await visit_page(
             request,
+            caller,
+            visit,
             "release.html",
-            lang=language_of(request, written(visit.language)),
-            token=token,
+            token,
             released=released,
-            manage=manage_path(visit.reference, token),
-            again=step_link(point.id),
-            **_visit_context(visit, point, offer),
+            again=step_link(visit.point_id),
         )
 
     @post("/release")
@@ -500,16 +522,7 @@ class VisitPages(Controller):
             visit = await visits.get(caller, reference, token)
         except DomainError as error:
             return refused(request, error)
-        point, offer = await _place(await caller.uow.connection(), visit)
-        return page(
-            request,
-            "cancel.html",
-            lang=language_of(request, visit.mail_language or written(visit.language)),
-            token=token,
-            problem=None,
-            manage=manage_path(reference, token or ""),
-            **_visit_context(visit, point, offer),
-        )
+        return await visit_page(request, caller, visit, "cancel.html", token, problem=None)
 
     @post("/cancel")
     async def cancel(self, request: Request, caller: CallerDep, reference: FromPath[str]) -> Any:
@@ -522,16 +535,13 @@ class VisitPages(Controller):
                 visit = await visits.get(caller, reference, token)
             except DomainError:
                 return refused(request, error)
-            lang = language_of(request, visit.mail_language or written(visit.language))
-            point, offer = await _place(await caller.uow.connection(), visit)
-            return page(
+            return await visit_page(
                 request,
+                caller,
+                visit,
                 "cancel.html",
-                lang=lang,
+                token,
                 status=status_of(error),
-                token=token,
-                problem=explain(error, lang).message,
-                manage=manage_path(reference, token),
-                **_visit_context(visit, point, offer),
+                problem=explain(error, page_language(request, visit)).message,
             )
         return Redirect(path=manage_path(reference, token, done="cancelled"), status_code=303)

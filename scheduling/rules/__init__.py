@@ -14,6 +14,7 @@ from scheduling.rules.model import (
     Reason,
     RuleError,
     RuleKind,
+    RuleNeverOccurs,
 )
 from scheduling.rules.public_holidays import polish_holiday_labels, polish_holidays
 from scheduling.rules.recurrence import rule_occurrences, validate_rule
@@ -30,6 +31,7 @@ __all__ = [
     "Reason",
     "RuleError",
     "RuleKind",
+    "RuleNeverOccurs",
     "check_wall_clock",
     "polish_holiday_labels",
     "polish_holidays",

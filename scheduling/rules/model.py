@@ -47,6 +47,10 @@ class RuleError(ValueError):
     """A calendar rule that cannot be used; the message says why, as a sentence."""
 
 
+class RuleNeverOccurs(RuleError):
+    """A well-formed rule with no day in its validity range (weekdays the range never meets)."""
+
+
 class LocalInterval(msgspec.Struct, frozen=True):
     """Wall-clock times in the point's zone; only the slot engine, knowing DST, makes instants."""
 

@@ -12,7 +12,7 @@ import warnings
 
 from dateutil.rrule import rrulestr
 
-from scheduling.rules.model import CalendarRule, RuleError, RuleKind
+from scheduling.rules.model import CalendarRule, RuleError, RuleKind, RuleNeverOccurs
 
 _OPEN_ENDED_CHECK = dt.timedelta(days=5 * 366)
 _FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
@@ -172,9 +172,9 @@ def validate_rule(rule: CalendarRule) -> None:
         if following is not None and following.date() <= hi:
             return
         if rule.valid_until is None:
-            raise RuleError(f"The rule never occurs in the five years from {lo}.")
-        raise RuleError(f"The rule never occurs between {lo} and {hi}.")
-    raise RuleError("None of the rule's dates lies within its validity range.")
+            raise RuleNeverOccurs(f"The rule never occurs in the five years from {lo}.")
+        raise RuleNeverOccurs(f"The rule never occurs between {lo} and {hi}.")
+    raise RuleNeverOccurs("None of the rule's dates lies within its validity range.")
 
 
 def check_rule_shape(rule: CalendarRule) -> None:

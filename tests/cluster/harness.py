@@ -309,6 +309,16 @@ class Cluster:
     def url(self) -> str:
         return self.balancer.url
 
+    def dead(self, processes: list[AppProcess] | None = None) -> str:
+        """Each of the app's processes that has exited, with its exit code and the end of its
+        log: what a liveness assertion prints, so a failure says which process died and why."""
+        gone = [p for p in (processes or [*self.web, *self.workers]) if not p.alive()]
+        return "\n".join(
+            f"{p.command} ({p.log_path.name}) exited with {p.process and p.process.returncode}:"
+            f"\n{p.tail()}"
+            for p in gone
+        )
+
 
 def _app_env(root: Path, database_url: str, redis_url: str, smtp_url: str) -> dict[str, str]:
     return os.environ | {

@@ -34,7 +34,7 @@ import pytest
 
 from core import db
 from staff.accounts import add_staff
-from tests.conftest import Stores
+from tests.conftest import Stores, empty_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -147,17 +147,12 @@ class Site:
 
         conn = await db.connect(self.database_url)
         try:
-            tables = await conn.fetch(
-                "select tablename from pg_tables where schemaname = 'public' "
-                "and tablename <> 'schema_migrations'"
-            )
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            # The live site's worker may be reading a table (its cron) while the truncate takes
-            # its locks one table after another: PostgreSQL may then break a deadlock by
-            # cancelling the truncate. It is safe to try again.
+            # The live site's worker may be working on a table (its cron) while the rows are
+            # deleted one table after another: PostgreSQL may then break a deadlock by
+            # cancelling the delete. It is safe to try again.
             for attempt in range(5):
                 try:
-                    await conn.execute(f"truncate {names} restart identity cascade")
+                    await empty_tables(conn)
                     break
                 except asyncpg.DeadlockDetectedError:
                     if attempt == 4:

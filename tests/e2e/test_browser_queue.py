@@ -94,12 +94,20 @@ async def test_from_the_door_to_the_desk(server, browser, axe, request):
     await display.goto(f"{server.url}/points/{BASZTOWA}/display")
     await display.locator('main[data-state="live"]').wait_for()
     await screen.step("display")
+    room = await api.patch(
+        f"/api/v1/staff/points/{BASZTOWA}/desks/{BASZTOWA}-desk-1",
+        json={"room": "pokój 12"},
+        headers=staff,
+    )
+    assert room.status_code == 200, room.text
     called = await api.post(
         f"/api/v1/staff/points/{BASZTOWA}/desks/{BASZTOWA}-desk-1/call-next", headers=staff
     )
     assert called.json()["number"] == "A001"
     await display.locator("#now-serving").get_by_text("A001").wait_for(timeout=CALL_SHOWN_WITHIN_MS)
     await display.locator("main[data-announced]").wait_for()
+    row = display.locator("#now-serving tr", has_text="A001")
+    assert await row.locator(".room").inner_text() == "pokój 12"  # drawn live by display.js
     await screen.step("called")
 
     # The server restarts; the screen reconnects by itself and shows the next call.

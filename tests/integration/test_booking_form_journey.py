@@ -219,3 +219,27 @@ async def test_the_mails_are_in_the_language_asked_on_the_form_not_the_visits(
     assert subjects[EMAIL][1] == "uk" and "Підтвердьте" in subjects[EMAIL][0]
     assert subjects["jan@example.org"][1] == "en"
     assert subjects["ola@example.org"][1] == "pl"  # the visit's own language, as before
+
+
+async def test_the_pages_a_mail_links_to_open_in_the_mails_language(client):
+    """A visit talked in Polish whose mails are in Ukrainian: every page its mails link to
+    (manage, move, cancel, erase) opens in Ukrainian for a browser that asks for nothing, as the
+    mail did; a visit without a mail language keeps its own."""
+    from tests.booking_helpers import book
+
+    slots = await free_slots(client, language="pl")
+    booked = await book(
+        client, slots[0]["start"], "o@example.org", language="pl", mail_language="uk"
+    )
+    assert booked.status_code == 201, booked.text
+    plain = await book(client, slots[1]["start"], "p@example.org", language="pl")
+    for visit, lang in ((booked.json(), "uk"), (plain.json(), "pl")):
+        token = visit["manage_token"]
+        for page in ("manage", "move", "cancel", "erase"):
+            opened = await client.get(
+                f"/bookings/{visit['reference']}/{page}",
+                params={"token": token},
+                headers={"Accept-Language": ""},
+            )
+            assert opened.status_code == 200, (page, opened.text[:300])
+            assert re.search(rf'<html lang="{lang}"', opened.text), (page, lang)

@@ -52,6 +52,7 @@ from hypothesis.stateful import (
 from core import db
 from core.settings import Settings
 from tests.booking_helpers import BASZTOWA, EVERYDAY, bearer, book, booking_body, free_slots
+from tests.conftest import empty_tables
 
 T = TypeVar("T")
 
@@ -133,8 +134,7 @@ class World:
         from scheduling.seed import seed_database
 
         async def work() -> None:
-            tables = ", ".join(f'"{t}"' for t in self.tables)
-            await self.conn.execute(f"truncate {tables} restart identity cascade")
+            await empty_tables(self.conn)
             await seed_database(self.conn)
 
         self.run(work())

@@ -128,3 +128,47 @@ async def test_a_worker_rides_out_a_postgres_outage_and_sends_every_row(
         await redis.aclose()
         await proxy.stop()
     print(f"\nPostgreSQL cut for 5 s: every row sent {took:.1f} s after it came back")
+
+
+async def test_an_error_the_worker_did_not_foresee_is_logged_and_the_worker_goes_on(
+    seeded, redis, settings, caplog
+):
+    """arq re-raises, from its poll loop, whatever a finished job's own bookkeeping raised. A
+    worker process once ended that way in the middle of a Redis outage (its loop returned with
+    the error, and `wizyta worker` with it), so mail stopped until someone restarted it. Now
+    the error is logged with its traceback and the worker goes on sending."""
+    from notifications.worker import create_worker
+    from tests.factories import fast_mail_config
+
+    worker = create_worker(settings, config=fast_mail_config(), poll_delay=0.02)
+
+    async def bookkeeping_failed() -> None:
+        raise RuntimeError("an unforeseen reply while recording a job's result")
+
+    running = asyncio.create_task(worker.main())
+    try:
+        failed = asyncio.create_task(bookkeeping_failed())
+        await asyncio.gather(failed, return_exceptions=True)
+        worker.tasks["a-finished-job"] = failed  # what arq's run_job task left behind
+        rows = await new_rows(seeded, 2)
+        await enqueue_outbox(redis, rows)
+
+        async def sent() -> bool:
+            async with seeded.acquire() as conn:
+                return not await conn.fetchval(
+                    "select count(*) from outbox where id = any($1) and sent_at is null", rows
+                )
+
+        for _ in range(200):
+            if await sent():
+                break
+            assert not running.done(), running.exception() if running.done() else None
+            await asyncio.sleep(0.05)
+        assert await sent(), "the worker went on sending after the error"
+        assert not running.done()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    assert "the worker's poll failed; it goes on" in caplog.text
+    assert "an unforeseen reply while recording a job's result" in caplog.text

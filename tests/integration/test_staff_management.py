@@ -145,10 +145,19 @@ async def test_dropping_a_language_from_a_service_cancels_its_visits_with_notice
     assert notice["payload"]["reason"] == SERVICE_WITHDRAWN
 
 
-async def test_deactivating_a_desk_with_a_visit_lists_the_visit(client, token, pool):
+async def test_deactivating_a_desk_with_a_visit_needs_the_choice_and_kept_lists_the_visit(
+    client, token, pool
+):
     visit = await _visit(client, pool)
     desk_url = f"{POINT}/desks/{visit['desk_id']}"
-    response = await client.patch(desk_url, json={"active": False}, headers=auth(token))
+    unchosen = await client.patch(desk_url, json={"active": False}, headers=auth(token))
+    assert unchosen.status_code == 409, unchosen.text
+    assert unchosen.json()["code"] == "affected_visits_need_a_choice"
+    assert [v["reference"] for v in unchosen.json()["visits"]] == [visit["reference"]]
+    assert await pool.fetchval("select active from desks where id = $1", visit["desk_id"])
+    response = await client.patch(
+        desk_url, params={"cancel_affected": "false"}, json={"active": False}, headers=auth(token)
+    )
     assert response.status_code == 200, response.text
     assert response.json()["result"]["active"] is False
     assert [v["reference"] for v in response.json()["affected_visits"]] == [visit["reference"]]

@@ -33,7 +33,7 @@ from core.jobs import ENQUEUE_WITHIN
 from core.redis import create_redis
 from core.settings import Settings
 from tests.booking_helpers import BASZTOWA, EVERYDAY, bearer, booking_body
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, empty_tables
 from tests.factories import SmtpServerProcess
 from tests.proxy import CuttableProxy
 from tests.worker_process import WorkerProcess, until_all_sent
@@ -104,9 +104,7 @@ async def rig(database_url, _tables, stores, tmp_path_factory) -> AsyncIterator[
 
     tmp = tmp_path_factory.mktemp("web-outages")
     pool = await db.create_pool(database_url, min_size=1, max_size=4)
-    await pool.execute(
-        "truncate " + ", ".join(f'"{t}"' for t in _tables) + " restart identity cascade"
-    )
+    await empty_tables(pool)
     async with pool.acquire() as conn:
         await seed_database(conn)
     direct_redis = await create_redis(stores.redis_url)

@@ -17,20 +17,27 @@
     return el;
   }
 
+  function deskCell(tag, c) {
+    // the desk's name, and its room beside it when it has one
+    var el = text(tag, c.desk);
+    if (c.room) el.append(" ", text("span", c.room, "room"));
+    return el;
+  }
+
   function render(board) {
     var now = document.getElementById("now-serving");
     now.replaceChildren.apply(now, board.now_serving.map(function (c) {
       var row = document.createElement("tr");
       row.setAttribute("data-call", String(c.id));
-      row.append(text("td", c.number, "number"), text("td", c.desk));
+      row.append(text("td", c.number, "number"), deskCell("td", c));
       return row;
     }));
     document.getElementById("nobody").hidden = board.now_serving.length > 0;
     var last = document.getElementById("last-calls");
     last.replaceChildren.apply(last, board.last_calls.map(function (c) {
       var li = document.createElement("li");
-      li.append(text("span", c.number, "number"), document.createTextNode(" → " + c.desk + " "),
-                text("span", c.time, "time"));
+      li.append(text("span", c.number, "number"), document.createTextNode(" → "),
+                deskCell("span", c), document.createTextNode(" "), text("span", c.time, "time"));
       return li;
     }));
     var waitLine = document.getElementById("wait-line");
