@@ -379,6 +379,7 @@ def booking_rows(
 
 
 def soak_rows(
+    database_url: str,
     server: Server,
     meter: Meter,
     folder: Path,
@@ -389,7 +390,7 @@ def soak_rows(
 ) -> list[Row]:
     """The web process's RSS at idle, after the sections above (the rush last) and after the
     sustained booking load: no growth from the second to the third reading is the leak check."""
-    found = soak.run(server, meter, folder, plan.soak_seconds)
+    found = soak.run(server, meter, folder, plan.soak_seconds, database_url)
     after = found.samples[-1][1]
     first_slice = found.samples[1][1] if len(found.samples) > 1 else after
     noise = max(2.0, 0.03 * after_rush)  # MB: what the allocator's arenas move by themselves
@@ -403,6 +404,7 @@ def soak_rows(
             number(found.booked / found.seconds if found.seconds else 0.0),
             "holds/s",
             f"{found.booked} held, {found.requests} requests, 5xx or errors {found.errors}, "
+            f"{found.expired} holds expired by the sweep between slices, "
             f"statuses {dict(sorted(found.statuses.items()))}; p99 of each "
             f"{number(soak.SLICE)} s slice {number(min(found.p99s, default=0))}-"
             f"{number(max(found.p99s, default=0))} ms; CPU/booking: server "
@@ -683,7 +685,9 @@ def main(argv: list[str]) -> int:
             rows += rush_rows(database_url, server, meter, plan)
         rss_loaded = growth.rss_mb(server.process.pid if server.process else None)
         if "soak" in only:
-            rows += soak_rows(server, meter, folder, plan, rss_idle, rss_loaded, label)
+            rows += soak_rows(
+                database_url, server, meter, folder, plan, rss_idle, rss_loaded, label
+            )
         else:
             rows.append(
                 Row(

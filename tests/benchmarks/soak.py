@@ -5,11 +5,13 @@ fresh key and e-mail) at its own point, bench-soak, run in slices of `SLICE` sec
 server's RSS read between them. The server runs with HOLD_MINUTES=1 (stack.Server), so a start
 booked once is free again a minute later (its hold expires, and the next booking of it marks it
 expired, as booking/visits.py does): the load can go on for an hour (`make soak`) without running
-out of slots. `make bench` runs a minute of it; `make soak` SOAK_MINUTES (60 by default).
+out of slots; between slices the harness expires overdue holds as the worker's cron would.
+`make bench` runs a minute of it; `make soak` SOAK_MINUTES (60 by default).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +34,10 @@ class Soak:
     server_cpu: float = 0.0
     db_cpu: float = 0.0
     p99s: list[float] = field(default_factory=list)
+    expired: int = 0  # holds the sweep between slices expired
 
 
-def run(server: Server, meter: Meter, folder: Path, seconds: float) -> Soak:
+def run(server: Server, meter: Meter, folder: Path, seconds: float, database_url: str) -> Soak:
     every = [start for part in bookings.starts(1) for start in part]
     starts_file = folder / "soak-starts.txt"
     offset = 0
@@ -73,4 +76,22 @@ def run(server: Server, meter: Meter, folder: Path, seconds: float) -> Soak:
         soak.db_cpu += db_cpu
         soak.p99s.append(result.p99_ms)
         soak.samples.append((time.monotonic() - began, rss_mb(pid)))
+        soak.expired += asyncio.run(_expire_holds(database_url))
     return soak
+
+
+async def _expire_holds(database_url: str) -> int:
+    """What the worker's `expire_holds` cron does (the bench runs no worker): without it, the
+    first booking that meets an overdue hold expires every overdue hold of the point in its own
+    transaction, one outbox row each, and after an hour that is tens of thousands."""
+    import datetime as dt
+
+    from booking.holds import expire_overdue
+    from core import db
+
+    conn = await db.connect(database_url)  # the app's codecs (the outbox rows' JSON)
+    try:
+        async with conn.transaction():
+            return len(await expire_overdue(conn, dt.timedelta(minutes=1), SOAK_POINT))
+    finally:
+        await conn.close()
