@@ -234,6 +234,14 @@ class SteadyWorker(Worker):
         #: traceback and waited out like an outage. Before, it ended `main`, and with it the
         #: whole `wizyta worker` process, so mail stopped until someone restarted it.
         self.trouble = Outage("The job queue")
+        #: Set by a shutdown (`handle_sig`). The poll loop ends on it by itself: arq ends it
+        #: by cancelling its task, and a cancellation that lands as a job finishes can be lost
+        #: (asyncio.wait_for in Python 3.11), which left the loop polling a closed pool.
+        self.stopping = False
+
+    def handle_sig(self, signum: int) -> None:
+        self.stopping = True
+        super().handle_sig(signum)
 
     async def main(self) -> None:
         if self._pool is None:
@@ -251,6 +259,8 @@ class SteadyWorker(Worker):
             await self.on_startup(self.ctx)
 
         async for _ in poll(self.poll_delay_s):
+            if self.stopping:
+                return
             try:
                 await self._poll_iteration()
                 if self.burst and await self._burst_done():
@@ -258,6 +268,8 @@ class SteadyWorker(Worker):
             except UNAVAILABLE as e:
                 await self.redis_outage.wait(e)
             except Exception as e:  # see `trouble`
+                if self.stopping:
+                    return  # what failed is the shutdown's own doing (its pool is closed)
                 logger.exception("the worker's poll failed; it goes on")
                 await self.trouble.wait(e)
             else:

@@ -172,3 +172,24 @@ async def test_an_error_the_worker_did_not_foresee_is_logged_and_the_worker_goes
         await worker.close()
     assert "the worker's poll failed; it goes on" in caplog.text
     assert "an unforeseen reply while recording a job's result" in caplog.text
+
+
+async def test_a_worker_told_to_stop_ends_its_poll_even_if_the_cancellation_is_lost(
+    seeded, redis, settings, caplog
+):
+    """A shutdown cancels arq's poll task; a cancellation can be lost (it landed as a job
+    finished), and the poll then went on against the closed pool, logging a failure at each
+    try until the process's 30 s stop bound cancelled it. Here the poll runs outside arq's own
+    task, so the shutdown's cancellation misses it, as a lost one does: it ends by itself."""
+    import signal
+
+    from notifications.worker import create_worker
+    from tests.factories import fast_mail_config
+
+    worker = create_worker(settings, config=fast_mail_config(), poll_delay=0.02)
+    running = asyncio.create_task(worker.main())
+    await asyncio.sleep(0.3)
+    worker.handle_sig(signal.SIGTERM)
+    await worker.close()
+    await asyncio.wait_for(running, 5)
+    assert "poll failed" not in caplog.text
