@@ -267,6 +267,14 @@ class SteadyWorker(Worker):
                     return
             except UNAVAILABLE as e:
                 await self.redis_outage.wait(e)
+            except asyncio.CancelledError as e:
+                this = asyncio.current_task()
+                if self.stopping or (this is not None and this.cancelling()):
+                    raise  # this loop is being stopped
+                # A job's own task was cancelled and arq re-raised that here: not a reason to
+                # end the worker (it ended the process, as a clean exit nobody asked for).
+                logger.warning("a job's task was cancelled; the worker goes on")
+                await self.trouble.wait(e)
             except Exception as e:  # see `trouble`
                 if self.stopping:
                     return  # what failed is the shutdown's own doing (its pool is closed)
