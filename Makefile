@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/wizyta run
 
+# Two runs: the quick tests on two processes (pytest-xdist; each has its own PostgreSQL, Redis
+# and browser), then, one at a time on a quiet machine, the slow ones that break stores, kill
+# processes and race (marked slow or cluster): their bounds are about the app, not the neighbour.
 test: $(STAMP) browser haproxy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not slow and not cluster"
+	$(BIN)/python -m pytest -m "slow or cluster"
 
 # The cluster tests (tests/cluster) put Debian's HAProxy in front of the web replicas, as
 # compose.yaml does; `make test` runs their short version, `make cluster` the long one.

@@ -43,12 +43,28 @@ def redis_client(url: str) -> ArqRedis:
     )
 
 
+START_WITHIN = 5.0
+"""Seconds a starting process gives a Redis that does not answer in time (see create_redis)."""
+
+
 async def create_redis(url: str) -> ArqRedis:
-    """A client that answered a PING: fails fast when Redis is not there."""
+    """A client that answered a PING: fails at once when Redis refuses the connection (it is
+    not there). A connect or a reply that times out is tried again for `START_WITHIN` seconds:
+    on a busy machine a local Redis can take longer than one `CONNECT_TIMEOUT` to accept, and a
+    process that gives up then does not start at all (seen when two test processes and a
+    benchmark shared two cores)."""
     client = redis_client(url)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + START_WITHIN
     try:
-        await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT + COMMAND_TIMEOUT)
+        while True:
+            try:
+                await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT + COMMAND_TIMEOUT)
+                return client
+            except (redis.exceptions.TimeoutError, TimeoutError):
+                if loop.time() >= until:
+                    raise
+                await asyncio.sleep(0.1)
     except BaseException:
         await client.aclose()
         raise
-    return client

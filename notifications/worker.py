@@ -234,6 +234,14 @@ class SteadyWorker(Worker):
         #: traceback and waited out like an outage. Before, it ended `main`, and with it the
         #: whole `wizyta worker` process, so mail stopped until someone restarted it.
         self.trouble = Outage("The job queue")
+        #: Set by a shutdown (`handle_sig`). The poll loop ends on it by itself: arq ends it
+        #: by cancelling its task, and a cancellation that lands as a job finishes can be lost
+        #: (asyncio.wait_for in Python 3.11), which left the loop polling a closed pool.
+        self.stopping = False
+
+    def handle_sig(self, signum: int) -> None:
+        self.stopping = True
+        super().handle_sig(signum)
 
     async def main(self) -> None:
         if self._pool is None:
@@ -251,13 +259,25 @@ class SteadyWorker(Worker):
             await self.on_startup(self.ctx)
 
         async for _ in poll(self.poll_delay_s):
+            if self.stopping:
+                return
             try:
                 await self._poll_iteration()
                 if self.burst and await self._burst_done():
                     return
             except UNAVAILABLE as e:
                 await self.redis_outage.wait(e)
+            except asyncio.CancelledError as e:
+                this = asyncio.current_task()
+                if self.stopping or (this is not None and this.cancelling()):
+                    raise  # this loop is being stopped
+                # A job's own task was cancelled and arq re-raised that here: not a reason to
+                # end the worker (it ended the process, as a clean exit nobody asked for).
+                logger.warning("a job's task was cancelled; the worker goes on")
+                await self.trouble.wait(e)
             except Exception as e:  # see `trouble`
+                if self.stopping:
+                    return  # what failed is the shutdown's own doing (its pool is closed)
                 logger.exception("the worker's poll failed; it goes on")
                 await self.trouble.wait(e)
             else:

@@ -158,6 +158,18 @@ class BookingLoad:
                         self.first_201_after[name] = outcome.answered_at - at
             return
 
+    async def finish_after(self, more: int, within: float = 60) -> None:
+        """Let `more` further bookings be acknowledged, then hand out no new tickets (each
+        visitor finishes the booking it is on): a test that has seen what it waited for does
+        not wait for the rest of its tickets."""
+        target = len(self.acknowledged) + more
+
+        async def reached() -> bool:
+            return len(self.acknowledged) >= target
+
+        await until(reached, within=within)
+        self.queue.clear()
+
     def answered_between(self, start: float, end: float) -> collections.Counter[str]:
         """The answers that came between two moments (a fault and its end), by status."""
         return collections.Counter(a for _, at, a in self.timeline if start <= at < end)

@@ -134,3 +134,39 @@ async def test_openapi_schema_is_served(client):
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "wizyta"
+
+
+async def test_a_redis_slow_to_answer_at_start_is_waited_for_and_a_refusing_one_is_not(stores):
+    """A process starting on a busy machine: a Redis that takes longer than one connect timeout
+    to answer (its packets held back for 4 s) is tried again until it answers, where the first
+    try used to end the start; a port nobody listens on still fails at once."""
+    import time
+
+    import redis.exceptions
+
+    from core.redis import COMMAND_TIMEOUT, CONNECT_TIMEOUT, create_redis
+
+    proxy = CuttableProxy(stores.redis_url)
+    await proxy.start()
+    try:
+        await proxy.blackhole()
+        asyncio.get_running_loop().call_later(4, lambda: asyncio.ensure_future(proxy.restore()))
+        began = time.monotonic()
+        client = await create_redis(proxy.url)
+        waited = time.monotonic() - began
+        try:
+            assert await client.ping()
+        finally:
+            await client.aclose()
+        assert waited > CONNECT_TIMEOUT + COMMAND_TIMEOUT, "the first try did time out"
+    finally:
+        await proxy.stop()
+
+    began = time.monotonic()
+    try:
+        await create_redis(f"redis://127.0.0.1:{_closed_port()}/0")
+    except redis.exceptions.ConnectionError:
+        pass
+    else:
+        raise AssertionError("a closed port is refused")
+    assert time.monotonic() - began < CONNECT_TIMEOUT + COMMAND_TIMEOUT, "not tried again"

@@ -172,3 +172,58 @@ async def test_an_error_the_worker_did_not_foresee_is_logged_and_the_worker_goes
         await worker.close()
     assert "the worker's poll failed; it goes on" in caplog.text
     assert "an unforeseen reply while recording a job's result" in caplog.text
+
+
+async def test_a_worker_told_to_stop_ends_its_poll_even_if_the_cancellation_is_lost(
+    seeded, redis, settings, caplog
+):
+    """A shutdown cancels arq's poll task; a cancellation can be lost (it landed as a job
+    finished), and the poll then went on against the closed pool, logging a failure at each
+    try until the process's 30 s stop bound cancelled it. Here the poll runs outside arq's own
+    task, so the shutdown's cancellation misses it, as a lost one does: it ends by itself."""
+    import signal
+
+    from notifications.worker import create_worker
+    from tests.factories import fast_mail_config
+
+    worker = create_worker(settings, config=fast_mail_config(), poll_delay=0.02)
+    running = asyncio.create_task(worker.main())
+    await asyncio.sleep(0.3)
+    worker.handle_sig(signal.SIGTERM)
+    await worker.close()
+    await asyncio.wait_for(running, 5)
+    assert "poll failed" not in caplog.text
+
+
+async def test_a_cancelled_job_task_does_not_end_the_worker(seeded, redis, settings, caplog):
+    """arq re-raises a finished job task's outcome from its poll; for a task that was
+    cancelled, that is a CancelledError, which ended the poll as if the worker were being
+    stopped, and `wizyta worker` exited (cleanly, so nothing said why)."""
+    from notifications.worker import create_worker
+    from tests.factories import fast_mail_config
+
+    worker = create_worker(settings, config=fast_mail_config(), poll_delay=0.02)
+    running = asyncio.create_task(worker.main())
+    try:
+        cancelled = asyncio.create_task(asyncio.sleep(60))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        worker.tasks["a-cancelled-job"] = cancelled
+        rows = await new_rows(seeded, 1)
+        await enqueue_outbox(redis, rows)
+        for _ in range(200):
+            if not await seeded.fetchval(
+                "select count(*) from outbox where id = any($1) and sent_at is null", rows
+            ):
+                break
+            await asyncio.sleep(0.05)
+        assert not running.done(), "the worker goes on"
+        assert not await seeded.fetchval(
+            "select count(*) from outbox where id = any($1) and sent_at is null", rows
+        )
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    assert "a job's task was cancelled; the worker goes on" in caplog.text

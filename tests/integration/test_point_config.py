@@ -158,3 +158,19 @@ async def test_two_databases_with_the_same_points_and_versions_never_get_each_ot
             finally:
                 await first.close()
                 await second.close()
+
+
+async def test_emptying_the_tables_between_tests_never_gives_a_configuration_number_twice(
+    seeded,
+):
+    """Each process keeps a point's configuration by its number (scheduling/config.py), across
+    tests too: the tests' way of emptying the tables must not start the numbers again, or a
+    test would be answered from the configuration an earlier test left behind."""
+    from scheduling.seed import seed_database
+    from tests.conftest import empty_tables
+
+    before = await seeded.fetchval("select max(version) from point_config_versions")
+    await empty_tables(seeded)
+    async with seeded.acquire() as conn:
+        await seed_database(conn)
+    assert await seeded.fetchval("select min(version) from point_config_versions") > before
