@@ -383,12 +383,21 @@ async def history_of(conn: asyncpg.Connection, booking_id: UUID) -> asyncpg.Reco
 async def expire_overdue(
     conn: asyncpg.Connection, point_id: str | None = None
 ) -> list[asyncpg.Record]:
-    """Mark holds past their expiry expired (all points, or one); the rows changed."""
+    """Mark holds past their expiry expired (all points, or one); the rows changed.
+
+    Rows another transaction is changing are skipped, not waited for: every booking at a point
+    expires the point's overdue holds first, and when many had piled up (no worker for a
+    while), concurrent bookings queued behind each other's expiries (seen in the soak: 503s
+    and a 7 s p99). A skipped row is expired by the transaction that holds it, or, if that
+    one rolls back, by the next booking or the worker's cron; a skipped hold that overlaps the
+    new visit still makes its insert wait, as it must."""
     return await conn.fetch(
         """
         update bookings set status = $2, updated_at = now()
-         where status = $3 and hold_expires_at <= now()
-           and ($1::text is null or point_id = $1)
+         where id in (select id from bookings
+                       where status = $3 and hold_expires_at <= now()
+                         and ($1::text is null or point_id = $1)
+                       for update skip locked)
         returning id, sequence, point_id, service_id, starts_at, waitlist_id
         """,
         point_id,
