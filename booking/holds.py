@@ -58,15 +58,29 @@ async def expire_overdue(
 ) -> list[int]:
     """Mark overdue holds expired, tell their visitors, and offer each freed slot to the
     waitlist (held for `hold`, HOLD_MINUTES); return the outbox ids written."""
-    from booking.waitlist import offer_freed_slot, settle_offer  # it holds visits: a cycle
+    from booking.waitlist import (  # it holds visits: a cycle
+        offer_freed_slot,
+        services_waited_for,
+        settle_offers,
+    )
 
-    outbox = []
-    expired = await store.expire_overdue(conn, point_id)
-    for row in sorted(expired, key=lambda r: (r["starts_at"], r["id"])):
-        outbox.append(await store.add_outbox(conn, row["id"], "hold_expired", row["sequence"]))
-        if row["waitlist_id"] is not None:
-            await settle_offer(conn, row["id"], "expired")
-        outbox += await offer_freed_slot(
-            conn, row["point_id"], row["service_id"], row["starts_at"], hold
-        )
+    expired = sorted(
+        await store.expire_overdue(conn, point_id), key=lambda r: (r["starts_at"], r["id"])
+    )
+    if not expired:
+        return []
+    # In a few statements however many there are (a point whose holds piled up while no worker
+    # ran had tens of thousands, each its own statements, in one booking's transaction): the
+    # visitors told, the waitlist offers among them settled, and a freed slot offered only
+    # where someone waits for that service.
+    outbox = await store.add_outboxes(
+        conn, [(r["id"], r["sequence"]) for r in expired], "hold_expired"
+    )
+    await settle_offers(conn, [r["id"] for r in expired if r["waitlist_id"] is not None], "expired")
+    waiting = await services_waited_for(conn, {(r["point_id"], r["service_id"]) for r in expired})
+    for row in expired:
+        if (row["point_id"], row["service_id"]) in waiting:
+            outbox += await offer_freed_slot(
+                conn, row["point_id"], row["service_id"], row["starts_at"], hold
+            )
     return outbox

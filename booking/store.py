@@ -481,6 +481,29 @@ async def set_contact(
 # ---------------------------------------------------------------------------- the outbox
 
 
+async def add_outboxes(
+    conn: asyncpg.Connection, visits: list[tuple[UUID, int]], kind: str
+) -> list[int]:
+    """`add_outbox` for many visits (each with its sequence) in one statement, in that order."""
+    if not visits:
+        return []
+    rows = await conn.fetch(
+        """
+        insert into outbox (booking_id, kind, sequence, due_at, payload, channel)
+        select b.id, $3, v.sequence, now(), '{}'::jsonb,
+               case when b.visitor_email is null then 'sms' else 'email' end
+          from unnest($1::uuid[], $2::int[]) with ordinality as v(id, sequence, n)
+          join bookings b on b.id = v.id
+         order by v.n
+        returning id
+        """,
+        [v for v, _ in visits],
+        [sequence for _, sequence in visits],
+        kind,
+    )
+    return sorted(r["id"] for r in rows)
+
+
 async def add_outbox(
     conn: asyncpg.Connection,
     booking_id: UUID,

@@ -101,6 +101,38 @@ async def settle_offer(conn: asyncpg.Connection, booking_id: UUID, status: str) 
     )
 
 
+async def settle_offers(conn: asyncpg.Connection, booking_ids: list[UUID], status: str) -> None:
+    """`settle_offer` for many visits in one statement."""
+    if booking_ids:
+        await conn.execute(
+            "update waitlist set status = $2 where booking_id = any($1::uuid[]) "
+            "and status = 'offered'",
+            booking_ids,
+            status,
+        )
+
+
+async def services_waited_for(
+    conn: asyncpg.Connection, services: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (point, service) pairs someone on the waitlist is waiting for."""
+    if not services:
+        return set()
+    points, service_ids = zip(*services, strict=True)
+    rows = await conn.fetch(
+        """
+        select distinct w.point_id, w.service_id
+          from waitlist w
+          join unnest($1::text[], $2::text[]) as s(point_id, service_id)
+            on s.point_id = w.point_id and s.service_id = w.service_id
+         where w.status = 'waiting'
+        """,
+        list(points),
+        list(service_ids),
+    )
+    return {(r["point_id"], r["service_id"]) for r in rows}
+
+
 # ---------------------------------------------------------------------------- joining, leaving
 
 MAX_DAYS = 93
