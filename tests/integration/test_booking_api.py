@@ -334,7 +334,7 @@ async def test_expiring_overdue_holds_skips_those_another_transaction_is_expirin
     holds and goes on at once, and each hold is expired, and told, exactly once."""
     import asyncio
 
-    from booking import store as booking_store
+    from booking.holds import expire_overdue
 
     visits = [(await _held(client, n, f"v{n}@example.org"))[0] for n in range(3)]
     await pool.execute(
@@ -343,11 +343,17 @@ async def test_expiring_overdue_holds_skips_those_another_transaction_is_expirin
         [v["reference"] for v in visits],
     )
     async with pool.acquire() as first, pool.acquire() as second, first.transaction():
-        expired_first = await booking_store.expire_overdue(first, BASZTOWA)
+        expired_first = await expire_overdue(first, dt.timedelta(minutes=30), BASZTOWA)
         async with second.transaction():
             expired_second = await asyncio.wait_for(
-                booking_store.expire_overdue(second, BASZTOWA), 5
+                expire_overdue(second, dt.timedelta(minutes=30), BASZTOWA), 5
             )
-    assert len(expired_first) == 3
+    assert len(expired_first) == 3  # an outbox row each
     assert expired_second == []
     assert await pool.fetchval("select count(*) from bookings where status = 'expired'") == 3
+    told = await pool.fetch(
+        "select b.reference, o.sequence = b.sequence as current from outbox o "
+        "join bookings b on b.id = o.booking_id where o.kind = 'hold_expired'"
+    )
+    assert sorted(r["reference"] for r in told) == sorted(v["reference"] for v in visits)
+    assert all(r["current"] for r in told)
