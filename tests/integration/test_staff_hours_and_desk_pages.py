@@ -91,6 +91,11 @@ async def a_booked_visit(client) -> tuple[str, dt.date]:
     return reference, dt.datetime.fromisoformat(slot["start"]).astimezone(WARSAW).date()
 
 
+def _weekdays_of(rrule: str) -> list[str]:
+    parts = dict(part.split("=", 1) for part in rrule.split(";") if "=" in part)
+    return parts.get("BYDAY", "").split(",")
+
+
 async def rule_giving_hours_on(pool, day: dt.date) -> str:
     """The seeded point-wide weekly rule that opens the point on `day`."""
     async with pool.acquire() as conn:
@@ -102,7 +107,7 @@ async def rule_giving_hours_on(pool, day: dt.date) -> str:
         if r.kind.value == "hours"
         and r.desk_id is None
         and r.rrule
-        and code in r.rrule
+        and code in _weekdays_of(r.rrule)  # not `in r.rrule`: "FR" is in "FREQ=" too
         and (r.valid_from is None or r.valid_from <= day)
         and (r.valid_until is None or day <= r.valid_until)
     ]
