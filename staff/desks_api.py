@@ -23,6 +23,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
+from core.uow import Uow
 from scheduling import admin, store
 from staff.accounts import StaffMember
 from staff.auth import Staff, current_staff, require_point
@@ -117,12 +118,12 @@ class StaffDeskController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/", responses=problems(401, 403, 404, 422))
-    async def list_desks(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Desk]:
+    async def list_desks(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[Desk]:
         """Every desk of the point, retired ones included (`active: false`)."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            return await list_desks(conn, point_id)
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        return await list_desks(conn, point_id)
 
     @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_desk(

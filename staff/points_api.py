@@ -27,6 +27,7 @@ from msgspec import UNSET, Meta, UnsetType
 from core.openapi import problems
 from core.problems import Conflict, Forbidden, Invalid, NotFound
 from core.settings import video_template_problem
+from core.uow import Uow
 from scheduling import admin, store
 from scheduling.errors import VideoTemplateInvalid
 from scheduling.model import Point
@@ -99,10 +100,9 @@ class StaffPointController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/", responses=problems(401, 403, 404, 422))
-    async def list_points(self, state: State, staff: Staff) -> list[Point]:
+    async def list_points(self, uow: Uow, staff: Staff) -> list[Point]:
         """The points the caller may manage: all of them for an administrator."""
-        async with state.pool.acquire() as conn:
-            points = await store.list_points(conn)
+        points = await store.list_points(await uow.connection())
         return [p for p in points if staff.may_manage(p.id)]
 
     @post("/", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))

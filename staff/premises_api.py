@@ -28,6 +28,7 @@ from msgspec import Meta
 from booking.office import AffectedVisit
 from core.openapi import problems
 from core.problems import Conflict, Invalid, NotFound
+from core.uow import Uow
 from scheduling import admin, outages, store
 from scheduling.premises import Premises, SignLanguage, get_premises
 from scheduling.rules import CalendarRule, RuleKind
@@ -93,22 +94,23 @@ class StaffPremisesController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/premises", responses=problems(401, 403, 404, 422))
-    async def get_premises(self, state: State, staff: Staff, point_id: FromPath[str]) -> Premises:
+    async def get_premises(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> Premises:
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            return await get_premises(conn, point_id)
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        return await get_premises(conn, point_id)
 
     @put("/premises", responses=problems(401, 403, 404, 415, 422))
     async def put_premises(
-        self, state: State, staff: Staff, point_id: FromPath[str], data: JSONBody[PremisesIn]
+        self, uow: Uow, staff: Staff, point_id: FromPath[str], data: JSONBody[PremisesIn]
     ) -> Premises:
         """Replace the point's premises facts (a fact left out is "not assessed yet")."""
         require_point(staff, point_id)
         values = msgspec.to_builtins(data)
         refuse_control_characters({"entrance": data.entrance, "notes": data.notes})
         values["checked_on"] = data.checked_on
-        async with state.pool.acquire() as conn, conn.transaction():
+
+        async def work(conn: asyncpg.Connection) -> Premises:
             await store.get_point(conn, point_id)
             before = await get_premises(conn, point_id)
             await admin.save_premises(conn, point_id, values)
@@ -116,16 +118,16 @@ class StaffPremisesController(Controller):
             await audit(conn, staff, "update", "premises", point_id, point_id, before, after)
             return after
 
+        return await uow.atomic(work)
+
     @get("/outages", responses=problems(401, 403, 404, 422))
-    async def list_outages(
-        self, state: State, staff: Staff, point_id: FromPath[str]
-    ) -> list[Outage]:
+    async def list_outages(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[Outage]:
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            rows = await conn.fetch(
-                "select * from point_outages where point_id = $1 order by day", point_id
-            )
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        rows = await conn.fetch(
+            "select * from point_outages where point_id = $1 order by day", point_id
+        )
         return [_outage(r) for r in rows]
 
     @post("/outages", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
