@@ -115,6 +115,17 @@ async def enter(
     )
 
 
+def due(point: Point, day: dt.date, now: dt.datetime) -> bool:
+    """Whether the draw of (point, day) may be waiting to be decided: its window has closed
+    (decide_due then decides it if it is undecided). No query: most points hold no draw."""
+    if point.release_time is None or point.release_days_ahead is None:
+        return False
+    _, end = draw_window(
+        day, point.timezone, point.release_time, point.release_days_ahead, point.draw_minutes
+    )
+    return now >= end
+
+
 async def decide_due(
     conn: asyncpg.Connection,
     point: Point,

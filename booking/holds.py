@@ -3,7 +3,9 @@
 `place_hold` is the one way a held visit comes to be, whoever asks: a visitor's booking
 (booking/visits.py), a draw's allotment (booking/draw.py), a waitlist offer
 (booking/waitlist.py). It puts the visit on a desk (booking/store.py) and writes the mail that
-carries the confirmation link, in the same transaction.
+carries the confirmation link, in the same transaction: SQL's place_held_visit
+(migrations/0060). A visitor's own booking calls it through book_visit, which adds the
+Idempotency-Key's answer in the same statement (booking/visits.py).
 
 Overdue holds are expired when one blocks a booking's insert, before a cancellation offers its
 slot, before a draw allots, and by the worker's cron for all points (so the visitor is told).
@@ -42,15 +44,15 @@ async def place_hold(
     `message` no mail is queued: staff book and confirm at once (booking/staff_booking.py), and
     an alternative offered in the office's cancellation mail has its confirmation link there
     (booking/alternatives.py)."""
-    placed = await store.insert_held(conn, held, desk_ids, point, keep_going=keep_going)
-    if placed is None:
-        return None
-    if message is None:
-        return placed, None
-    outbox_id = await store.add_outbox(
-        conn, placed.id, message, 0, payload={"token": secrets.confirm_token}
+    return await store.insert_held(
+        conn,
+        held,
+        desk_ids,
+        point,
+        keep_going=keep_going,
+        message=message,
+        payload={"token": secrets.confirm_token} if message else None,
     )
-    return placed, outbox_id
 
 
 async def expire_overdue(

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
+from typing import Any
 
 import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from booking.domain.errors import IdempotencyKeyReused
 
 MAX_KEY_LENGTH = 200
 
@@ -38,7 +42,55 @@ def unseal(key: str, sealed: bytes) -> bytes:
     return _cipher(key).decrypt(sealed[:12], sealed[12:], None)
 
 
-async def claim(
+class Ticket(msgspec.Struct, frozen=True):
+    """A request's Idempotency-Key: the key (it seals the answer), the hash the row is found by,
+    and the hash of the request's body (the same key with another body is refused)."""
+
+    key: str
+    key_hash: bytes
+    request_hash: bytes
+
+    @classmethod
+    def of(cls, key: str, body: msgspec.Struct) -> Ticket:
+        return cls(key, key_hash(key), request_hash(body))
+
+    def seal_each(self, answers: Iterable[msgspec.Struct]) -> list[bytes]:
+        cipher = _cipher(self.key)
+        sealed = []
+        for answer in answers:
+            nonce = os.urandom(12)
+            sealed.append(nonce + cipher.encrypt(nonce, msgspec.json.encode(answer), None))
+        return sealed
+
+    def first(self, request: bytes, status: int, response: bytes) -> Any:
+        """The first answer given with this key, from its row (request_hash, status_code,
+        response); refused if the body was another."""
+        if bytes(request) != self.request_hash:
+            raise IdempotencyKeyReused()
+        from booking.domain.visit import VisitCreated
+        from booking.draw import DrawEntry  # the answers' types import the store: a cycle
+
+        kind = DrawEntry if status == 202 else VisitCreated
+        return msgspec.json.decode(unseal(self.key, response), type=kind)
+
+
+async def first_answer(conn: asyncpg.Connection, ticket: Ticket) -> Any:
+    """The key's first answer, if it has one."""
+    row = await conn.fetchrow(
+        "select request_hash, status_code, response from idempotency_keys where key_hash = $1",
+        ticket.key_hash,
+    )
+    return None if row is None else ticket.first(*row)
+
+
+async def claim(conn: asyncpg.Connection, ticket: Ticket) -> Any:
+    """Take the key for this request in the caller's transaction: None when it is new, else
+    the first request's answer (its transaction has committed by then: the insert waited)."""
+    first = await claim_hash(conn, ticket.key_hash, ticket.request_hash)
+    return None if first is None else ticket.first(*first)
+
+
+async def claim_hash(
     conn: asyncpg.Connection, key_hash: bytes, request_hash: bytes
 ) -> asyncpg.Record | None:
     """Take the key for this request; None when it is new, else the first request's record
@@ -61,12 +113,28 @@ async def claim(
 
 async def record(
     conn: asyncpg.Connection,
+    ticket: Ticket,
+    status_code: int,
+    answer: msgspec.Struct,
+    reference: str | None,
+) -> None:
+    """Keep the answer (sealed) for the key's retries, and the visit it made, if any."""
+    await record_sealed(
+        conn,
+        ticket.key_hash,
+        status_code,
+        seal(ticket.key, msgspec.json.encode(answer)),
+        reference,
+    )
+
+
+async def record_sealed(
+    conn: asyncpg.Connection,
     key_hash: bytes,
     status_code: int,
     sealed: bytes,
     reference: str | None,
 ) -> None:
-    """Keep the answer (sealed) for the key's retries, and the visit it made, if any."""
     await conn.execute(
         "update idempotency_keys set status_code = $4, response = $2, "
         "booking_id = (select id from bookings where reference = $3) where key_hash = $1",

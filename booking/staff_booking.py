@@ -110,7 +110,7 @@ async def book_for_visitor(
             return await _book(caller, conn, point_id, data, email, audited)
         key_hash = idempotency.key_hash(key)
         request_hash = idempotency.request_hash(StaffRequest(point_id=point_id, booking=data))
-        first = await idempotency.claim(conn, key_hash, request_hash)
+        first = await idempotency.claim_hash(conn, key_hash, request_hash)
         if first is not None:
             if bytes(first["request_hash"]) != request_hash:
                 raise IdempotencyKeyReused()
@@ -119,7 +119,7 @@ async def book_for_visitor(
             )
         booked = await _book(caller, conn, point_id, data, email, audited)
         sealed = idempotency.seal(key, msgspec.json.encode(booked))
-        await idempotency.record(conn, key_hash, 201, sealed, booked.reference)
+        await idempotency.record_sealed(conn, key_hash, 201, sealed, booked.reference)
         return booked
 
     return await caller.uow.atomic(work)

@@ -124,36 +124,11 @@ def day_lock(point: Point, start: dt.datetime) -> str:
     return f"wizyta:day:{point.id}:{day}"
 
 
-#: Which of the slot's desks a visit goes to, decided by PostgreSQL in the statement that
-#: inserts it (after the day's turn, so it sees every visit committed before): among the desks
-#: free at that time, a visit that asks for step-free access takes a step-free desk first, one
-#: not known to be second, never one known not to be; every other visit takes the desk with
-#: the fewest extra skills (languages beyond its own, step-free access), keeping the scarce
-#: desk (the one with sign languages, the ground-floor room) for those who need it. A visit
-#: booked online never goes to a desk kept for staff's bookings (desks.internal_only).
-DESK_CHOICE = """
-      from desks d
-     where d.point_id = $POINT and d.id = any($DESKS::text[])
-       and not ($STEP_FREE and d.step_free is false)
-       and not (d.internal_only and $BOOKED_BY = 'visitor')
-       and not exists (
-           select from bookings o
-            where o.desk_id = d.id and o.status in ('held', 'confirmed', 'checked_in')
-              and tstzrange(o.starts_at, o.ends_at, '[)') && tstzrange($START, $END, '[)')
-              and o.id is distinct from $SELF)
-     order by case when $STEP_FREE and d.step_free is not true then 1 else 0 end,
-              cardinality(d.languages)
-                + case when not $STEP_FREE and d.step_free then 1 else 0 end,
-              d.id
-     limit 1
-"""
-
-
-def _desk_choice(**params: int) -> str:
-    sql = DESK_CHOICE
-    for name, number in params.items():
-        sql = sql.replace(f"${name}", f"${number}")
-    return sql
+#: Which of the slot's desks a visit goes to is SQL's choose_desk() (migrations/0060), decided in
+#: the statement that places or moves it, after the day's turn: a visit asking for step-free
+#: access takes a step-free desk first; every other visit the desk with the fewest extra skills,
+#: keeping the scarce desk for those who need it; online bookings never go to a desk kept for
+#: staff's bookings.
 
 
 _TURN = "select pg_advisory_xact_lock(hashtextextended($1, 0))"
@@ -167,24 +142,6 @@ async def take_turn(conn: asyncpg.Connection, point: Point, start: dt.datetime) 
     await conn.execute(_TURN, day_lock(point, start))
 
 
-_INSERT_HELD = (
-    """
-    insert into bookings (
-        reference, desk_id, point_id, service_id, starts_at, ends_at, language,
-        visitor_name, visitor_email, visitor_email_key, visitor_phone, notes, needs, status,
-        hold_expires_at, manage_token_hash, manage_token_issued, confirm_token_hash, waitlist_id,
-        mail_language, booked_by, notify_by, channel, party_size, extra_services, video_url)
-    select $1, d.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held', $14, $15, $16, $17,
-           $18, $21, $22, $23, $24, $25, $26, $27
-    """
-    + _desk_choice(POINT=3, DESKS=2, STEP_FREE=19, START=5, END=6, SELF=20, BOOKED_BY=22)
-    + """
-    on conflict do nothing
-    returning id, desk_id
-"""
-)
-
-
 async def insert_held(
     conn: asyncpg.Connection,
     held: HeldVisit,
@@ -192,40 +149,46 @@ async def insert_held(
     point: Point,
     *,
     keep_going: bool = False,
-) -> Placed | None:
-    """Put the held visit on the best free desk (DESK_CHOICE), or return None when none of
-    `desk_ids` can take it.
+    message: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> tuple[Placed, int | None] | None:
+    """Put the held visit on the best free desk (choose_desk) and write its outbox row
+    `message`, if any: (placed, outbox id), or None when none of `desk_ids` can take it.
 
-    First the day's turn (day_lock), then one statement that chooses the desk and inserts the
-    visit; the exclusion constraint still guards it (`on conflict do nothing`: a reference
-    drawn twice returns no row instead of failing the transaction, so no savepoint is needed).
-    The per-person limit (a trigger) raises PerPersonLimit, which aborts the transaction unless
+    One call of SQL's place_held_visit (migrations/0060), the one insert of a held visit: the
+    day's turn (day_lock), then one statement that chooses the desk and inserts the visit; the
+    exclusion constraint still guards it (`on conflict do nothing`: a reference drawn twice
+    returns no row instead of failing the transaction, so no savepoint is needed). The
+    per-person limit (a trigger) raises PerPersonLimit, which aborts the transaction unless
     `keep_going` (a draw or a waitlist offer, which go on to the next person) runs the insert
     in a savepoint.
     """
-    await conn.execute(_TURN, day_lock(point, held.start))
     for _ in range(5):  # a reference drawn twice is rare; draw again
         reference = new_reference(point.city)
-        placed = await _insert(conn, reference, list(desk_ids), held, keep_going)
-        if placed is not None:
-            return Placed(placed["id"], reference, placed["desk_id"])
-        if not await conn.fetchval(
-            "select exists (select from bookings where reference = $1)", reference
-        ):
+        row = await _placing(
+            conn,
+            _PLACE,
+            keep_going,
+            held_visit(held, reference),
+            list(desk_ids),
+            day_lock(point, held.start),
+            message,
+            payload,
+        )
+        if row["booking_id"] is not None:
+            return Placed(row["booking_id"], reference, row["desk_id"]), row["outbox_id"]
+        if not row["reference_taken"]:
             return None  # no desk is free for it, not the reference
     return None
 
 
-async def _insert(
-    conn: asyncpg.Connection,
-    reference: str,
-    desks: list[str],
-    held: HeldVisit,
-    keep_going: bool,
-) -> asyncpg.Record | None:
-    args = (
+_PLACE = "select * from place_held_visit($1::held_visit, $2, $3, $4, $5)"
+
+
+def held_visit(held: HeldVisit, reference: str) -> tuple[Any, ...]:
+    """The visit as SQL's `held_visit` type (migrations/0060), in its fields' order."""
+    return (
         reference,
-        desks,
         held.point_id,
         held.service_id,
         held.start,
@@ -242,8 +205,6 @@ async def _insert(
         held.manage_token_issued,
         held.confirm_token_hash,
         held.waitlist_id,
-        held.needs_step_free,
-        None,
         held.mail_language,
         held.booked_by,
         list(held.notify_by),
@@ -251,18 +212,88 @@ async def _insert(
         held.party_size,
         list(held.extra_services),
         held.video_url,
+        held.needs_step_free,
     )
+
+
+async def _placing(
+    conn: asyncpg.Connection, sql: str, keep_going: bool, *args: Any
+) -> asyncpg.Record:
+    """Run a statement that places a visit, with its triggers' refusals as domain errors."""
     try:
         if keep_going:
             async with conn.transaction():
-                return await conn.fetchrow(_INSERT_HELD, *args)
-        return await conn.fetchrow(_INSERT_HELD, *args)
+                return await conn.fetchrow(sql, *args)
+        return await conn.fetchrow(sql, *args)
     except asyncpg.PostgresError as e:
         if e.sqlstate == PER_PERSON_LIMIT:
             raise PerPersonLimit() from e
         if e.sqlstate == INTERNAL_DESK:  # flagged internal-only since the slot was read
             raise SlotTaken() from e
         raise
+
+
+class Booked(NamedTuple):
+    """book()'s outcome: `placed` and its outbox row, or the key's first answer."""
+
+    placed: Placed | None = None
+    outbox_id: int | None = None
+    first: tuple[bytes, int, bytes] | None = None  # the key's (request_hash, status, response)
+
+
+class KeyRaced(Exception):
+    """Another request with the same Idempotency-Key committed while this one booked (WZ004):
+    this one wrote nothing; that one's answer is the answer."""
+
+
+KEY_RACED = "WZ004"
+
+_BOOK = "select * from book_visit($1, $2, $3, $4::held_visit, $5, $6, $7)"
+
+
+async def book(
+    conn: asyncpg.Connection,
+    held: HeldVisit,
+    desk_ids: tuple[str, ...],
+    point: Point,
+    key_hash: bytes,
+    request_hash: bytes,
+    answer: Any,
+    payload: dict[str, Any],
+) -> Booked | None:
+    """A visitor's booking in one statement (SQL's book_visit, migrations/0060): the
+    Idempotency-Key's first answer if it has one, else the visit held and its confirmation mail
+    queued as insert_held does, and the key's answer kept (`answer(reference)` gives the sealed
+    answers, one per desk of `desk_ids`). None when no desk is free. Outside a transaction block
+    it is one round trip and its own transaction."""
+    for _ in range(5):  # a reference drawn twice is rare; draw again
+        reference = new_reference(point.city)
+        try:
+            row = await _placing(
+                conn,
+                _BOOK,
+                False,
+                key_hash,
+                request_hash,
+                answer(reference),
+                held_visit(held, reference),
+                list(desk_ids),
+                day_lock(point, held.start),
+                payload,
+            )
+        except asyncpg.PostgresError as e:
+            if e.sqlstate == KEY_RACED:
+                raise KeyRaced() from e
+            raise
+        if row["outcome"] == "answered":
+            return Booked(
+                first=(row["first_request_hash"], row["first_status"], row["first_response"])
+            )
+        if row["outcome"] == "placed":
+            return Booked(Placed(row["booking_id"], reference, row["desk_id"]), row["outbox_id"])
+        if row["outcome"] == "taken":
+            return None
+    return None
 
 
 # ---------------------------------------------------------------------------- changing status
@@ -406,19 +437,13 @@ async def expire_overdue(
     )
 
 
-_MOVE = (
-    """
+_MOVE = """
     update bookings set desk_id = d.id, starts_at = $3, ends_at = $4, sequence = $5,
            updated_at = now(), moves = moves + $9::int
-      from (select d.id
-    """
-    + _desk_choice(POINT=6, DESKS=2, STEP_FREE=7, START=3, END=4, SELF=1, BOOKED_BY=8)
-    + """
-           ) d
-     where bookings.id = $1
+      from (select choose_desk($6, $2, $7, $8, $3, $4, $1) as id) d
+     where bookings.id = $1 and d.id is not null
     returning bookings.desk_id
 """
-)
 
 
 async def move(
@@ -431,7 +456,7 @@ async def move(
     *,
     by_visitor: bool = True,
 ) -> tuple[str, int] | None:
-    """Move the visit to the best free desk at [start, end) (DESK_CHOICE, as a hold chooses)
+    """Move the visit to the best free desk at [start, end) (choose_desk, as a hold chooses)
     in one UPDATE (the new time is taken in the same instant the old one is freed); (desk, new
     sequence), or None when none of `desk_ids` can take it. A visitor's move counts toward the
     visit's limit of moves (booking/fair.py)."""

@@ -51,12 +51,13 @@ from booking.domain.visit import (
     created,
     hold_visit,
 )
-from booking.holds import expire_overdue, place_hold
+from booking.holds import expire_overdue
 from booking.phones import valid_mobile
 from booking.reminders import offsets_for, reminder_times
 from booking.schemas import BookingCreate, ContactIn
 from booking.secrets import email_key, new_token, token_hash, token_matches
 from booking.waitlist import settle_offer
+from core.errors import Conflict, Gone, Invalid, NotFound
 from scheduling.config import PointConfig
 from scheduling.model import ON_SITE, PHONE, PointService
 
@@ -93,28 +94,21 @@ async def hold(
         entered = await caller.draws.enter(data, key, email, phone)
         if entered is not None:
             return entered
-    key_hash, request_hash = idempotency.key_hash(key), idempotency.request_hash(data)
-
-    async def work(conn: asyncpg.Connection) -> VisitCreated | draw.DrawEntry:
-        first = await idempotency.claim(conn, key_hash, request_hash)
-        if first is not None:  # the key was used: the other transaction has committed by now
-            if bytes(first["request_hash"]) != request_hash:
-                raise IdempotencyKeyReused()
-            answer = idempotency.unseal(key, first["response"])
-            kind = draw.DrawEntry if first["status_code"] == 202 else VisitCreated
-            return msgspec.json.decode(answer, type=kind)
-        result = await _hold_or_enter(caller, conn, data, email, phone, notify_by)
-        booking_reference = result.reference if isinstance(result, VisitCreated) else None
-        await idempotency.record(
-            conn,
-            key_hash,
-            202 if isinstance(result, draw.DrawEntry) else 201,
-            idempotency.seal(key, msgspec.json.encode(result)),
-            booking_reference,
-        )
-        return result
-
-    return await caller.uow.atomic(work)
+    ticket = idempotency.Ticket.of(key, data)
+    try:
+        return await _hold_or_enter(caller, data, ticket, email, phone, notify_by)
+    except (Invalid, NotFound, Conflict, Gone, store.KeyRaced) as refused:
+        # A key that has an answer gets it back whatever the checks would say now: the retry
+        # of a booking finds its own visit in the slot (or the person's limit reached by it),
+        # and a twin request sent at once finds the other's committed a moment ago.
+        if isinstance(refused, IdempotencyKeyReused):
+            raise
+        first = await idempotency.first_answer(await caller.uow.connection(), ticket)
+        if first is None:
+            if isinstance(refused, store.KeyRaced):
+                raise AssertionError("the key's request has committed") from refused
+            raise
+        return first
 
 
 def request_window(
@@ -159,12 +153,21 @@ def contact(phone: str | None, notify_by: list[str]) -> tuple[str | None, tuple[
 
 async def _hold_or_enter(
     caller: Caller,
-    conn: asyncpg.Connection,
     data: BookingCreate,
+    ticket: idempotency.Ticket,
     email: str,
     phone: str | None,
     notify_by: tuple[str, ...],
 ) -> VisitCreated | draw.DrawEntry:
+    """Hold the visit, or enter the draw when its window is open.
+
+    A hold reads first (the configuration and now(), then the desks' busy times for the slot
+    engine), each read its own statement, and then writes in one (store.book): the reads need
+    no transaction, since what they decide is checked again where it is written (the exclusion
+    constraint for the desk, the per-person trigger, the key's uniqueness). Where a point keeps
+    places for staff, the public's part of the slot is a count no constraint holds: the read
+    and the write then share one transaction in the day's turn (bookable_slot)."""
+    conn = await caller.uow.connection()
     config, offer, services, now = await config_and_visit(
         conn,
         data.point_id,
@@ -174,9 +177,91 @@ async def _hold_or_enter(
     )
     point = config.point
     start, day, window = request_window(config, offer, services, now, data)
-    hold_for = caller.hold
-    if not window:  # after a draw's window, the draw is decided before anyone books that day
-        caller.uow.send(await draw.decide_due(conn, point, day, hold_for, now))
+    visitor = Visitor(data.visitor.name.strip(), email, phone)
+    if window:
+        return await caller.uow.atomic(
+            lambda conn: _enter_draw(
+                conn, data, ticket, visitor, config, offer, services, now, window
+            )
+        )
+    if draw.due(point, day, now):  # after a draw's window, its draw is decided before any hold
+
+        async def decide(conn: asyncpg.Connection) -> None:
+            caller.uow.send(await draw.decide_due(conn, point, day, caller.hold, now))
+
+        await caller.uow.atomic(decide)
+
+    async def hold_now(conn: asyncpg.Connection) -> VisitCreated | draw.DrawEntry:
+        return await _hold_visit(
+            caller, conn, data, ticket, visitor, notify_by, config, offer, services, now, start
+        )
+
+    if config.internal_places:
+        return await caller.uow.atomic(hold_now)
+    return await hold_now(conn)
+
+
+async def _enter_draw(
+    conn: asyncpg.Connection,
+    data: BookingCreate,
+    ticket: idempotency.Ticket,
+    visitor: Visitor,
+    config: PointConfig,
+    offer: PointService,
+    services: list[str],
+    now: dt.datetime,
+    window: tuple[dt.datetime, dt.datetime],
+) -> VisitCreated | draw.DrawEntry:
+    """A draw entry by the usual way (when the process's group does not take it,
+    booking/draw_batch.py): the key claimed, the entry written and the key's answer kept, in
+    the caller's transaction."""
+    first = await idempotency.claim(conn, ticket)
+    if first is not None:
+        return first
+    point = config.point
+    slot = await bookable_slot(
+        conn,
+        point,
+        offer,
+        data.language,
+        parse_start(data.start, point.timezone),
+        now,
+        config=config,
+        free_only=False,
+        channel=data.channel,
+        services=services,
+    )
+    check_step_free(config, data, slot.desk_ids)
+    entry = await draw.enter(
+        conn,
+        point,
+        offer.id,
+        data.language,
+        slot.start,
+        window[1],
+        visitor=visitor,
+        notes=data.notes,
+        needs=list(data.needs),
+        mail_language=data.mail_language,
+    )
+    await idempotency.record(conn, ticket, 202, entry, None)
+    return entry
+
+
+async def _hold_visit(
+    caller: Caller,
+    conn: asyncpg.Connection,
+    data: BookingCreate,
+    ticket: idempotency.Ticket,
+    visitor: Visitor,
+    notify_by: tuple[str, ...],
+    config: PointConfig,
+    offer: PointService,
+    services: list[str],
+    now: dt.datetime,
+    start: dt.datetime,
+) -> VisitCreated | draw.DrawEntry:
+    point = config.point
     slot = await bookable_slot(
         conn,
         point,
@@ -185,25 +270,10 @@ async def _hold_or_enter(
         start,
         now,
         config=config,
-        free_only=not window,
         channel=data.channel,
         services=services,
     )
-    visitor = Visitor(data.visitor.name.strip(), email, phone)
     check_step_free(config, data, slot.desk_ids)
-    if window:
-        return await draw.enter(
-            conn,
-            point,
-            offer.id,
-            data.language,
-            slot.start,
-            window[1],
-            visitor=visitor,
-            notes=data.notes,
-            needs=list(data.needs),
-            mail_language=data.mail_language,
-        )
     held, secrets = hold_visit(
         point_id=point.id,
         service_id=offer.id,
@@ -212,7 +282,7 @@ async def _hold_or_enter(
         language=data.language,
         visitor=visitor,
         now=now,
-        hold=hold_for,
+        hold=caller.hold,
         notes=data.notes,
         needs=tuple(data.needs),
         channel=data.channel,
@@ -222,29 +292,17 @@ async def _hold_or_enter(
         mail_language=data.mail_language,
         notify_by=notify_by,
     )
-    placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
-    if placed is None:
-        # The slot engine counts a hold past its expiry as free; the exclusion constraint
-        # still sees it until it is marked expired: mark this point's, then try once more.
-        expired = await expire_overdue(conn, hold_for, point.id)
-        caller.uow.send(expired)
-        if expired:
-            placed = await place_hold(conn, point, slot.desk_ids, held, secrets)
-    if placed is None:
-        raise SlotTaken()
-    booking, outbox_id = placed
-    caller.uow.send([outbox_id])
-    return VisitCreated(
-        reference=booking.reference,
+    answer = VisitCreated(
+        reference="",
         status=Status.HELD.value,
         point_id=point.id,
         service_id=offer.id,
-        desk_id=booking.desk_id,
+        desk_id="",
         start=slot.start,
         end=slot.end,
         timezone=point.timezone,
         language=data.language,
-        visitor=visitor,
+        visitor=held.visitor,
         notes=data.notes,
         needs=list(data.needs),
         sequence=0,
@@ -255,7 +313,47 @@ async def _hold_or_enter(
         party_size=held.party_size,
         extra_services=list(held.extra_services),
         video_url=held.video_url,
-        notify_by=list(notify_by),
+        notify_by=list(held.notify_by),
+    )
+
+    def answers(reference: str) -> list[bytes]:
+        """The answer sealed for each desk it may get (the one it gets is known only then)."""
+        return ticket.seal_each(
+            msgspec.structs.replace(answer, reference=reference, desk_id=desk)
+            for desk in slot.desk_ids
+        )
+
+    async def book(conn: asyncpg.Connection) -> tuple[store.Booked | None, list[int]]:
+        booked = await store.book(
+            conn,
+            held,
+            slot.desk_ids,
+            point,
+            ticket.key_hash,
+            ticket.request_hash,
+            answers,
+            {"token": secrets.confirm_token},
+        )
+        return booked, [booked.outbox_id] if booked and booked.outbox_id is not None else []
+
+    booked = await caller.uow.statement(book)
+    if booked is None:
+        # The slot engine counts a hold past its expiry as free; the exclusion constraint
+        # still sees it until it is marked expired: mark this point's, then try once more.
+        async def expire(conn: asyncpg.Connection) -> list[int]:
+            expired = await expire_overdue(conn, caller.hold, point.id)
+            caller.uow.send(expired)
+            return expired
+
+        if await caller.uow.atomic(expire):
+            booked = await caller.uow.statement(book)
+    if booked is None:
+        raise SlotTaken()
+    if booked.first is not None:
+        return ticket.first(*booked.first)
+    assert booked.placed is not None
+    return msgspec.structs.replace(
+        answer, reference=booked.placed.reference, desk_id=booked.placed.desk_id
     )
 
 

@@ -99,6 +99,31 @@ class UnitOfWork:
             return result
         raise AssertionError("unreachable")
 
+    async def statement(
+        self, work: Callable[[asyncpg.Connection], Awaitable[tuple[T, list[int]]]]
+    ) -> T:
+        """Run `work(conn)`, one statement that is its own transaction (outside a transaction
+        block PostgreSQL commits it as it answers: one round trip where BEGIN ... COMMIT takes
+        three), retried whole as `atomic` retries. `work` returns (result, outbox ids written),
+        enqueued once committed. Inside `atomic` it is part of that transaction instead."""
+        conn = await self.connection()
+        if self._pending is not None:
+            result, ids = await work(conn)
+            self._pending.extend(ids)
+            return result
+        for attempt in range(1, self._attempts + 1):
+            try:
+                result, ids = await work(conn)
+            except RETRYABLE:
+                if attempt == self._attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+                continue
+            if ids:
+                await _enqueue_within_bound(self._redis, ids)
+            return result
+        raise AssertionError("unreachable")
+
 
 #: Enqueues the request stopped waiting for, until they finish (a task needs a reference).
 _finishing: set[asyncio.Task[None]] = set()
