@@ -132,9 +132,10 @@ _finishing: set[asyncio.Task[None]] = set()
 async def _enqueue_within_bound(redis: Any, outbox_ids: list[int]) -> None:
     """Enqueue committed rows; the request waits for that `ENQUEUE_WITHIN` at most.
 
-    enqueue_outbox gives up within that bound, but arq enqueues under a WATCH, and redis-py
-    cleans up a cancelled WATCH with one more command (UNWATCH) that a Redis that hangs answers
-    only at the client's socket timeout: seconds more. That cleanup finishes in the background.
+    enqueue_outbox gives up within that bound, but a cancelled command leaves redis-py's
+    connection to be cleaned up (disconnected, or a pending reply read) against a Redis that
+    may answer only at the client's socket timeout: seconds more. That cleanup finishes in the
+    background.
     """
     task = asyncio.create_task(enqueue_outbox(redis, outbox_ids))
     _finishing.add(task)
