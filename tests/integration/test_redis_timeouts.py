@@ -38,7 +38,10 @@ async def test_enqueue_after_a_commit_gives_up_within_its_bound_when_redis_is_bl
         assert took < ENQUEUE_WITHIN + SLACK, f"enqueue took {took:.2f} s"
         await redis_proxy.restore()
         await enqueue_outbox(client, [104])
-        assert await redis.zcard("arq:queue") == 1, "once Redis answers, enqueueing works again"
+        # (The call that gave up was already on the wire: Redis may run it once the proxy lets
+        # it through, which queues 101-103 late, harmlessly: a job reloads its row.)
+        queued = {job.decode() for job in await redis.zrange("arq:queue", 0, -1)}
+        assert "outbox:104" in queued, "once Redis answers, enqueueing works again"
     finally:
         await redis_proxy.restore()
         await client.aclose()
