@@ -39,6 +39,7 @@ from booking.domain.errors import (
 )
 from core.db import app_secret
 from core.errors import StoreUnavailable
+from core.ratelimit import SingleUse
 
 VALID_FOR = dt.timedelta(minutes=10)
 _SECRET_NAME = "altcha-hmac-key"
@@ -90,19 +91,13 @@ def request_tag(idempotency_key: str, body: msgspec.Struct) -> bytes:
     ).digest()
 
 
-async def check_solution(
-    redis: ArqRedis,
-    key: bytes,
-    point_id: str,
-    payload: str | None,
-    *,
-    request: bytes | None = None,
-) -> None:
-    """Accept a fresh, correct solution for this point once; otherwise 422 saying why.
-
-    With `request` (see `request_tag`), "once" means for one request: that request sent again
-    with the same solution is accepted again, and the booking's idempotency answers it.
-    """
+def verified(
+    key: bytes, point_id: str, payload: str | None, *, request: bytes | None = None
+) -> SingleUse:
+    """The single-use marker of a fresh, correct solution for this point; otherwise 422 saying
+    why. Only the cryptographic check, in Python: spending the marker is the caller's, either
+    `check_solution` or, for a booking, in the same Redis round trip as its rate limits
+    (core/ratelimit.py `check_at_once`)."""
     if not payload:
         raise ProofOfWorkMissing()
     try:
@@ -116,12 +111,33 @@ async def check_solution(
             raise ProofOfWorkExpired()
         raise ProofOfWorkInvalid()
     # The marker outlives the challenge: it is set at the latest when the challenge expires.
-    seconds = int(VALID_FOR.total_seconds())
-    marker = f"wizyta:pow:{decoded['signature']}"
+    return SingleUse(
+        f"wizyta:pow:{decoded['signature']}", request or b"1", int(VALID_FOR.total_seconds())
+    )
+
+
+#: What `verified` raises: the request did not do the work.
+NOT_DONE = (ProofOfWorkMissing, ProofOfWorkExpired, ProofOfWorkInvalid)
+
+
+async def check_solution(
+    redis: ArqRedis,
+    key: bytes,
+    point_id: str,
+    payload: str | None,
+    *,
+    request: bytes | None = None,
+) -> None:
+    """Accept a fresh, correct solution for this point once; otherwise 422 saying why.
+
+    With `request` (see `request_tag`), "once" means for one request: that request sent again
+    with the same solution is accepted again, and the booking's idempotency answers it.
+    """
+    marker = verified(key, point_id, payload, request=request)
     try:
-        if await redis.set(marker, request or b"1", nx=True, ex=seconds):
+        if await redis.set(marker.key, marker.value, nx=True, ex=marker.seconds):
             return
-        first_use = await redis.get(marker)
+        first_use = await redis.get(marker.key)
     except (RedisError, OSError, TimeoutError) as e:  # single use cannot be checked: refuse
         raise StoreUnavailable(retry_after=5) from e
     if request is None or first_use != request:
