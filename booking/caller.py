@@ -61,17 +61,19 @@ class Caller:
         3. only then the person's counter: a request that did not do the work never spends a
            person's limit, else anyone could lock a stranger out by naming their e-mail.
 
-        Whether the point needs a proof and the key of challenges are read in PostgreSQL
-        before the Redis call (they were read between the address's counters and the marker).
+        Whether the point needs a proof and the key of challenges are read in PostgreSQL, in
+        one query, before the Redis call (they were read in two, between the address's
+        counters and the marker): a request the address's limit refuses costs that read too.
         Redis down: the counters fail open, a proof that cannot be marked is a 503.
         """
         marker = None
         if self.settings.proof_of_work:
             conn = await self.uow.connection()
-            if await pow.needed(conn, data.point_id, True):
+            key_of_challenges = await pow.key_if_needed(conn, data.point_id, True)
+            if key_of_challenges is not None:
                 try:
                     marker = pow.verified(
-                        await pow.hmac_key(conn),
+                        key_of_challenges,
                         data.point_id,
                         altcha,
                         # the same request sent again (same Idempotency-Key and body) may

@@ -68,6 +68,25 @@ async def needed(conn: asyncpg.Connection, point_id: str, enabled: bool) -> bool
     return enabled and bool(await difficulty(conn, point_id))
 
 
+async def key_if_needed(conn: asyncpg.Connection, point_id: str, enabled: bool) -> bytes | None:
+    """`hmac_key` if booking at this point needs a proof of work (see `needed`), else None:
+    one query for both in the usual case (the key made already)."""
+    if not enabled:
+        return None
+    row = await conn.fetchrow(
+        """
+        select p.pow_max_number, s.value
+        from points p left join app_secrets s on s.name = $2
+        where p.id = $1
+        """,
+        point_id,
+        _SECRET_NAME,
+    )
+    if row is None or not row["pow_max_number"]:
+        return None
+    return bytes(row["value"]) if row["value"] is not None else await hmac_key(conn)
+
+
 def new_challenge(key: bytes, point_id: str, max_number: int) -> Challenge:
     challenge = altcha.create_challenge_v1(
         hmac_key=key,
