@@ -15,6 +15,10 @@ While Redis cannot be asked whether a solution was already used, a booking that 
 of work is refused with 503 and Retry-After: accepting it would let one solution book without
 limit for as long as Redis is away, and nothing has been written yet. Bookings at points with
 no proof of work (difficulty 0, or PROOF_OF_WORK=off) go on without Redis.
+
+A booking checks its solution here in Python (`verified`) and sets the marker in the same Redis
+round trip as its rate limits (booking/caller.py `limit_booking`, core/ratelimit.py
+`check_at_once`); `check_solution` sets it alone.
 """
 
 from __future__ import annotations

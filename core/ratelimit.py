@@ -239,10 +239,13 @@ async def check_at_once(
     nothing after it is counted or set. Returns False when `single_use` was already set by
     another value (the person is then not counted), True otherwise.
 
-    When Redis is down or does not answer within CHECK_WITHIN: without `single_use`, the
-    counters fail open as `check` does; with it, StoreUnavailable (503, Retry-After 5): a
-    single use that cannot be checked is refused (booking/pow.py). `limits` None or disabled:
-    no counter, only the marker; nothing at all: no Redis call.
+    When Redis is down or does not answer in time: without `single_use`, the counters fail
+    open as `check` does, after at most CHECK_WITHIN; with it, StoreUnavailable (503,
+    Retry-After 5): a single use that cannot be checked is refused (booking/pow.py). The time
+    a call with `single_use` may take is what the separate calls had at most, the counters'
+    CHECK_WITHIN and then the marker's COMMAND_TIMEOUT: a busy event loop (a release's rush)
+    that reads a reply late must not turn into 503s sooner than it did. `limits` None or
+    disabled: no counter, only the marker; nothing at all: no Redis call.
     """
     counting = limits is not None and limits.enabled
     items: list[tuple[str, RateLimitItem]] = []
@@ -265,8 +268,9 @@ async def check_at_once(
         args += ["0", "", 0]
     for _, item in items:
         args += [item.amount, item.get_expiry()]
+    within = CHECK_WITHIN if single_use is None else CHECK_WITHIN + COMMAND_TIMEOUT
     try:
-        async with asyncio.timeout(CHECK_WITHIN):
+        async with asyncio.timeout(within):
             answer = await _script(redis)(keys=keys, args=args)
     except Exception as e:  # down or hanging: see the docstring
         if limits is not None and counting:
