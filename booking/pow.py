@@ -15,6 +15,10 @@ While Redis cannot be asked whether a solution was already used, a booking that 
 of work is refused with 503 and Retry-After: accepting it would let one solution book without
 limit for as long as Redis is away, and nothing has been written yet. Bookings at points with
 no proof of work (difficulty 0, or PROOF_OF_WORK=off) go on without Redis.
+
+A booking checks its solution here in Python (`verified`) and sets the marker in the same Redis
+round trip as its rate limits (booking/caller.py `limit_booking`, core/ratelimit.py
+`check_at_once`); `check_solution` sets it alone.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from booking.domain.errors import (
 )
 from core.db import app_secret
 from core.errors import StoreUnavailable
+from core.ratelimit import SingleUse
 
 VALID_FOR = dt.timedelta(minutes=10)
 _SECRET_NAME = "altcha-hmac-key"
@@ -67,6 +72,25 @@ async def needed(conn: asyncpg.Connection, point_id: str, enabled: bool) -> bool
     return enabled and bool(await difficulty(conn, point_id))
 
 
+async def key_if_needed(conn: asyncpg.Connection, point_id: str, enabled: bool) -> bytes | None:
+    """`hmac_key` if booking at this point needs a proof of work (see `needed`), else None:
+    one query for both in the usual case (the key made already)."""
+    if not enabled:
+        return None
+    row = await conn.fetchrow(
+        """
+        select p.pow_max_number, s.value
+        from points p left join app_secrets s on s.name = $2
+        where p.id = $1
+        """,
+        point_id,
+        _SECRET_NAME,
+    )
+    if row is None or not row["pow_max_number"]:
+        return None
+    return bytes(row["value"]) if row["value"] is not None else await hmac_key(conn)
+
+
 def new_challenge(key: bytes, point_id: str, max_number: int) -> Challenge:
     challenge = altcha.create_challenge_v1(
         hmac_key=key,
@@ -90,19 +114,13 @@ def request_tag(idempotency_key: str, body: msgspec.Struct) -> bytes:
     ).digest()
 
 
-async def check_solution(
-    redis: ArqRedis,
-    key: bytes,
-    point_id: str,
-    payload: str | None,
-    *,
-    request: bytes | None = None,
-) -> None:
-    """Accept a fresh, correct solution for this point once; otherwise 422 saying why.
-
-    With `request` (see `request_tag`), "once" means for one request: that request sent again
-    with the same solution is accepted again, and the booking's idempotency answers it.
-    """
+def verified(
+    key: bytes, point_id: str, payload: str | None, *, request: bytes | None = None
+) -> SingleUse:
+    """The single-use marker of a fresh, correct solution for this point; otherwise 422 saying
+    why. Only the cryptographic check, in Python: spending the marker is the caller's, either
+    `check_solution` or, for a booking, in the same Redis round trip as its rate limits
+    (core/ratelimit.py `check_at_once`)."""
     if not payload:
         raise ProofOfWorkMissing()
     try:
@@ -116,12 +134,33 @@ async def check_solution(
             raise ProofOfWorkExpired()
         raise ProofOfWorkInvalid()
     # The marker outlives the challenge: it is set at the latest when the challenge expires.
-    seconds = int(VALID_FOR.total_seconds())
-    marker = f"wizyta:pow:{decoded['signature']}"
+    return SingleUse(
+        f"wizyta:pow:{decoded['signature']}", request or b"1", int(VALID_FOR.total_seconds())
+    )
+
+
+#: What `verified` raises: the request did not do the work.
+NOT_DONE = (ProofOfWorkMissing, ProofOfWorkExpired, ProofOfWorkInvalid)
+
+
+async def check_solution(
+    redis: ArqRedis,
+    key: bytes,
+    point_id: str,
+    payload: str | None,
+    *,
+    request: bytes | None = None,
+) -> None:
+    """Accept a fresh, correct solution for this point once; otherwise 422 saying why.
+
+    With `request` (see `request_tag`), "once" means for one request: that request sent again
+    with the same solution is accepted again, and the booking's idempotency answers it.
+    """
+    marker = verified(key, point_id, payload, request=request)
     try:
-        if await redis.set(marker, request or b"1", nx=True, ex=seconds):
+        if await redis.set(marker.key, marker.value, nx=True, ex=marker.seconds):
             return
-        first_use = await redis.get(marker)
+        first_use = await redis.get(marker.key)
     except (RedisError, OSError, TimeoutError) as e:  # single use cannot be checked: refuse
         raise StoreUnavailable(retry_after=5) from e
     if request is None or first_use != request:

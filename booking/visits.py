@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from booking import draw, draw_batch, fair, idempotency, links, pow, store
+from booking import draw, draw_batch, fair, idempotency, links, store
 from booking.caller import Caller, token_key, valid_email
 from booking.checks import (
     bookable_slot,
@@ -73,20 +73,10 @@ async def hold(
         raise IdempotencyKeyMissing()
     email = valid_email(data.visitor.email)
     phone, notify_by = contact(data.visitor.phone, data.notify_by)
-    await caller.limit("booking")
-    if caller.settings.proof_of_work:
-        conn = await caller.uow.connection()
-        if await pow.needed(conn, data.point_id, True):
-            # Only a request that did the work counts toward the person's limit: else anyone
-            # could lock a stranger out by naming their e-mail in unsolved requests.
-            await pow.check_solution(
-                caller.redis,
-                await pow.hmac_key(conn),
-                data.point_id,
-                altcha,
-                request=pow.request_tag(key, data),
-            )
-    await caller.limit("booking", person=email_key(email), address=False)
+    # The address's limit, the proof of work (single use) and then the person's limit, in
+    # one Redis round trip: only a request that did the work counts toward the person's limit
+    # (booking/caller.py `limit_booking`).
+    await caller.limit_booking(data, key, altcha, person=email_key(email))
     if caller.draws is not None and draw_batch.may_draw(data):
         # A release's rush: written with the other entries of these milliseconds, in one
         # transaction on a connection of the group's own (booking/draw_batch.py).

@@ -3,6 +3,16 @@
 Limits are per client address and per person (e-mail, reference or account). A limit that is
 reached answers 429 with Retry-After.
 
+A booking (and a draw entry, the same request) counts its three counters and spends its proof
+of work's single-use marker in ONE Redis round trip, `check_at_once`: a Lua script of ours in
+place of the library's one script call per counter (3 round trips, a 4th for the marker, and a
+5th for the Retry-After of a refused counter). The library has no call that hits several limits
+at once, so the script embeds the library's own Lua for its sliding window counter
+(`acquire_sliding_window.lua`, and `sliding_window.lua` for the Retry-After), read from the
+installed package, on the same keys (`wizyta:rl:{LIMITER/<action>/<kind>/<who>/<n>/<m>/<unit>}`
+and `.../-1`): the same algorithm and the same counts as `check`, so either path sees what the
+other counted. Every other action keeps the library's `check`.
+
 When Redis is down or hangs, the limiter fails open: after at most `CHECK_WITHIN` seconds the
 request is let through uncounted, and the outage is logged once (then once a minute while it
 lasts). Chosen because the limits only slow abuse down, they guard no invariant: PostgreSQL
@@ -17,6 +27,10 @@ import asyncio
 import logging
 import math
 import time
+import weakref
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
@@ -24,6 +38,9 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from core import errors
 from core.redis import COMMAND_TIMEOUT, CONNECT_TIMEOUT
+
+#: the `limits` library's RedisStorage key_prefix below, shared by `check_at_once`
+KEY_PREFIX = "wizyta:rl"
 
 logger = logging.getLogger("wizyta.ratelimit")
 
@@ -74,7 +91,7 @@ class RateLimits:
             RedisStorage(
                 uri,
                 implementation="redispy",
-                key_prefix="wizyta:rl",
+                key_prefix=KEY_PREFIX,
                 socket_connect_timeout=CONNECT_TIMEOUT,
                 socket_timeout=COMMAND_TIMEOUT,
             )
@@ -127,3 +144,161 @@ class RateLimits:
                 reason,
                 action,
             )
+
+
+# ---------------------------------------------------------------------------- in one round trip
+
+
+def _library_lua(name: str) -> str:
+    return (resources.files("limits") / "resources" / "redis" / "lua_scripts" / name).read_text()
+
+
+#: KEYS: two per counter (the previous window's, the current one's), the marker's last.
+#: ARGV: counters by address, counters by person, "1" if there is a marker, its value, its
+#: seconds; then each counter's amount and window in seconds.
+#: Returns {0}: all passed; {1, i, previous count, previous ms, current count, current ms}:
+#: counter i is spent (nothing after it was counted or set); {2}: the marker was set by
+#: another request (the person's counters were not counted).
+AT_ONCE_LUA = f"""
+local function acquire(KEYS, ARGV)
+{_library_lua("acquire_sliding_window.lua")}
+end
+local function window(KEYS, ARGV)
+{_library_lua("sliding_window.lua")}
+end
+local by_address = tonumber(ARGV[1])
+local counters = by_address + tonumber(ARGV[2])
+local function hit(i)
+    local keys = {{KEYS[2 * i - 1], KEYS[2 * i]}}
+    local amount, seconds = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+    if acquire(keys, {{amount, seconds, 1}}) then
+        return nil
+    end
+    local w = window(keys, {{seconds}})
+    return {{1, i, w[1], w[2], w[3], w[4]}}
+end
+for i = 1, by_address do
+    local spent = hit(i)
+    if spent then return spent end
+end
+if ARGV[3] == "1" then
+    local marker = KEYS[2 * counters + 1]
+    if not redis.call("set", marker, ARGV[4], "NX", "EX", ARGV[5]) then
+        if redis.call("get", marker) ~= ARGV[4] then return {{2}} end
+    end
+end
+for i = by_address + 1, counters do
+    local spent = hit(i)
+    if spent then return spent end
+end
+return {{0}}
+"""
+
+
+@dataclass(frozen=True)
+class SingleUse:
+    """A key set once (SET NX EX) between the address's and the person's counters; the same
+    `value` again is accepted (the same request sent again), another value is refused."""
+
+    key: str
+    value: bytes
+    seconds: int
+
+
+def _retry_after(item: RateLimitItem, window: list[Any]) -> int:
+    """Seconds until `item` lets one more through: the library's
+    SlidingWindowCounterRateLimiter.get_window_stats, on the window the script read."""
+    previous, previous_ms, current, current_ms = window
+    previous, current = int(previous or 0), int(current or 0)
+    previous_in = max(0.0, float(previous_ms or 0)) / 1000
+    current_in = max(0.0, float(current_ms or 0)) / 1000
+    expiry = item.get_expiry()
+    waits = [math.inf]
+    if previous:
+        waits.append(previous_in % (expiry / previous))
+    if current:
+        waits.append(current_in % expiry)
+    wait = min(waits) if previous or current else 0.0
+    return max(1, math.ceil(wait))
+
+
+async def check_at_once(
+    redis: Any,
+    limits: RateLimits | None,
+    action: str,
+    *,
+    address: str | None,
+    person: str | None,
+    single_use: SingleUse | None = None,
+) -> bool:
+    """Count `action`'s limits by address, set `single_use`'s marker, count the limits by
+    person, in this order and in one Redis round trip (one EVALSHA; redis-py loads the script
+    when Redis does not have it yet, the first time after Redis starts).
+
+    Raises TooManyRequests (the same 429 as `RateLimits.check`) for the first counter spent;
+    nothing after it is counted or set. Returns False when `single_use` was already set by
+    another value (the person is then not counted), True otherwise.
+
+    When Redis is down or does not answer in time: without `single_use`, the counters fail
+    open as `check` does, after at most CHECK_WITHIN; with it, StoreUnavailable (503,
+    Retry-After 5): a single use that cannot be checked is refused (booking/pow.py). The time
+    a call with `single_use` may take is what the separate calls had at most, the counters'
+    CHECK_WITHIN and then the marker's COMMAND_TIMEOUT: a busy event loop (a release's rush)
+    that reads a reply late must not turn into 503s sooner than it did. `limits` None or
+    disabled: no counter, only the marker; nothing at all: no Redis call.
+    """
+    counting = limits is not None and limits.enabled
+    items: list[tuple[str, RateLimitItem]] = []
+    keys: list[str] = []
+    for kind, who in (("address", address), ("person", person)):
+        if who is None or not counting:
+            continue
+        for item in POLICIES[action].get(kind, ()):
+            current = f"{KEY_PREFIX}:{{{item.key_for(action, kind, who)}}}"
+            items.append((kind, item))
+            keys += [f"{current}/-1", current]
+    if not items and single_use is None:
+        return True
+    by_address = sum(1 for kind, _ in items if kind == "address")
+    args: list[Any] = [by_address, len(items) - by_address]
+    if single_use is not None:
+        keys.append(single_use.key)
+        args += ["1", single_use.value, single_use.seconds]
+    else:
+        args += ["0", "", 0]
+    for _, item in items:
+        args += [item.amount, item.get_expiry()]
+    within = CHECK_WITHIN if single_use is None else CHECK_WITHIN + COMMAND_TIMEOUT
+    try:
+        async with asyncio.timeout(within):
+            answer = await _script(redis)(keys=keys, args=args)
+    except Exception as e:  # down or hanging: see the docstring
+        if limits is not None and counting:
+            limits._log_outage(action, e)
+        if single_use is not None:
+            raise errors.StoreUnavailable(retry_after=5) from e
+        return True
+    if limits is not None and counting and limits._outage_logged_at is not None:
+        limits._outage_logged_at = None
+        logger.warning("rate limit store is back; requests are counted again")
+    outcome = int(answer[0])
+    if outcome == 1:
+        kind, item = items[int(answer[1]) - 1]
+        retry = _retry_after(item, list(answer[2:6]))
+        who = PERSON.get(action, WHO[kind]) if kind == "person" else WHO[kind]
+        raise TooManyRequests(
+            f"Too many requests {who}; try again in {retry} second{'s' * (retry != 1)}.",
+            retry_after=retry,
+        )
+    return outcome == 0
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _script(redis: Any) -> Any:
+    """The script registered on this client (redis-py: EVALSHA, loaded when missing)."""
+    script = _SCRIPTS.get(redis)
+    if script is None:
+        script = _SCRIPTS[redis] = redis.register_script(AT_ONCE_LUA)
+    return script

@@ -327,16 +327,45 @@ def feed_rows(database_url: str, server: Server, meter: Meter, plan: Plan) -> li
 
 
 def booking_rows(
-    database_url: str, server: Server, meter: Meter, plan: Plan, folder: Path
+    database_url: str,
+    server: Server,
+    meter: Meter,
+    plan: Plan,
+    folder: Path,
+    guarded_redis: str | None = None,
 ) -> list[Row]:
+    """`guarded_redis`: the server runs with RATE_LIMIT and PROOF_OF_WORK on (`--guarded`);
+    every booking carries a solution and comes from an address of its own, and Redis's own
+    counters are read around the booking rounds (that Redis's URL)."""
     *lists, spare = bookings.starts(plan.booking_rounds + 1)
-    bookings.warm_up(server, spare[:20])
+    per_round = int(plan.booking_seconds * 1500)  # more solutions than a round can send
+    proofs = (
+        asyncio.run(bookings.solutions(database_url, 20 + per_round * len(lists)))
+        if guarded_redis
+        else []
+    )
+    bookings.warm_up(server, spare[:20], proofs=proofs[:20])
     before = asyncio.run(bookings.booked(database_url))
     held, pg = [], []
+    redis_spent = {"cpu": 0.0, "commands": 0.0, "evalsha": 0.0, "set": 0.0, "booked": 0.0}
     for n, starts in enumerate(lists):
         starts_file = folder / f"starts-{n}.txt"
         starts_file.write_text("\n".join(starts) + "\n")
-        held.append(bookings.book(server, meter, starts_file, f"b{n}", plan.booking_seconds))
+        proofs_file = None
+        if guarded_redis:
+            proofs_file = folder / f"proofs-{n}.txt"
+            mine = proofs[20 + n * per_round : 20 + (n + 1) * per_round]
+            proofs_file.write_text("\n".join(mine) + "\n")
+            redis_before = bookings.redis_figures(guarded_redis)
+            redis_before["booked"] = asyncio.run(bookings.booked(database_url))
+        held.append(
+            bookings.book(server, meter, starts_file, f"b{n}", plan.booking_seconds, proofs_file)
+        )
+        if guarded_redis:  # once the requests still in flight are done
+            redis_after = {"booked": asyncio.run(bookings.settled(database_url))}
+            redis_after |= bookings.redis_figures(guarded_redis)
+            for name in redis_spent:
+                redis_spent[name] += redis_after[name] - redis_before[name]
         pg.append(bookings.pgbench(database_url, meter, plan.booking_seconds))
     seconds = sum(r.seconds for r in held)
     created = sum(r.count(201) for r in held)
@@ -349,6 +378,19 @@ def booking_rows(
     booking_db = 1000 * sum(r.db_cpu for r in held) / max(1, in_database)
     pgbench_db = 1000 * sum(r.db_cpu for r in pg) / max(1, sum(r.transactions for r in pg))
     by_cpu = pgbench_db / (booking_server + booking_db) if booking_db == booking_db else 0.0
+    guard_rows = []
+    if guarded_redis:
+        made = max(1, redis_spent["booked"])
+        guard_rows.append(
+            Row(
+                "Redis per booking (--guarded)",
+                number(redis_spent["evalsha"] / made, 2),
+                "EVALSHA",
+                f"{number(1e6 * redis_spent['cpu'] / made)} us of Redis CPU and "
+                f"{number(redis_spent['commands'] / made, 1)} commands per booking (the job "
+                f"queue's and the scripts' own included), {made:.0f} bookings",
+            )
+        )
     return [
         Row(
             f"POST /bookings, {bookings.CLIENTS} clients",
@@ -375,6 +417,7 @@ def booking_rows(
             "ratio",
             target(ratio >= 0.2, ">= 0.2") + f"; by CPU per transaction: {by_cpu:.2f}",
         ),
+        *guard_rows,
     ]
 
 
@@ -633,8 +676,17 @@ def main(argv: list[str]) -> int:
         "--soak-minutes", type=float, help="minutes of the memory soak's booking load (make soak)"
     )
     parser.add_argument("--worker-mails", type=int, help="mails the worker sends for its RSS")
+    parser.add_argument(
+        "--guarded",
+        action="store_true",
+        help="with --only bookings: RATE_LIMIT and PROOF_OF_WORK on, each booking solved and "
+        "from an address of its own",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or SECTIONS)
+    if args.guarded and only != {"bookings"}:
+        parser.error("--guarded is for --only bookings (other sections send unsolved requests)")
+    guard = {"RATE_LIMIT": "on", "PROOF_OF_WORK": "on"} if args.guarded else {}
     plan = QUICK if args.quick else FULL
     if args.rush_clients:
         plan = dataclasses.replace(plan, rush_clients=args.rush_clients)
@@ -663,6 +715,7 @@ def main(argv: list[str]) -> int:
                 folder,
                 command=command and [part.replace("{workers}", str(workers)) for part in command],
                 label=label,
+                env=guard,
             )
         )
         meter = Meter(server.process.pid if server.process else None, found.postmaster_pid)
@@ -680,7 +733,14 @@ def main(argv: list[str]) -> int:
         if "feed" in only:
             rows += feed_rows(database_url, server, meter, plan)
         if "bookings" in only:
-            rows += booking_rows(database_url, server, meter, plan, folder)
+            rows += booking_rows(
+                database_url,
+                server,
+                meter,
+                plan,
+                folder,
+                found.redis_url if args.guarded else None,
+            )
         if "rush" in only:
             rows += rush_rows(database_url, server, meter, plan)
         rss_loaded = growth.rss_mb(server.process.pid if server.process else None)
@@ -759,7 +819,8 @@ def main(argv: list[str]) -> int:
         f"software: {host['python']}, PostgreSQL {version} "
         f"({'embedded' if found.embedded else 'DATABASE_URL'}), "
         f"server: {label}, {workers} worker process(es), {loop} loop, {parser_kind}",
-        f"settings: RATE_LIMIT=off, PROOF_OF_WORK=off, DB_POOL_MAX default; load generator: "
+        f"settings: RATE_LIMIT={guard.get('RATE_LIMIT', 'off')}, "
+        f"PROOF_OF_WORK={guard.get('PROOF_OF_WORK', 'off')}, DB_POOL_MAX default; load generator: "
         f"{'wrk' if loadgen.wrk_available() else 'tests/benchmarks/loadgen.py (no wrk)'}; "
         f"{visits} visits at Basztowa",
         f"load average before: {host['load']}, after: {machine()['load']}; "

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,12 @@ def starts(rounds: int, days: int = 360) -> list[list[str]]:
 
 
 def book(
-    server: Server, meter: Meter, starts_file: Path, prefix: str, seconds: float
+    server: Server,
+    meter: Meter,
+    starts_file: Path,
+    prefix: str,
+    seconds: float,
+    proofs_file: Path | None = None,
 ) -> loadgen.LoopResult:
     spec = loadgen.LoopSpec(
         host=server.host,
@@ -83,15 +89,19 @@ def book(
             language="en",
             starts_file=str(starts_file),
             key_prefix=prefix,
+            proofs_file=str(proofs_file or ""),
         ),
     )
     result, result.server_cpu, result.db_cpu = meter.run(lambda: loadgen.loop(spec))
     return result
 
 
-def warm_up(server: Server, starts: list[str], prefix: str = "warm") -> None:
+def warm_up(
+    server: Server, starts: list[str], prefix: str = "warm", proofs: list[str] | None = None
+) -> None:
     """A few bookings one after another, so a fresh process's one-off costs (imports, the
-    pool's first connections) are not in the figures."""
+    pool's first connections, loading the limits' Lua script into Redis) are not in the
+    figures."""
     import http.client
     import json
 
@@ -106,10 +116,56 @@ def warm_up(server: Server, starts: list[str], prefix: str = "warm") -> None:
                 "visitor": {"name": "Bench Visitor", "email": f"{prefix}-{n}@example.org"},
             }
             headers = {"Content-Type": "application/json", "Idempotency-Key": f"{prefix}-{n}"}
+            if proofs:
+                headers |= {"Altcha": proofs[n], "X-Forwarded-For": f"10.255.0.{n}"}
             connection.request("POST", "/api/v1/bookings", json.dumps(body), headers)
             connection.getresponse().read()
     finally:
         connection.close()
+
+
+#: `--guarded`: the bench point's proof-of-work difficulty. The server's check of a solution
+#: costs the same whatever the difficulty (one SHA-256 and one HMAC); a small one keeps the
+#: harness's own solving out of the way.
+GUARD_DIFFICULTY = 10
+
+
+async def solutions(database_url: str, count: int) -> list[str]:
+    """`count` solved challenges for bench-bookings, signed with the database's key as
+    GET /api/v1/challenge would (and its difficulty lowered to GUARD_DIFFICULTY)."""
+    from booking import pow
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "update points set pow_max_number = $2 where id = $1", BOOKING_POINT, GUARD_DIFFICULTY
+        )
+        key = await pow.hmac_key(conn)
+    finally:
+        await conn.close()
+    return [
+        pow.solve(pow.new_challenge(key, BOOKING_POINT, GUARD_DIFFICULTY)) for _ in range(count)
+    ]
+
+
+def redis_figures(redis_url: str) -> dict[str, float]:
+    """Redis's own counters: CPU seconds, and calls of the commands a booking's limits and
+    proof of work send (EVALSHA, and SET from clients and scripts alike)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        cpu = client.info("cpu")
+        stats = client.info("commandstats")
+        total = client.info("stats")["total_commands_processed"]
+    finally:
+        client.close()
+    calls = {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "set")}
+    return {
+        "cpu": cpu["used_cpu_sys"] + cpu["used_cpu_user"],
+        "commands": total,
+        **calls,
+    }
 
 
 def pgbench_binary() -> str:
@@ -203,3 +259,17 @@ async def booked(database_url: str) -> int:
         )
     finally:
         await conn.close()
+
+
+async def settled(database_url: str, within: float = 10.0) -> int:
+    """`booked` once it stops growing (the requests in flight when the load stopped are done)."""
+    last, since = await booked(database_url), time.monotonic()
+    deadline = since + within
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        now = await booked(database_url)
+        if now == last and time.monotonic() - since >= 1.0:
+            return now
+        if now != last:
+            last, since = now, time.monotonic()
+    return last

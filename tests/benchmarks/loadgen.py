@@ -40,6 +40,9 @@ class Booking:
     language: str
     starts_file: str
     key_prefix: str
+    #: with RATE_LIMIT and PROOF_OF_WORK on (`--guarded`): a file of solutions, one a line, one
+    #: per request; each request then also comes from an address of its own (X-Forwarded-For)
+    proofs_file: str = ""
 
 
 @dataclass
@@ -138,7 +141,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 # ---------------------------------------------------------------------------- asyncio client
 
 
-async def _loop(spec: LoopSpec, starts: list[str]) -> LoopResult:
+async def _loop(spec: LoopSpec, starts: list[str], proofs: list[str]) -> LoopResult:
     host = f"{spec.host}:{spec.port}"
     fixed = raw_request("GET", spec.path, host, spec.headers)
     counter = 0
@@ -155,6 +158,11 @@ async def _loop(spec: LoopSpec, starts: list[str]) -> LoopResult:
         person = f"{spec.booking.key_prefix}-py-{counter}"
         body = booking_body(spec.booking, starts[(counter - 1) % len(starts)], person)
         headers = {"Content-Type": "application/json", "Idempotency-Key": person}
+        if proofs:
+            headers["Altcha"] = proofs[(counter - 1) % len(proofs)]
+            headers["X-Forwarded-For"] = (
+                f"10.{counter >> 16 & 255}.{counter >> 8 & 255}.{counter & 255}"
+            )
         return raw_request("POST", spec.path, host, headers, body)
 
     async def connection() -> None:
@@ -256,7 +264,10 @@ def _main(argv: list[str]) -> None:
         raw_booking = loop.pop("booking", None)
         booking = Booking(**raw_booking) if raw_booking else None
         starts = Path(booking.starts_file).read_text().split() if booking else []
-        result = asdict(run(_loop(LoopSpec(**loop, booking=booking), starts)))
+        proofs = (
+            Path(booking.proofs_file).read_text().split() if booking and booking.proofs_file else []
+        )
+        result = asdict(run(_loop(LoopSpec(**loop, booking=booking), starts, proofs)))
     else:
         result = run(_burst(spec["host"], spec["port"], spec["requests"], spec["keep_bodies"]))
     Path(out_path).write_text(json.dumps(result))
@@ -322,6 +333,7 @@ def _wrk(spec: LoopSpec) -> LoopResult:
             "LANGUAGE": spec.booking.language,
             "STARTS_FILE": spec.booking.starts_file,
             "PREFIX": spec.booking.key_prefix,
+            "PROOFS_FILE": spec.booking.proofs_file,
         }
     header = [
         f"{name} = {_lua_string(v) if isinstance(v, str) else v}" for name, v in config.items()

@@ -4,7 +4,10 @@
 --
 -- MODE "get": the same GET every time. MODE "booking": POST /api/v1/bookings, each with the
 -- next start of STARTS_FILE (thread t takes every NTHREADS-th line from line t) and a fresh
--- Idempotency-Key and e-mail, so the per-person limit and the key never refuse one.
+-- Idempotency-Key and e-mail, so the per-person limit and the key never refuse one. With
+-- PROOFS_FILE (not ""; `--guarded`), each also carries the next solution of that file (thread t
+-- takes every NTHREADS-th line from line t) and comes from an address of its own
+-- (X-Forwarded-For), so the address's limit never refuses one either.
 
 local threads = {}
 local next_id = 0
@@ -31,6 +34,14 @@ function init(args)
             table.insert(starts, line)
          end
       end
+      proofs = {}
+      if PROOFS_FILE ~= "" then
+         for line in io.lines(PROOFS_FILE) do
+            if line ~= "" then
+               table.insert(proofs, line)
+            end
+         end
+      end
    end
 end
 
@@ -47,6 +58,12 @@ if MODE == "booking" then
       local headers = {}
       headers["Content-Type"] = "application/json"
       headers["Idempotency-Key"] = person
+      if #proofs > 0 then
+         headers["Altcha"] = proofs[(id + (sent - 1) * NTHREADS) % #proofs + 1]
+         headers["X-Forwarded-For"] = string.format(
+            "10.%d.%d.%d", id, math.floor(sent / 256) % 256, sent % 256
+         )
+      end
       return wrk.format("POST", PATH, headers, body)
    end
 end
