@@ -60,6 +60,7 @@ from booking.waitlist import settle_offer
 from core.errors import Conflict, Gone, Invalid, NotFound
 from scheduling.config import PointConfig
 from scheduling.model import ON_SITE, PHONE, PointService
+from scheduling.slots import Slot
 
 # ---------------------------------------------------------------------------- hold
 
@@ -171,7 +172,7 @@ async def _hold_or_enter(
     if window:
         return await caller.uow.atomic(
             lambda conn: _enter_draw(
-                conn, data, ticket, visitor, config, offer, services, now, window
+                conn, data, ticket, visitor, config, offer, services, now, start, window
             )
         )
     if draw.due(point, day, now):  # after a draw's window, its draw is decided before any hold
@@ -200,6 +201,7 @@ async def _enter_draw(
     offer: PointService,
     services: list[str],
     now: dt.datetime,
+    start: dt.datetime,
     window: tuple[dt.datetime, dt.datetime],
 ) -> VisitCreated | draw.DrawEntry:
     """A draw entry by the usual way (when the process's group does not take it,
@@ -209,19 +211,7 @@ async def _enter_draw(
     if first is not None:
         return first
     point = config.point
-    slot = await bookable_slot(
-        conn,
-        point,
-        offer,
-        data.language,
-        parse_start(data.start, point.timezone),
-        now,
-        config=config,
-        free_only=False,
-        channel=data.channel,
-        services=services,
-    )
-    check_step_free(config, data, slot.desk_ids)
+    slot = await _slot(conn, data, config, offer, services, now, start, free_only=False)
     entry = await draw.enter(
         conn,
         point,
@@ -238,6 +228,35 @@ async def _enter_draw(
     return entry
 
 
+async def _slot(
+    conn: asyncpg.Connection,
+    data: BookingCreate,
+    config: PointConfig,
+    offer: PointService,
+    services: list[str],
+    now: dt.datetime,
+    start: dt.datetime,
+    *,
+    free_only: bool,
+) -> Slot:
+    """The slot asked for, refused with the reason when there is none (a draw entry's need
+    not be free: the draw allots) or when it cannot take the visitor's needs."""
+    slot = await bookable_slot(
+        conn,
+        config.point,
+        offer,
+        data.language,
+        start,
+        now,
+        config=config,
+        free_only=free_only,
+        channel=data.channel,
+        services=services,
+    )
+    check_step_free(config, data, slot.desk_ids)
+    return slot
+
+
 async def _hold_visit(
     caller: Caller,
     conn: asyncpg.Connection,
@@ -252,18 +271,7 @@ async def _hold_visit(
     start: dt.datetime,
 ) -> VisitCreated | draw.DrawEntry:
     point = config.point
-    slot = await bookable_slot(
-        conn,
-        point,
-        offer,
-        data.language,
-        start,
-        now,
-        config=config,
-        channel=data.channel,
-        services=services,
-    )
-    check_step_free(config, data, slot.desk_ids)
+    slot = await _slot(conn, data, config, offer, services, now, start, free_only=True)
     held, secrets = hold_visit(
         point_id=point.id,
         service_id=offer.id,
