@@ -92,7 +92,13 @@ SECURITY_SCHEMES = {
 
 
 def create_app(settings: Settings) -> Litestar:
-    """Build the web application; stores are opened by the lifespan, not here."""
+    """Build the web application; stores are opened by the lifespan, not here.
+
+    Only `read_cache_seconds` and `max_body_bytes` are fixed here; everything else is read
+    from `app.state.settings` when the lifespan starts or a request is answered, so an app
+    built once may run again with other settings put there (the tests do: building takes
+    about 0.3 s of CPU, registering every handler).
+    """
     from booking.api import booking_handlers
     from booking.draw_batch import DrawEntries
     from core import logs
@@ -111,6 +117,10 @@ def create_app(settings: Settings) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def stores(app: Litestar) -> AsyncIterator[None]:
+        # The settings of this run of the lifespan: the ones given here, unless the tests put
+        # others in app.state (they build the app once and run it for each test with that
+        # test's settings: tests/conftest.py).
+        settings = app.state.settings
         assert settings.database_url and settings.redis_url, "URLs are resolved before the app"
         pool = await db.create_pool(
             settings.database_url,

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +24,9 @@ from hypothesis import settings as hypothesis_settings
 
 from core import db
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 hypothesis_settings.register_profile("default", deadline=None)
 hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
@@ -189,13 +193,49 @@ async def seeded(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
+#: The apps this process built, idle, by what `create_app` fixes at construction.
+_idle_apps: dict[tuple[int, int], list[Litestar]] = {}
+
+
+@contextlib.asynccontextmanager
+async def app_for(settings: Settings) -> AsyncIterator[Litestar]:
+    """The real app, run with `settings`, for one test.
+
+    Building it registers every handler: about 0.3 s of CPU, which was the largest part of
+    most tests' setup. So each process builds it once (once for each pair of the two settings
+    `create_app` fixes: the read cache's lifetime and the body limit) and runs it again for
+    each test, with nothing of the previous test's: its settings are the test's
+    (`app.state.settings`, which the lifespan and the handlers read), its lifespan runs anew
+    when the test's client starts (a new pool, Redis client, rate limits, draw batcher), its
+    response cache is a new, empty one (a new store registry), and whatever else a run left
+    in `app.state` is removed. An app in use is never given to another test: two clients at
+    once get two apps. State outside the app (module caches keyed by database and config
+    version) is as it was when every test built its own app.
+    """
+    from litestar.stores.registry import StoreRegistry
+
+    from app import create_app
+
+    key = (settings.read_cache_seconds, settings.max_body_bytes)
+    idle = _idle_apps.setdefault(key, [])
+    app = idle.pop() if idle else create_app(settings)
+    app.state.settings = settings
+    app.stores = StoreRegistry()  # the response cache starts empty
+    try:
+        yield app
+    finally:
+        for name in list(app.state.dict()):
+            if name != "settings":
+                del app.state[name]
+        app.stores = StoreRegistry()
+        idle.append(app)
+
+
 @pytest.fixture
 async def client(settings: Settings, pool: asyncpg.Pool, redis: object) -> AsyncIterator[object]:
     from litestar.testing import AsyncTestClient
 
-    from app import create_app
-
-    async with AsyncTestClient(app=create_app(settings)) as c:
+    async with app_for(settings) as app, AsyncTestClient(app=app) as c:
         yield c
 
 

@@ -88,6 +88,13 @@ async def test_a_look_alike_address_is_refused_before_anything_is_written(site, 
 LONG_EMAIL = "oleksandra.kovalenko-shevchenko.konsultacja@pocztaexample.pl"  # 60 characters
 
 
+async def _follow(page, link) -> None:
+    """Click a link and wait for the page it opens: measured before, the width was the old
+    page's, or none at all while the new one was committing (seen on a busy machine)."""
+    async with page.expect_navigation():
+        await link.click()
+
+
 async def _no_sideways_scroll(tab, name: str) -> None:
     width = await tab.page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -108,13 +115,13 @@ async def test_no_visitor_page_scrolls_sideways_at_320_and_390_px_with_a_60_char
             await _no_sideways_scroll(tab, name)
         await tab.goto(f"/points/{BASZTOWA}/book?lang=uk")
         await _no_sideways_scroll(tab, "book-service")
-        await page.get_by_role("link", name=re.compile("Повсякденні справи")).click()
+        await _follow(page, page.get_by_role("link", name=re.compile("Повсякденні справи")))
         await _no_sideways_scroll(tab, "book-language")
-        await page.get_by_role("link", name="українська", exact=True).click()
+        await _follow(page, page.get_by_role("link", name="українська", exact=True))
         await _no_sideways_scroll(tab, "book-day")
-        await page.locator("ul.days a").nth(width // 320).click()  # another day per width
+        await _follow(page, page.locator("ul.days a").nth(width // 320))  # another day per width
         await _no_sideways_scroll(tab, "book-time")
-        await page.locator("ul.times a").first.click()
+        await _follow(page, page.locator("ul.times a").first)
         await page.get_by_label("Ім’я та прізвище").fill("Олександра Коваленко-Шевченко")
         await page.get_by_label("Адреса електронної пошти").fill(LONG_EMAIL)
         await _no_sideways_scroll(tab, "book-details")

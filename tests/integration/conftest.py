@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from tests.conftest import app_for
 from tests.factories import MailCatcher
 
 
@@ -24,7 +25,5 @@ async def mail_client(smtp_settings, pool, redis):
     """The app as a client, sending its mail to the catcher (through the worker)."""
     from litestar.testing import AsyncTestClient
 
-    from app import create_app
-
-    async with AsyncTestClient(app=create_app(smtp_settings)) as c:
+    async with app_for(smtp_settings) as app, AsyncTestClient(app=app) as c:
         yield c

@@ -12,17 +12,19 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app import create_app
 from booking import pow
 from tests.booking_helpers import BASZTOWA, booking_body, free_slots
+from tests.conftest import app_for
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
 
 @pytest.fixture
 async def pow_client(settings, pool, redis):
-    app = create_app(msgspec.structs.replace(settings, proof_of_work=True))
-    async with AsyncTestClient(app=app) as client:
+    async with (
+        app_for(msgspec.structs.replace(settings, proof_of_work=True)) as app,
+        AsyncTestClient(app=app) as client,
+    ):
         yield client
 
 

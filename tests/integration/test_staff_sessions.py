@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from staff.accounts import add_staff
 from tests.staff_helpers import PASSWORD, auth, login, make_accounts
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -14,11 +15,15 @@ async def accounts(seeded):
     return await make_accounts(seeded)
 
 
-async def test_a_password_is_stored_as_an_argon2id_hash(accounts, pool):
-    stored = await pool.fetchval(
-        "select password_hash from staff_accounts where email = $1", accounts.admin
+async def test_a_password_is_stored_as_an_argon2id_hash(client, seeded):
+    # add_staff itself here: make_accounts stores a hash it made once (tests/staff_helpers.py).
+    async with seeded.acquire() as conn:
+        await add_staff(conn, "stored@wizyta.test", "admin", [], PASSWORD)
+    stored = await seeded.fetchval(
+        "select password_hash from staff_accounts where email = 'stored@wizyta.test'"
     )
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    await login(client, "stored@wizyta.test")  # and it is the password's
 
 
 async def test_staff_log_in_and_see_who_they_are(client, accounts):

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app import create_app
 from booking import pow
 from tests.booking_helpers import BASZTOWA, EVERYDAY, free_slots
+from tests.conftest import app_for
 from web.security import CSRF_COOKIE
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -24,8 +24,10 @@ TARNOW = "tarnow-solidarnosci-5-9"
 
 @pytest.fixture
 async def pow_client(settings, pool, redis):
-    app = create_app(msgspec.structs.replace(settings, proof_of_work=True))
-    async with AsyncTestClient(app=app) as client:
+    async with (
+        app_for(msgspec.structs.replace(settings, proof_of_work=True)) as app,
+        AsyncTestClient(app=app) as client,
+    ):
         yield client
 
 
