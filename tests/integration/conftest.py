@@ -1,4 +1,5 @@
-"""Fixtures shared by the notification tests: a real SMTP server and settings that use it."""
+"""Fixtures shared by the integration tests: a real SMTP server and settings that use it, and a
+proxy in front of the test Redis that a test can cut or blackhole."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from tests.conftest import app_for
 from tests.factories import MailCatcher
+from tests.proxy import CuttableProxy
 
 
 @pytest.fixture
@@ -27,3 +29,11 @@ async def mail_client(smtp_settings, pool, redis):
 
     async with app_for(smtp_settings) as app, AsyncTestClient(app=app) as c:
         yield c
+
+
+@pytest.fixture
+async def redis_proxy(stores):
+    proxy = CuttableProxy(stores.redis_url)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()

@@ -22,7 +22,6 @@ from booking import pow
 from core.ratelimit import RateLimits, TooManyRequests, check_at_once
 from tests.booking_helpers import BASZTOWA, booking_body, free_slots
 from tests.conftest import LiveServer
-from tests.proxy import CuttableProxy
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -207,14 +206,6 @@ async def test_the_booking_path_and_the_library_count_the_same_keys(redis, store
     with pytest.raises(TooManyRequests) as refused:
         await limits.check("booking", address=None, person="someone")
     assert refused.value.retry_after > 1
-
-
-@pytest.fixture
-async def redis_proxy(stores):
-    proxy = CuttableProxy(stores.redis_url)
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
 
 
 @pytest.mark.parametrize("how", ["cut", "blackhole"])

@@ -10,17 +10,8 @@ import pytest
 from core.jobs import ENQUEUE_WITHIN, enqueue_outbox
 from core.ratelimit import CHECK_WITHIN, RateLimits, TooManyRequests
 from core.redis import redis_client
-from tests.proxy import CuttableProxy
 
 SLACK = 0.5  # seconds of scheduling noise on a shared machine
-
-
-@pytest.fixture
-async def redis_proxy(stores):
-    proxy = CuttableProxy(stores.redis_url)
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
 
 
 async def test_enqueue_after_a_commit_gives_up_within_its_bound_when_redis_is_blackholed(
