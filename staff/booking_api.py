@@ -35,6 +35,7 @@ from scheduling.points_api import (
     Availability,
     AvailabilityDay,
     ChannelParam,
+    PartySizeParam,
     SlotOut,
     date_range,
 )
@@ -92,12 +93,14 @@ async def staff_availability(
     first: dt.date | None,
     last: dt.date | None,
     channel: str = ON_SITE,
+    party_size: int = 1,
 ) -> Availability:
-    """The free slots as staff may book them (the whole capacity), in one channel."""
+    """The free slots as staff may book them (the whole capacity), in one channel, for a visit
+    of `party_size` people (a family's visit is longer: fewer times fit it)."""
     point = await store.get_point(conn, point_id)
     offer = await store.get_point_service(conn, point_id, service)
     if channel != ON_SITE or ON_SITE in offer.channels:  # (a point without visits on site
-        offer = visit_offer(point, [offer], channel, 1)  # shows staff no free times there)
+        offer = visit_offer(point, [offer], channel, party_size)  # shows no free times there)
     check_language(offer, language)
     first, last = date_range(point, first, last)
     zone = zoneinfo.ZoneInfo(point.timezone)
@@ -121,6 +124,7 @@ async def staff_availability(
             for day in days
         ],
         channel=channel,
+        party_size=party_size,
     )
 
 
@@ -171,11 +175,13 @@ class StaffBookingController(Controller):
         from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
         to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
         channel: ChannelParam = ON_SITE,
+        party_size: PartySizeParam = 1,
     ) -> Availability:
-        """Free slots as staff may book them: with the capacity kept for internal booking."""
+        """Free slots as staff may book them: with the capacity kept for internal booking, for
+        a visit of `party_size` people."""
         require_point(staff, point_id)
         return await staff_availability(
-            await uow.connection(), point_id, service, language, from_, to, channel
+            await uow.connection(), point_id, service, language, from_, to, channel, party_size
         )
 
     @get("/internal-capacity", responses=problems(401, 403, 404, 422))

@@ -80,6 +80,9 @@ def _request(form: dict[str, Any]) -> tuple[StaffBookingIn | None, dict[str, str
             errors[field] = otherwise
     if not text(form, "start"):
         errors["start"] = N_("Please choose a time.")
+    party_size = _party_size(form)
+    if party_size is None:
+        errors["form"] = N_("Please choose a service, a language and a time from the lists.")
     if errors:
         return None, errors
     visitor = {k: values[k] for k in ("name", "email", "phone") if values[k] is not None}
@@ -89,11 +92,19 @@ def _request(form: dict[str, Any]) -> tuple[StaffBookingIn | None, dict[str, str
         "language": text(form, "language"),
         "visitor": visitor,
         "notes": values["notes"],
+        "party_size": party_size,
     }
     try:
         return msgspec.convert(body, StaffBookingIn), {}
     except msgspec.ValidationError:
         return None, {"form": N_("Please choose a service, a language and a time from the lists.")}
+
+
+def _party_size(form: dict[str, Any]) -> int | None:
+    """How many people the visit is for (1 when the form does not say); None when it says
+    something that is not a number (the form's own lists never do)."""
+    value = text(form, "party_size") or "1"
+    return int(value) if value.isdigit() and len(value) <= 2 else None
 
 
 class StaffBookingPages(Controller):
@@ -131,8 +142,11 @@ class StaffBookingPages(Controller):
             offer = config.services.get(text(form, "service"))
             language = text(form, "language")
             slots = None
+            party_size = min(_party_size(form) or 1, offer.max_party_size if offer else 1)
             if offer is not None and language in offer.languages:
-                found = await staff_availability(conn, point_id, offer.id, language, day, day)
+                found = await staff_availability(
+                    conn, point_id, offer.id, language, day, day, party_size=max(1, party_size)
+                )
                 slots = found.days[0].slots if found.days else []
         _ = gettext_for(lang)
         return _staff_page(
@@ -148,6 +162,7 @@ class StaffBookingPages(Controller):
             day=day,
             today=today,
             slots=slots,
+            party_size=max(1, party_size),
             form=form,
             key=text(form, "key") or str(uuid.uuid4()),  # one per form: a double click books once
             errors={field: _(message) for field, message in errors.items()},

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import datetime as dt
 import itertools
+import re
 import uuid
 
 import httpx
@@ -305,3 +306,76 @@ async def test_the_same_idempotency_key_books_once_and_another_body_with_it_is_r
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
     assert await pool.fetchval("select count(*) from bookings") == 1
     assert await pool.fetchval("select count(*) from audit_log where entity = 'visit'") == 1
+
+
+# ---------------------------------------------------------------------------- a family's visit
+
+
+async def test_staff_availability_for_a_family_offers_the_longer_visit_and_staff_book_it(
+    client, token, pool
+):
+    response = await client.get(
+        f"{STAFF}/availability",
+        params={"service": SERVICE, "language": "uk", "party_size": 3},
+        headers=auth(token),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["party_size"] == 3
+    family = next(s for day in response.json()["days"] for s in day["slots"])
+    length = dt.datetime.fromisoformat(family["end"]) - dt.datetime.fromisoformat(family["start"])
+    assert length == dt.timedelta(minutes=30 + 2 * 10)  # each extra person's minutes
+    booked = await client.post(
+        f"{STAFF}/bookings",
+        json={**staff_body(family["start"], phone="+48601234567"), "party_size": 3},
+        headers=auth(token),
+    )
+    assert booked.status_code == 201, booked.text
+    row = await pool.fetchrow("select party_size, ends_at - starts_at as length from bookings")
+    assert (row["party_size"], row["length"]) == (3, length)
+
+
+async def test_staff_availability_refuses_a_party_larger_than_the_service_takes(client, token):
+    response = await client.get(
+        f"{STAFF}/availability",
+        params={"service": SERVICE, "language": "uk", "party_size": 99},
+        headers=auth(token),
+    )
+    assert response.status_code == 422 and response.json()["code"] == "party_too_large"
+
+
+async def test_the_booking_page_shows_a_familys_times_and_books_the_family(client, accounts, pool):
+    from tests.integration.test_staff_hours_and_desk_pages import form, log_in
+
+    await log_in(client, accounts)
+    page = f"/staff/points/{POINT}/book"
+    query = {"service": SERVICE, "language": "uk", "party_size": "2", "lang": "en"}
+    found = None
+    for ahead in range(1, 14):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        shown = await client.get(page, params={**query, "date": day})
+        assert shown.status_code == 200, shown.text
+        found = re.search(r'name="start" value="([^"]+)"', shown.text)
+        if found:
+            break
+    assert found, "no free time for a family in two weeks"
+    assert 'name="party_size" value="2"' in shown.text
+    start = dt.datetime.fromisoformat(found.group(1))
+    answer = await client.post(
+        f"{page}?lang=en",
+        data=form(
+            client,
+            service=SERVICE,
+            language="uk",
+            date=day,
+            key=str(uuid.uuid4()),
+            party_size="2",
+            start=found.group(1),
+            name="Тарас Шевченко",
+            phone="+48601234567",
+        ),
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    row = await pool.fetchrow("select party_size, starts_at, ends_at from bookings")
+    assert row["party_size"] == 2 and row["starts_at"] == start
+    assert row["ends_at"] - row["starts_at"] == dt.timedelta(minutes=30 + 10)
