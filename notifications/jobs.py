@@ -41,6 +41,8 @@ SWEEP_ENQUEUE_WITHIN = 10.0
 """Seconds the sweep gives Redis to take a batch of jobs."""
 BEHIND_RETRY = 2.0
 """Seconds before trying again a row held back by an earlier message of its visit in flight."""
+CLAIMABLE_RETRY = 0.2
+"""Seconds before trying again a row whose claim lost a race it would now win."""
 
 STORE_UNAVAILABLE = STORE_FAILURES  # core/db.py: what a PostgreSQL that is away raises
 
@@ -75,6 +77,11 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     if claimed is None:
         if why == "behind":  # an earlier message of this visit first (a REQUEST before a CANCEL)
             raise Retry(defer=BEHIND_RETRY)
+        if why == "claimable":
+            # The claim lost to an earlier message of this visit whose lease ended right after
+            # (it was skipped or sent): claimable now, so try again soon rather than leave it
+            # to the sweep (a cancellation would wait up to its interval).
+            raise Retry(defer=CLAIMABLE_RETRY)
         return why
     # Claimed and committed: from here to the record, this worker holds no connection.
     claim, row = claimed
