@@ -50,6 +50,16 @@ BROKEN_CONNECTION: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
 )
 
+
+def stuck_protocol(e: BaseException) -> bool:
+    """Whether `e` is asyncpg losing track of its protocol on a connection whose server went
+    away mid-operation ("cannot switch to state N; another operation is in progress"): the
+    connection is of no more use, and the request met a failing store (a 503), not a bug. A
+    statement outside a transaction block (a read, or booking/store.py's `book`) meets it
+    where BEGIN would have (_Transaction)."""
+    return isinstance(e, asyncpg.exceptions.InternalClientError) and ("another operation" in str(e))
+
+
 # Serialization failures and deadlocks are the database telling us to try again; a few tries with
 # jitter make them invisible to clients (they never become a 500).
 RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)

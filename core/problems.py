@@ -12,7 +12,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from core.db import STORE_FAILURES
+from core.db import STORE_FAILURES, stuck_protocol
 from core.errors import (
     Conflict,
     DomainError,
@@ -144,7 +144,7 @@ def is_store_failure(exc: BaseException) -> bool:
         if id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, STORE_FAILURES):
+        if isinstance(e, STORE_FAILURES) or stuck_protocol(e):
             return True
         todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
         if isinstance(e, BaseExceptionGroup):
