@@ -241,12 +241,13 @@ async def _write(conn: asyncpg.Connection, group: list[Pending]) -> list[Any]:
     for n, pending in enumerate(group):
         if pending.key_hash not in claimed:
             first = firsts[pending.key_hash]
-            if bytes(first["request_hash"]) != pending.request_hash:
-                outcomes[n] = IdempotencyKeyReused()
-            else:
-                kind = draw.DrawEntry if first["status_code"] == 202 else VisitCreated
-                answer = idempotency.unseal(pending.key, first["response"])
-                outcomes[n] = msgspec.json.decode(answer, type=kind)
+            ticket = idempotency.Ticket(pending.key, pending.key_hash, pending.request_hash)
+            try:
+                outcomes[n] = ticket.first(
+                    first["request_hash"], first["status_code"], first["response"]
+                )
+            except IdempotencyKeyReused as refused:
+                outcomes[n] = refused
             continue
         data = pending.data
         try:

@@ -62,15 +62,17 @@ class Ticket(msgspec.Struct, frozen=True):
             sealed.append(nonce + cipher.encrypt(nonce, msgspec.json.encode(answer), None))
         return sealed
 
-    def first(self, request: bytes, status: int, response: bytes) -> Any:
+    def first(self, request: bytes, status: int, response: bytes, kind: Any = None) -> Any:
         """The first answer given with this key, from its row (request_hash, status_code,
-        response); refused if the body was another."""
+        response), as `kind` (by default a visitor's: a draw entry for a 202, else a held
+        visit); refused if the body was another."""
         if bytes(request) != self.request_hash:
             raise IdempotencyKeyReused()
-        from booking.domain.visit import VisitCreated
-        from booking.draw import DrawEntry  # the answers' types import the store: a cycle
+        if kind is None:
+            from booking.domain.visit import VisitCreated
+            from booking.draw import DrawEntry  # the answers' types import the store: a cycle
 
-        kind = DrawEntry if status == 202 else VisitCreated
+            kind = DrawEntry if status == 202 else VisitCreated
         return msgspec.json.decode(unseal(self.key, response), type=kind)
 
 
@@ -83,14 +85,15 @@ async def first_answer(conn: asyncpg.Connection, ticket: Ticket) -> Any:
     return None if row is None else ticket.first(*row)
 
 
-async def claim(conn: asyncpg.Connection, ticket: Ticket) -> Any:
+async def claim(conn: asyncpg.Connection, ticket: Ticket, kind: Any = None) -> Any:
     """Take the key for this request in the caller's transaction: None when it is new, else
-    the first request's answer (its transaction has committed by then: the insert waited)."""
-    first = await claim_hash(conn, ticket.key_hash, ticket.request_hash)
-    return None if first is None else ticket.first(*first)
+    the first request's answer as `kind` (Ticket.first; its transaction has committed by then:
+    the insert waited)."""
+    first = await _claim_hash(conn, ticket.key_hash, ticket.request_hash)
+    return None if first is None else ticket.first(*first, kind=kind)
 
 
-async def claim_hash(
+async def _claim_hash(
     conn: asyncpg.Connection, key_hash: bytes, request_hash: bytes
 ) -> asyncpg.Record | None:
     """Take the key for this request; None when it is new, else the first request's record
@@ -119,7 +122,7 @@ async def record(
     reference: str | None,
 ) -> None:
     """Keep the answer (sealed) for the key's retries, and the visit it made, if any."""
-    await record_sealed(
+    await _record_sealed(
         conn,
         ticket.key_hash,
         status_code,
@@ -128,7 +131,7 @@ async def record(
     )
 
 
-async def record_sealed(
+async def _record_sealed(
     conn: asyncpg.Connection,
     key_hash: bytes,
     status_code: int,

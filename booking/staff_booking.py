@@ -30,7 +30,6 @@ from booking.checks import bookable_slot, check_language, config_and_visit, pars
 from booking.domain.errors import (
     ContactMissing,
     IdempotencyKeyMissing,
-    IdempotencyKeyReused,
     PhoneRequired,
     SlotTaken,
 )
@@ -108,18 +107,12 @@ async def book_for_visitor(
     async def work(conn: asyncpg.Connection) -> StaffBooking:
         if key is None:
             return await _book(caller, conn, point_id, data, email, audited)
-        key_hash = idempotency.key_hash(key)
-        request_hash = idempotency.request_hash(StaffRequest(point_id=point_id, booking=data))
-        first = await idempotency.claim_hash(conn, key_hash, request_hash)
+        ticket = idempotency.Ticket.of(key, StaffRequest(point_id=point_id, booking=data))
+        first = await idempotency.claim(conn, ticket, kind=StaffBooking)
         if first is not None:
-            if bytes(first["request_hash"]) != request_hash:
-                raise IdempotencyKeyReused()
-            return msgspec.json.decode(
-                idempotency.unseal(key, first["response"]), type=StaffBooking
-            )
+            return first
         booked = await _book(caller, conn, point_id, data, email, audited)
-        sealed = idempotency.seal(key, msgspec.json.encode(booked))
-        await idempotency.record_sealed(conn, key_hash, 201, sealed, booked.reference)
+        await idempotency.record(conn, ticket, 201, booked, booked.reference)
         return booked
 
     return await caller.uow.atomic(work)

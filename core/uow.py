@@ -79,25 +79,20 @@ class UnitOfWork:
         conn = await self.connection()
         if self._pending is not None:
             return await work(conn)  # nested: part of the caller's transaction and its retries
-        for attempt in range(1, self._attempts + 1):
+
+        async def once() -> tuple[T, list[int]]:
             self._pending = []
             try:
                 async with transaction(conn):
                     result = await work(conn)
-                sent, self._pending = self._pending, None
-            except RETRYABLE:
+                return result, self._pending
+            finally:
                 self._pending = None
-                if attempt == self._attempts:
-                    raise
-                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-                continue
-            except BaseException:
-                self._pending = None
-                raise
-            if sent:
-                await _enqueue_within_bound(self._redis, sent)
-            return result
-        raise AssertionError("unreachable")
+
+        result, sent = await self._retried(once)
+        if sent:
+            await _enqueue_within_bound(self._redis, sent)
+        return result
 
     async def statement(
         self, work: Callable[[asyncpg.Connection], Awaitable[tuple[T, list[int]]]]
@@ -111,17 +106,20 @@ class UnitOfWork:
             result, ids = await work(conn)
             self._pending.extend(ids)
             return result
+        result, ids = await self._retried(lambda: work(conn))
+        if ids:
+            await _enqueue_within_bound(self._redis, ids)
+        return result
+
+    async def _retried(self, once: Callable[[], Awaitable[T]]) -> T:
+        """`once()`, tried again with jitter on a serialization failure or a deadlock."""
         for attempt in range(1, self._attempts + 1):
             try:
-                result, ids = await work(conn)
+                return await once()
             except RETRYABLE:
                 if attempt == self._attempts:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-                continue
-            if ids:
-                await _enqueue_within_bound(self._redis, ids)
-            return result
         raise AssertionError("unreachable")
 
 
