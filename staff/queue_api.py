@@ -186,10 +186,10 @@ class StaffQueueController(Controller):
     # ------------------------------------------------------------------------ kiosks
 
     @get("/kiosks", responses=problems(401, 403, 404))
-    async def list_kiosks(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Kiosk]:
-        async with state.pool.acquire() as conn:
-            point = await point_for(conn, staff, point_id)
-            return await kiosks.list_kiosks(conn, point.id)
+    async def list_kiosks(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[Kiosk]:
+        conn = await uow.connection()
+        point = await point_for(conn, staff, point_id)
+        return await kiosks.list_kiosks(conn, point.id)
 
     @post("/kiosks", status_code=201, responses=problems(401, 403, 404, 415))
     async def issue_kiosk(

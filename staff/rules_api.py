@@ -21,6 +21,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.problems import Invalid
+from core.uow import Uow
 from scheduling import admin, store
 from scheduling.rules import (
     CalendarRule,
@@ -178,13 +179,11 @@ class StaffRuleController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/rules", responses=problems(401, 403, 404, 422))
-    async def list_rules(
-        self, state: State, staff: Staff, point_id: FromPath[str]
-    ) -> list[RuleOut]:
+    async def list_rules(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[RuleOut]:
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            return [rule_out(r) for r in await store.list_rules(conn, point_id, channel=None)]
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        return [rule_out(r) for r in await store.list_rules(conn, point_id, channel=None)]
 
     @post("/rules", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))
     async def create_rule(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, QueryParameter
 
 from booking import search
 from booking.office import SheetVisit
 from core.openapi import problems
+from core.uow import Uow
 from scheduling import store
 from staff.auth import Staff, current_staff, require_point
 from staff.schemas import STAFF_SECURITY
@@ -34,10 +34,10 @@ class StaffSearchController(Controller):
 
     @get("/", responses=problems(401, 403, 404))
     async def search(
-        self, state: State, staff: Staff, point_id: FromPath[str], q: Query
+        self, uow: Uow, staff: Staff, point_id: FromPath[str], q: Query
     ) -> list[SheetVisit]:
         """The point's visits that match, on any day, the latest first (at most 50)."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            return await search.find(conn, point_id, q)
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        return await search.find(conn, point_id, q)

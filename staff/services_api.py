@@ -21,6 +21,7 @@ from msgspec import Meta
 
 from core.openapi import problems
 from core.problems import NotFound
+from core.uow import Uow
 from scheduling import admin, store
 from staff.auth import Staff, current_staff, require_point
 from staff.changes import ChangeOutcome, audit
@@ -107,20 +108,19 @@ class StaffServiceController(Controller):
     dependencies = {"staff": Provide(current_staff)}
 
     @get("/", responses=problems(401, 403, 404, 422))
-    async def list_offers(self, state: State, staff: Staff, point_id: FromPath[str]) -> list[Offer]:
+    async def list_offers(self, uow: Uow, staff: Staff, point_id: FromPath[str]) -> list[Offer]:
         """Every service the point offers, withdrawn ones included (`active: false`)."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            return await _offers(conn, point_id)
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        return await _offers(conn, point_id)
 
     @get("/{service_id:str}", responses=problems(401, 403, 404, 422))
     async def get_offer(
-        self, state: State, staff: Staff, point_id: FromPath[str], service_id: FromPath[str]
+        self, uow: Uow, staff: Staff, point_id: FromPath[str], service_id: FromPath[str]
     ) -> Offer:
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            offer = await _offer(conn, point_id, service_id)
+        offer = await _offer(await uow.connection(), point_id, service_id)
         if offer is None:
             raise _missing(point_id, service_id)
         return offer

@@ -21,6 +21,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
 from core.openapi import problems
+from core.uow import Uow
 from scheduling import admin, store
 from scheduling.rules import CalendarRule, RuleKind
 from staff import rules_api
@@ -137,13 +138,13 @@ class StaffSpecialDayController(Controller):
 
     @get("/special-days", responses=problems(401, 403, 404, 422))
     async def list_special_days(
-        self, state: State, staff: Staff, point_id: FromPath[str]
+        self, uow: Uow, staff: Staff, point_id: FromPath[str]
     ) -> list[SpecialDayOut]:
         """The point's special days (open days and closures of one date), by date."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            await store.get_point(conn, point_id)
-            rules = [r for r in await store.list_rules(conn, point_id) if is_special_day(r)]
+        conn = await uow.connection()
+        await store.get_point(conn, point_id)
+        rules = [r for r in await store.list_rules(conn, point_id) if is_special_day(r)]
         return sorted(map(special_day_out, rules), key=lambda d: (d.date, d.kind, d.id))
 
     @post("/special-days", status_code=201, responses=problems(401, 403, 404, 409, 415, 422))

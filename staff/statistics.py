@@ -31,12 +31,12 @@ from typing import Annotated
 import asyncpg
 import msgspec
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import FromPath, QueryParameter
 
 from core.errors import Invalid
 from core.openapi import problems
+from core.uow import Uow
 from scheduling import store
 from scheduling.availability import desk_schedules
 from scheduling.model import Point
@@ -270,7 +270,7 @@ class StaffStatisticsController(Controller):
     @get("/", responses=problems(401, 403, 404))
     async def statistics(
         self,
-        state: State,
+        uow: Uow,
         staff: Staff,
         point_id: FromPath[str],
         first: FirstDay = None,
@@ -278,14 +278,14 @@ class StaffStatisticsController(Controller):
     ) -> Figures:
         """The point's figures per day, service, language and channel, and its capacity."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            point = await store.get_point(conn, point_id)
-            return await figures(conn, point, *default_range(point, first, last))
+        conn = await uow.connection()
+        point = await store.get_point(conn, point_id)
+        return await figures(conn, point, *default_range(point, first, last))
 
     @get("/csv", responses=problems(401, 403, 404), media_type="text/csv")
     async def statistics_csv(
         self,
-        state: State,
+        uow: Uow,
         staff: Staff,
         point_id: FromPath[str],
         first: FirstDay = None,
@@ -293,9 +293,9 @@ class StaffStatisticsController(Controller):
     ) -> Response[str]:
         """The same rows as CSV, for the project's reports."""
         require_point(staff, point_id)
-        async with state.pool.acquire() as conn:
-            point = await store.get_point(conn, point_id)
-            found = await figures(conn, point, *default_range(point, first, last))
+        conn = await uow.connection()
+        point = await store.get_point(conn, point_id)
+        found = await figures(conn, point, *default_range(point, first, last))
         name = f"wizyta-{point.id}-{found.first}-{found.last}.csv"
         return Response(
             figures_csv(found),
